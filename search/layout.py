@@ -1,0 +1,94 @@
+"""Where index generations live on disk and which one is current.
+
+::
+
+    index/
+      CURRENT                  name of the live generation; replaced atomically (os.replace)
+      gen-20261127T153000-1a2b/ a complete Whoosh index
+      last_reindex.json        the report of the last successful reindex
+      reindex.lock             held (fcntl) by the running reindex
+
+A full reindex builds a new ``gen-*`` folder and only then points ``CURRENT`` at it, so readers
+see either the old or the new generation, never a half-built one. Incremental reindexes commit
+into the current generation (Whoosh's table-of-contents commit is an atomic rename).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from whoosh import index as whoosh_index
+
+from .models import IndexUnavailable
+
+POINTER = "CURRENT"
+REPORT = "last_reindex.json"
+LOCK = "reindex.lock"
+GENERATION_PREFIX = "gen-"
+
+
+def current_generation(index_dir: str | os.PathLike[str]) -> str | None:
+    """The name of the live generation, or None when no index has been built."""
+    try:
+        name = (Path(index_dir) / POINTER).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    if not name.startswith(GENERATION_PREFIX) or "/" in name or not name[len(GENERATION_PREFIX) :]:
+        raise IndexUnavailable(f"{Path(index_dir) / POINTER}: corrupt pointer {name[:60]!r}")
+    return name
+
+
+def open_current(index_dir: str | os.PathLike[str]) -> tuple[str, Any]:
+    """Open the live generation: ``(name, whoosh Index)``; IndexUnavailable when there is none."""
+    name = current_generation(index_dir)
+    if name is None:
+        raise IndexUnavailable(f"no index in {index_dir}: run 'newsfind reindex' first")
+    path = Path(index_dir) / name
+    try:
+        return name, whoosh_index.open_dir(str(path))
+    except (OSError, whoosh_index.EmptyIndexError) as exc:
+        raise IndexUnavailable(f"cannot open index generation {path}: {exc}") from exc
+
+
+def new_generation_name(now: dt.datetime | None = None) -> str:
+    stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%dT%H%M%S")
+    return f"{GENERATION_PREFIX}{stamp}-{secrets.token_hex(3)}"
+
+
+def switch_to(index_dir: str | os.PathLike[str], name: str) -> None:
+    """Atomically make ``name`` the live generation (write a temp file, fsync, rename)."""
+    write_atomically(Path(index_dir) / POINTER, name + "\n")
+
+
+def write_atomically(path: Path, text: str) -> None:
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    with open(temp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, path)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def generations(index_dir: str | os.PathLike[str]) -> list[str]:
+    root = Path(index_dir)
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if p.name.startswith(GENERATION_PREFIX))
+
+
+def read_report(index_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
+    try:
+        data = json.loads((Path(index_dir) / REPORT).read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None

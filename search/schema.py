@@ -1,0 +1,265 @@
+"""The Whoosh schema, the text analysis, and ``Article → fields``: every field's role in one place.
+
+Searchable text fields (BM25F, weights in ``FIELD_WEIGHTS``) share one analyzer, ``news_analyzer``:
+words and numbers → lower case → accents folded (café → cafe) → English stop words dropped →
+Porter2 (Snowball English) stems. Queries go through the same analyzer.
+
+Facet fields keep the original text (case, accents) as single terms, so filtering is exact:
+``topic``, ``provider`` (name), ``domain``, ``type``. ``published`` is ``"1"`` or ``"0"``.
+
+``path`` and ``content_hash`` let the indexer recognise unchanged files without parsing them.
+``doc`` stores the JSON needed to render a hit without re-reading the file (never ``secured``,
+which the parser drops on read).
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import Iterator
+from typing import Any
+
+from whoosh import analysis, fields
+from whoosh.lang.snowball.english import EnglishStemmer
+
+from .articles import Article, Image, Provider, RelatedArticle
+
+# Whoosh's own English stop list plus the most frequent function words it lacks.
+STOP_WORDS = frozenset(analysis.STOP_WORDS) | frozenset(
+    "about after all also any been but can't could did do does had has he her his i its into "
+    "me more most my no nor our out over she so some such than their them then there these they "
+    "those through too under up very was were what which while who whom why would".split()
+)
+
+# Separator for multi-valued exact facet fields: a control character never found in a value.
+FACET_SEPARATOR = "\x1f"
+
+# BM25F weight of each searchable field (title above excerpt above topics/provider above body
+# above related titles). The engine scores with these; Whoosh's field_boost mirrors them.
+FIELD_WEIGHTS: dict[str, float] = {
+    "title": 3.0,
+    "excerpt": 1.6,
+    "topics_text": 1.2,
+    "provider_text": 1.0,
+    "body": 0.8,
+    "related_text": 0.3,
+}
+SEARCH_FIELDS = tuple(FIELD_WEIGHTS)
+
+
+class AccentFoldFilter(analysis.Filter):
+    """Fold accents (café → cafe); ASCII tokens, the vast majority, pass untouched."""
+
+    def __call__(self, tokens: Iterator[Any]) -> Iterator[Any]:
+        for token in tokens:
+            text = token.text
+            if not text.isascii():
+                token.text = fold_accents(text)
+            yield token
+
+
+def fold_accents(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+_stemmer = EnglishStemmer()
+
+
+def _stem(word: str) -> str:
+    return str(_stemmer.stem(word))
+
+
+def make_news_analyzer() -> analysis.Analyzer:
+    tokenizer = analysis.RegexTokenizer(r"\w+(?:[.']\w+)*")
+    return (
+        tokenizer
+        | analysis.LowercaseFilter()
+        | PossessiveFilter()
+        | AccentFoldFilter()
+        | analysis.StopFilter(stoplist=STOP_WORDS, minsize=1)
+        | analysis.StemFilter(stemfn=_stem, cachesize=200_000)
+    )
+
+
+class PossessiveFilter(analysis.Filter):
+    """``company's`` → ``company``; ``u.s.`` → ``us`` (dots inside a word are dropped)."""
+
+    def __call__(self, tokens: Iterator[Any]) -> Iterator[Any]:
+        for token in tokens:
+            text = token.text
+            if "'" in text:
+                if text.endswith("'s"):
+                    text = text[:-2]
+                text = text.replace("'", "")
+            if "." in text:
+                text = text.replace(".", "")
+            token.text = text
+            if text:
+                yield token
+
+
+def _facet_analyzer() -> analysis.Analyzer:
+    return analysis.RegexTokenizer(r"[^\x1f]+")
+
+
+news_analyzer = make_news_analyzer()
+
+
+def _text(weight_field: str, stored: bool) -> fields.TEXT:
+    return fields.TEXT(
+        analyzer=news_analyzer,
+        stored=stored,
+        phrase=True,
+        field_boost=FIELD_WEIGHTS[weight_field],
+    )
+
+
+def _facet(stored: bool = False) -> fields.KEYWORD:
+    return fields.KEYWORD(
+        analyzer=_facet_analyzer(), stored=stored, lowercase=False, commas=False, scorable=False
+    )
+
+
+class NewsSchema(fields.SchemaClass):
+    id = fields.ID(unique=True, stored=True, sortable=True)
+    path = fields.ID(stored=True, sortable=True)
+    content_hash = fields.ID(stored=True, sortable=True)
+
+    title = _text("title", stored=True)
+    excerpt = _text("excerpt", stored=True)
+    body = _text("body", stored=True)
+    topics_text = _text("topics_text", stored=False)
+    provider_text = _text("provider_text", stored=False)
+    related_text = _text("related_text", stored=False)
+
+    topic = _facet()
+    provider = _facet()
+    domain = _facet()
+    type = _facet()
+    published = fields.ID(stored=False)
+
+    published_at = fields.DATETIME(stored=False, sortable=True)
+    quality = fields.NUMERIC(float, stored=False, sortable=True)
+    heat = fields.NUMERIC(float, stored=False, sortable=True)
+
+    doc = fields.STORED()
+
+
+def make_schema() -> fields.Schema:
+    return NewsSchema()
+
+
+def article_fields(article: Article, path: str, content_hash: str) -> dict[str, Any]:
+    """The Whoosh document for one article (``path`` relative to the seeds folder)."""
+    provider = article.provider
+    document: dict[str, Any] = {
+        "id": article.id,
+        "path": path,
+        "content_hash": content_hash,
+        "title": article.title,
+        "excerpt": article.excerpt,
+        "body": article.body,
+        "topics_text": "\n".join(article.topics),
+        "provider_text": f"{provider.name}\n{provider.domain}",
+        "related_text": "\n".join(entry.title for entry in article.related),
+        "topic": FACET_SEPARATOR.join(article.topics),
+        "provider": provider.name,
+        "domain": provider.domain,
+        "type": article.type,
+        "published": "1" if article.published else "0",
+        "quality": article.quality,
+        "heat": article.heat,
+        "doc": json.dumps(article_to_stored(article), separators=(",", ":")),
+    }
+    if article.published_at is not None:
+        # Whoosh DATETIME wants naive UTC
+        document["published_at"] = article.published_at.replace(tzinfo=None)
+    return {key: value for key, value in document.items() if value != ""}
+
+
+def article_to_stored(article: Article) -> dict[str, Any]:
+    """The JSON-safe stored form of an article (``secured`` is never part of an Article)."""
+    return {
+        "id": article.id,
+        "title": article.title,
+        "excerpt": article.excerpt,
+        "url": article.url,
+        "type": article.type,
+        "category": article.category,
+        "quality": article.quality,
+        "heat": article.heat,
+        "published": article.published,
+        "published_at": _iso(article.published_at),
+        "provider": {"name": article.provider.name, "domain": article.provider.domain},
+        "topics": list(article.topics),
+        "images": [_image(image) for image in article.images],
+        "related": [_related(entry) for entry in article.related],
+        "has_body": bool(article.body),
+    }
+
+
+def stored_to_article(stored: dict[str, Any], body: str = "", source_path: str = "") -> Article:
+    """Rebuild an ``Article`` from ``article_to_stored`` output (the inverse, used to render)."""
+    from .articles import to_utc
+
+    def image(raw: dict[str, Any]) -> Image:
+        return Image(raw["url"], raw.get("width"), raw.get("height"), raw.get("title", ""))
+
+    def provider(raw: dict[str, Any] | None) -> Provider | None:
+        return Provider(raw["name"], raw["domain"]) if raw else None
+
+    related = tuple(
+        RelatedArticle(
+            title=raw["title"],
+            url=raw.get("url", ""),
+            excerpt=raw.get("excerpt", ""),
+            published_at=to_utc(raw["published_at"]) if raw.get("published_at") else None,
+            type=raw.get("type", ""),
+            provider=provider(raw.get("provider")),
+            quality=raw.get("quality"),
+            images=tuple(image(i) for i in raw.get("images", ())),
+        )
+        for raw in stored.get("related", ())
+    )
+    published_at = stored.get("published_at")
+    return Article(
+        id=stored["id"],
+        title=stored["title"],
+        excerpt=stored.get("excerpt", ""),
+        body=body,
+        published_at=to_utc(published_at) if published_at else None,
+        url=stored.get("url", ""),
+        type=stored.get("type", ""),
+        category=stored.get("category", ""),
+        quality=float(stored.get("quality", 0.0)),
+        heat=float(stored.get("heat", 0.0)),
+        published=bool(stored.get("published", True)),
+        provider=provider(stored.get("provider")) or Provider("", ""),
+        topics=tuple(stored.get("topics", ())),
+        images=tuple(image(i) for i in stored.get("images", ())),
+        related=related,
+        source_path=source_path,
+    )
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def _image(image: Image) -> dict[str, Any]:
+    return {"url": image.url, "width": image.width, "height": image.height, "title": image.title}
+
+
+def _related(entry: RelatedArticle) -> dict[str, Any]:
+    provider = entry.provider
+    return {
+        "title": entry.title,
+        "url": entry.url,
+        "excerpt": entry.excerpt,
+        "published_at": _iso(entry.published_at),
+        "type": entry.type,
+        "provider": {"name": provider.name, "domain": provider.domain} if provider else None,
+        "quality": entry.quality,
+        "images": [_image(image) for image in entry.images],
+    }
