@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from .articles import Article
 
@@ -242,3 +242,23 @@ class IndexInfo:
     """Visible (published) documents."""
     last_reindex: dt.datetime | None
     version: str
+
+
+class Engine(Protocol):
+    """What every engine offers; ``web/`` and the CLI depend on this and nothing more."""
+
+    def search(self, request: SearchRequest) -> SearchResult: ...
+
+    def suggest(
+        self, prefix: str, limit: int = 8, include_unpublished: bool = False
+    ) -> list[Suggestion]: ...
+
+    def get(self, article_id: str, include_unpublished: bool = False) -> Article:
+        """The whole article (body included); NotFound when absent or not visible."""
+        ...
+
+    def more_like_this(
+        self, article_id: str, limit: int = 5, include_unpublished: bool = False
+    ) -> list[Hit]: ...
+
+    def info(self) -> IndexInfo: ...
