@@ -19,7 +19,7 @@ import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
-from whoosh import analysis, fields
+from whoosh import analysis, columns, fields
 from whoosh.lang.snowball.english import EnglishStemmer
 
 from .articles import Article, Image, Provider, RelatedArticle
@@ -30,6 +30,9 @@ STOP_WORDS = frozenset(analysis.STOP_WORDS) | frozenset(
     "me more most my no nor our out over she so some such than their them then there these they "
     "those through too under up very was were what which while who whom why would".split()
 )
+
+SCHEMA_VERSION = "1"
+"""Bump when fields or analysis change: the next reindex then rebuilds a full generation."""
 
 # Separator for multi-valued exact facet fields: a control character never found in a value.
 FACET_SEPARATOR = "\x1f"
@@ -121,10 +124,18 @@ def _facet(stored: bool = False) -> fields.KEYWORD:
     )
 
 
+def _float_field() -> fields.NUMERIC:
+    # whoosh-reloaded gives float columns a NaN default that its integer column cannot pack
+    field = fields.NUMERIC(float, bits=64, stored=False)
+    field.column_type = columns.NumericColumn("Q", default=field.to_column_value(0.0))
+    return field
+
+
 class NewsSchema(fields.SchemaClass):
     id = fields.ID(unique=True, stored=True, sortable=True)
     path = fields.ID(stored=True, sortable=True)
     content_hash = fields.ID(stored=True, sortable=True)
+    stamp = fields.ID(stored=False, sortable=True)
 
     title = _text("title", stored=True)
     excerpt = _text("excerpt", stored=True)
@@ -140,8 +151,8 @@ class NewsSchema(fields.SchemaClass):
     published = fields.ID(stored=False)
 
     published_at = fields.DATETIME(stored=False, sortable=True)
-    quality = fields.NUMERIC(float, stored=False, sortable=True)
-    heat = fields.NUMERIC(float, stored=False, sortable=True)
+    quality = _float_field()
+    heat = _float_field()
 
     doc = fields.STORED()
 

@@ -1,0 +1,138 @@
+"""``newsfind`` commands: thin click wrappers over the functions of ``search``.
+
+Known errors become one clear line on stderr and a documented exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from . import indexer
+from .models import NewsfindError
+
+DEFAULT_INDEX_DIR = "index"
+DEFAULT_SEEDS_DIR = "seeds"
+
+REINDEX_EXIT_CODES = f"""
+Exit codes: {indexer.EXIT_OK} all files indexed; {indexer.EXIT_REJECTED} some files were rejected
+(the good ones are indexed all the same; each is listed with its reason); {indexer.EXIT_FATAL} a
+fatal error (e.g. missing seeds folder), nothing changed; {indexer.EXIT_LOCKED} another reindex
+held the lock past --lock-timeout (try again later); 2 a usage error.
+"""
+
+
+def index_dir_option(function):  # type: ignore[no-untyped-def]
+    return click.option(
+        "--index-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=lambda: os.environ.get("NEWSFIND_INDEX_DIR", DEFAULT_INDEX_DIR),
+        show_default="$NEWSFIND_INDEX_DIR or ./index",
+        help="Folder holding the index generations.",
+    )(function)
+
+
+def seeds_dir_option(function):  # type: ignore[no-untyped-def]
+    return click.option(
+        "--seeds-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=lambda: os.environ.get("NEWSFIND_SEEDS_DIR", DEFAULT_SEEDS_DIR),
+        show_default="$NEWSFIND_SEEDS_DIR or ./seeds",
+        help="Folder of article files (*.txt, YAML front matter).",
+    )(function)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="newsfind", message="%(prog)s %(version)s")
+def main() -> None:
+    """newsfind: ranked, faceted search over a folder of news articles."""
+
+
+@main.command(epilog=REINDEX_EXIT_CODES)
+@seeds_dir_option
+@index_dir_option
+@click.option("--full", is_flag=True, help="Build a fresh generation and switch to it atomically.")
+@click.option("--workers", type=click.IntRange(1, 64), default=None, help="Parse/index processes (default: cores).")
+@click.option("--lock-timeout", type=click.FloatRange(0), default=30.0, show_default=True, help="Seconds to wait for a running reindex.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (for cron and monitoring).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+def reindex(
+    seeds_dir: Path,
+    index_dir: Path,
+    full: bool,
+    workers: int | None,
+    lock_timeout: float,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """Index new, changed and removed article files (incremental unless --full)."""
+    progress = None if quiet or as_json else _progress_printer()
+    try:
+        report = indexer.reindex(
+            seeds_dir,
+            index_dir,
+            full=full,
+            workers=workers,
+            lock_timeout=lock_timeout,
+            progress=progress,
+        )
+    except indexer.ReindexError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except NewsfindError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(indexer.EXIT_FATAL)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        _print_report(report)
+    sys.exit(report.exit_code)
+
+
+def _progress_printer():  # type: ignore[no-untyped-def]
+    """A redrawn progress bar on a terminal; a log line every few seconds otherwise."""
+    stream = click.get_text_stream("stderr")
+    tty = stream.isatty()
+    last_logged = [-10.0]
+
+    def show(progress: indexer.Progress) -> None:
+        eta = f"{progress.eta:.0f}s" if progress.eta is not None else "?"
+        line = (
+            f"{progress.done}/{progress.total} files  {progress.rate:.0f} docs/s  ETA {eta}"
+        )
+        if tty:
+            width = 30
+            filled = int(width * progress.done / max(progress.total, 1))
+            stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {line}   ")
+            if progress.done >= progress.total:
+                stream.write("\n")
+            stream.flush()
+        elif progress.elapsed - last_logged[0] >= 5 or progress.done >= progress.total:
+            last_logged[0] = progress.elapsed
+            click.echo(f"reindex: {line}", err=True)
+
+    return show
+
+
+def _print_report(report: indexer.ReindexReport) -> None:
+    kind = "full" if report.full else "incremental"
+    click.echo(
+        f"{kind} reindex of {report.seeds_dir} into {report.index_dir} ({report.generation})"
+        + (f": {report.note}" if report.note else "")
+    )
+    click.echo(
+        f"  added {report.added}, updated {report.updated}, deleted {report.deleted}, "
+        f"unchanged {report.unchanged}, rejected {len(report.rejected)}; "
+        f"{report.documents} documents in the index"
+    )
+    click.echo(f"  {report.seconds:.2f} s, {report.docs_per_second:.0f} docs/s")
+    for item in report.rejected:
+        click.echo(f"  rejected {item.path}: {item.reason}", err=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
