@@ -1,0 +1,221 @@
+"""The engines the ranking-quality evaluation compares: newsfind and three BM25 peers.
+
+Each engine indexes the same parsed documents (title, excerpt, body of the same files) and answers
+a query with a ranked list of document ids. The peers use their own standard English analysis,
+untuned:
+
+- ``fts5``: SQLite FTS5, ``tokenize='porter unicode61'``, ranked by ``bm25()`` with its default
+  (equal) column weights; the query's words are quoted and OR-ed (quoting keeps FTS5's query
+  syntax from rejecting user text).
+- ``tantivy``: tantivy-py, the three fields with the ``en_stem`` tokenizer; the query's words go
+  through tantivy's query parser over the three fields, whose default combination is OR.
+- ``bm25s``: bm25s (its default Lucene BM25, k1=1.5, b=0.75) over title + excerpt + body as one
+  text, tokenised with its English stop words and PyStemmer's English (Snowball) stemmer.
+
+``newsfind`` indexes the collection's folder with the product's own indexer into a temporary
+directory and asks the product's own engine, relevance sort, the query exactly as given.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class Doc:
+    id: str
+    title: str
+    excerpt: str
+    body: str
+
+
+class Engine(Protocol):
+    name: str
+
+    def index(self, docs: Sequence[Doc], docs_dir: Path) -> None: ...
+
+    def search(self, query: str, depth: int) -> list[str]: ...
+
+    def close(self) -> None: ...
+
+
+def query_words(query: str) -> list[str]:
+    """The query's words, lower-cased: what the peers get once their syntax is out of the way."""
+    return [word.lower() for word in WORD.findall(query)]
+
+
+class NewsfindEngine:
+    """newsfind as shipped: its indexer builds the index, its engine answers."""
+
+    name = "newsfind"
+
+    def __init__(self) -> None:
+        self._tmp: Path | None = None
+        self._engine = None
+
+    def index(self, docs: Sequence[Doc], docs_dir: Path) -> None:
+        from search.engine import WhooshEngine
+
+        from search.indexer import reindex
+
+        self._tmp = Path(tempfile.mkdtemp(prefix="newsfind-relevance-"))
+        reindex(docs_dir, self._tmp, full=True)
+        self._engine = WhooshEngine(self._tmp)
+
+    def search(self, query: str, depth: int) -> list[str]:
+        from search.models import MAX_PER_PAGE, SearchRequest
+
+        assert self._engine is not None, "index() first"
+        ranked: list[str] = []
+        page = 1
+        while len(ranked) < depth:
+            request = SearchRequest(
+                q=query, sort="relevance", per_page=MAX_PER_PAGE, page=page, facets=()
+            )
+            result = self._engine.search(request)
+            ranked.extend(hit.article.id for hit in result.hits)
+            if len(result.hits) < MAX_PER_PAGE or page * MAX_PER_PAGE >= result.total:
+                break
+            page += 1
+        return ranked[:depth]
+
+    def close(self) -> None:
+        engine, self._engine = self._engine, None
+        closer = getattr(engine, "close", None)
+        if callable(closer):
+            closer()
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+
+class Fts5Engine:
+    name = "fts5"
+
+    def __init__(self) -> None:
+        self._db = sqlite3.connect(":memory:")
+
+    def index(self, docs: Sequence[Doc], docs_dir: Path) -> None:
+        self._db.execute(
+            "CREATE VIRTUAL TABLE docs USING fts5("
+            "doc_id UNINDEXED, title, excerpt, body, tokenize='porter unicode61')"
+        )
+        self._db.executemany(
+            "INSERT INTO docs(doc_id, title, excerpt, body) VALUES (?, ?, ?, ?)",
+            [(d.id, d.title, d.excerpt, d.body) for d in docs],
+        )
+        self._db.commit()
+
+    def search(self, query: str, depth: int) -> list[str]:
+        words = query_words(query)
+        if not words:
+            return []
+        match = " OR ".join(f'"{word}"' for word in dict.fromkeys(words))
+        rows = self._db.execute(
+            "SELECT doc_id FROM docs WHERE docs MATCH ? ORDER BY bm25(docs) LIMIT ?",
+            (match, depth),
+        )
+        return [row[0] for row in rows]
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class TantivyEngine:
+    name = "tantivy"
+    FIELDS = ("title", "excerpt", "body")
+
+    def __init__(self) -> None:
+        import tantivy
+
+        builder = tantivy.SchemaBuilder()
+        builder.add_text_field("doc_id", stored=True, tokenizer_name="raw")
+        for field in self.FIELDS:
+            builder.add_text_field(field, stored=False, tokenizer_name="en_stem")
+        self._index = tantivy.Index(builder.build())
+        self._searcher = None
+
+    def index(self, docs: Sequence[Doc], docs_dir: Path) -> None:
+        import tantivy
+
+        writer = self._index.writer(heap_size=64_000_000, num_threads=1)
+        for doc in docs:
+            writer.add_document(
+                tantivy.Document(doc_id=doc.id, title=doc.title, excerpt=doc.excerpt, body=doc.body)
+            )
+        writer.commit()
+        writer.wait_merging_threads()
+        self._index.reload()
+        self._searcher = self._index.searcher()
+
+    def search(self, query: str, depth: int) -> list[str]:
+        assert self._searcher is not None, "index() first"
+        words = query_words(query)
+        if not words:
+            return []
+        parsed = self._index.parse_query(" ".join(words), list(self.FIELDS))
+        hits = self._searcher.search(parsed, depth).hits
+        return [self._searcher.doc(address)["doc_id"][0] for _score, address in hits]
+
+    def close(self) -> None:
+        self._searcher = None
+
+
+class Bm25sEngine:
+    name = "bm25s"
+
+    def __init__(self) -> None:
+        import Stemmer
+
+        self._stemmer = Stemmer.Stemmer("english")
+        self._retriever = None
+        self._ids: list[str] = []
+
+    def _tokenize(self, texts: list[str], return_ids: bool = True):  # type: ignore[no-untyped-def]
+        import bm25s
+
+        return bm25s.tokenize(
+            texts,
+            stopwords="en",
+            stemmer=self._stemmer,
+            return_ids=return_ids,
+            show_progress=False,
+        )
+
+    def index(self, docs: Sequence[Doc], docs_dir: Path) -> None:
+        import bm25s
+
+        self._ids = [doc.id for doc in docs]
+        texts = [f"{doc.title}\n{doc.excerpt}\n{doc.body}" for doc in docs]
+        self._retriever = bm25s.BM25()
+        self._retriever.index(self._tokenize(texts), show_progress=False)
+
+    def search(self, query: str, depth: int) -> list[str]:
+        assert self._retriever is not None, "index() first"
+        tokens = self._tokenize([query], return_ids=False)[0]
+        if not tokens:
+            return []
+        k = min(depth, len(self._ids))
+        documents, scores = self._retriever.retrieve([tokens], k=k, show_progress=False)
+        # bm25s fills k slots; documents scoring 0 share no term with the query
+        return [self._ids[d] for d, s in zip(documents[0], scores[0], strict=True) if s > 0]
+
+    def close(self) -> None:
+        self._retriever = None
+
+
+ENGINES: dict[str, type] = {
+    "newsfind": NewsfindEngine,
+    "fts5": Fts5Engine,
+    "tantivy": TantivyEngine,
+    "bm25s": Bm25sEngine,
+}
