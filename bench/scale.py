@@ -39,10 +39,9 @@ import shutil
 import time
 from collections import Counter
 from dataclasses import dataclass
+from json.encoder import encode_basestring as _encode_json_string  # C; json.dumps' own
 from pathlib import Path
 from typing import Any
-
-from json.encoder import encode_basestring as _encode_json_string  # C; json.dumps' own
 
 from search.articles import Article, ArticleError, read_article
 
@@ -515,7 +514,9 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument("--flat", action="store_true", help="all files in one folder")
     parser.add_argument("--overwrite", action="store_true", help="replace a non-empty --out")
     parser.add_argument(
-        "--cache", type=Path, default=DEFAULT_CACHE,
+        "--cache",
+        type=Path,
+        default=DEFAULT_CACHE,
         help="folder for the parsed source pool (reused while the source is unchanged)",
     )
     parser.add_argument("--no-cache", dest="cache", action="store_const", const=None)
@@ -525,7 +526,13 @@ def main(args: Any) -> int:
     if args.count < 1:
         raise SystemExit("scale: --count must be at least 1")
     manifest = scale(
-        args.source, args.out, args.count, args.seed, args.procs, args.flat, args.overwrite,
+        args.source,
+        args.out,
+        args.count,
+        args.seed,
+        args.procs,
+        args.flat,
+        args.overwrite,
         args.cache,
     )
     print(
