@@ -190,6 +190,7 @@ def reindex(
             assert current is not None
             report.generation = current
             _incremental(report, files, index_root / current, workers, progress)
+            _remove_old_generations(index_root)
         report.seconds = time.perf_counter() - started
         report.finished_at = _now_iso()
         report.rejected.sort(key=lambda item: item.path)
@@ -208,11 +209,12 @@ def _needs_full(index_root: Path, current: str | None) -> str:
     if version != SCHEMA_VERSION:
         return f"schema changed ({version} → {SCHEMA_VERSION})"
     try:
-        segments = whoosh_index.open_dir(str(index_root / current)).reader().segments()
+        with whoosh_index.open_dir(str(index_root / current)).reader() as reader:
+            segment_count = len(reader.segments()) if hasattr(reader, "segments") else 1
     except (OSError, whoosh_index.EmptyIndexError) as exc:
         return f"current index unreadable ({exc})"
-    if len(segments) > MAX_SEGMENTS:
-        return f"compacting {len(segments)} segments"
+    if segment_count > MAX_SEGMENTS:
+        return f"compacting {segment_count} segments"
     return ""
 
 
@@ -249,7 +251,7 @@ def _full(
     if previous is not None:
         indexed = _indexed_docs(whoosh_index.open_dir(str(index_root / previous)))
         report.deleted = len({doc.rel for doc in indexed} - {rel for _, rel, _ in new_docs})
-    _remove_old_generations(index_root, keep={name, previous})
+    _remove_old_generations(index_root)
 
 
 def _incremental(
@@ -382,10 +384,11 @@ def _write_shard(index_path: str, files: list[SeedFile], counter: Any = None) ->
         _bump(counter, len(files) % 50)
         if docs:
             return _ShardResult(writer._finalize_segment(), docs, rejected)
-        writer.cancel()
+        writer._close_segment()
         return _ShardResult(None, docs, rejected)
     except BaseException:
-        _cancel(writer)
+        # never writer.cancel() here: it deletes the temp folder the parent writer shares
+        writer._close_segment()
         raise
 
 
@@ -570,13 +573,18 @@ class _reindex_lock:
         self.handle.close()
 
 
-def _remove_old_generations(index_root: Path, keep: set[str | None]) -> None:
-    """Remove generations other than the live one and the one it replaced.
+def _remove_old_generations(index_root: Path) -> None:
+    """Keep the live generation and the newest one before it; remove the rest.
 
     The replaced generation stays until the next full run, so a server still answering from it
-    never finds a file missing.
+    never finds a file missing. Generations newer than the live one are leftovers of a full run
+    that died before its switch.
     """
-    for name in layout.generations(index_root):
+    current = layout.current_generation(index_root)
+    names = layout.generations(index_root)
+    older = [name for name in names if current is not None and name < current]
+    keep = {current, older[-1] if older else None}
+    for name in names:
         if name not in keep:
             shutil.rmtree(index_root / name, ignore_errors=True)
 

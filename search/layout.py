@@ -56,7 +56,7 @@ def open_current(index_dir: str | os.PathLike[str]) -> tuple[str, Any]:
 
 
 def new_generation_name(now: dt.datetime | None = None) -> str:
-    stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%dT%H%M%S")
+    stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%dT%H%M%S%f")
     return f"{GENERATION_PREFIX}{stamp}-{secrets.token_hex(3)}"
 
 
