@@ -95,7 +95,7 @@ def reindex(
 
 def _progress_printer():  # type: ignore[no-untyped-def]
     """A redrawn progress bar on a terminal; a log line every few seconds otherwise."""
-    stream = click.get_text_stream("stderr")
+    stream = sys.stderr
     tty = stream.isatty()
     last_logged = [-10.0]
 
