@@ -1,0 +1,46 @@
+"""newsfind's HTTP front end: ``create_app()`` serves the search page and the JSON API.
+
+Configuration, later layers winning: the defaults below, then ``NEWSFIND_*`` environment
+variables (``NEWSFIND_INDEX_DIR``, ``NEWSFIND_ADMIN_TOKEN``, ``NEWSFIND_PER_PAGE``,
+``NEWSFIND_CORS_ORIGINS``...), then the mapping given to ``create_app``. Nothing heavy runs here:
+the engine is opened on the first request of each process (see ``web.state``).
+
+``flask --app web run`` serves it for development; ``newsfind serve`` for real (``web.cli``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+DEFAULTS: dict[str, Any] = {
+    "INDEX_DIR": "index",
+    "SEEDS_DIR": "seeds",
+    "ADMIN_TOKEN": "",
+    "PER_PAGE": 10,
+    "CORS_ORIGINS": "",
+    "ENGINE": "search.engine:WhooshEngine",
+    "MAX_CONTENT_LENGTH": 64 * 1024,
+    "MAX_QUERY_STRING_BYTES": 8 * 1024,
+    "SEND_FILE_MAX_AGE_DEFAULT": 3600,
+    "JSON_SORT_KEYS": False,
+}
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("NEWSFIND")
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    from . import api, errors, pages, protocol
+
+    protocol.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(api.bp)
+    return app

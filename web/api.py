@@ -1,0 +1,61 @@
+"""The JSON API: ``/api/search``, ``/api/suggest``, ``/api/articles/<id>``, ``/api/health``,
+``/api/openapi.json`` (which documents all of them)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify
+
+from . import jsonview, openapi
+from .data import article_and_similar, conditional, search_params, suggestions
+from .state import get_engine
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+@bp.get("/search")
+def search() -> Response:
+    params = search_params(strict=True)
+
+    def produce() -> tuple[str, Response]:
+        result = get_engine().search(params.request)
+        return result.generation, jsonify(jsonview.result_to_dict(result))
+
+    return conditional("json", produce, clock_dependent=params.request.range is not None)
+
+
+@bp.get("/suggest")
+def suggest() -> Response:
+    def produce() -> tuple[str, Response]:
+        found = suggestions()
+        generation = get_engine().info().generation
+        return generation, jsonify(
+            {"suggestions": [jsonview.suggestion_to_dict(item) for item in found]}
+        )
+
+    return conditional("json", produce)
+
+
+@bp.get("/articles/<article_id>")
+def article(article_id: str) -> Response:
+    def produce() -> tuple[str, Response]:
+        found, similar = article_and_similar(article_id)
+        generation = get_engine().info().generation
+        body = jsonview.article_to_dict(found)
+        body["more_like_this"] = [jsonview.hit_to_dict(hit) for hit in similar]
+        return generation, jsonify(body)
+
+    return conditional("json", produce)
+
+
+@bp.get("/health")
+def health() -> Response:
+    response = jsonify(jsonview.info_to_dict(get_engine().info()))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/openapi.json")
+def openapi_document() -> Response:
+    response = jsonify(openapi.document())
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response

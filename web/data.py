@@ -1,0 +1,70 @@
+"""The data behind each view, built once and rendered twice (as a page and as JSON).
+
+As datasette's ``table_view_data``: the search page and ``/api/search`` parse the same
+parameters into the same ``SearchRequest`` and get the same ``SearchResult``; they differ only
+in rendering. Conditional requests are answered here, before the engine does any work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Response, current_app, request
+
+from search.articles import Article
+from search.models import MAX_QUERY_CHARS, Hit, QueryTooLong, RequestError, Suggestion
+
+from .params import SearchParams, parse_int, parse_search, reject_unknown
+from .protocol import cached, etag_for, is_admin, not_modified, not_modified_response
+from .state import get_engine
+
+MAX_SUGGESTIONS = 20
+MAX_MORE_LIKE_THIS = 20
+
+
+def search_params(*, strict: bool) -> SearchParams:
+    return parse_search(
+        request.args,
+        per_page=int(current_app.config["PER_PAGE"]),
+        include_unpublished=is_admin(),
+        strict=strict,
+    )
+
+
+def conditional(
+    variant: str, produce: Callable[[], tuple[str, Response]], *, clock_dependent: bool = False
+) -> Response:
+    """A 304 when the client's ETag still holds; else ``produce() → (generation, response)``."""
+    if request.if_none_match:
+        generation = get_engine().info().generation
+        etag = etag_for(generation, variant=variant, clock_dependent=clock_dependent)
+        if not_modified(etag):
+            return not_modified_response(etag)
+    generation, response = produce()
+    return cached(response, etag_for(generation, variant=variant, clock_dependent=clock_dependent))
+
+
+def suggestions() -> list[Suggestion]:
+    reject_unknown(request.args, ("q", "limit"))
+    prefix = request.args.get("q", "").strip()
+    if len(prefix) > MAX_QUERY_CHARS:
+        raise QueryTooLong("q", f"is longer than {MAX_QUERY_CHARS} characters")
+    limit = parse_int("limit", request.args["limit"]) if request.args.get("limit") else 8
+    if not 1 <= limit <= MAX_SUGGESTIONS:
+        raise RequestError("limit", f"must be between 1 and {MAX_SUGGESTIONS}")
+    if not prefix:
+        return []
+    return get_engine().suggest(prefix, limit=limit, include_unpublished=is_admin())
+
+
+def article_and_similar(article_id: str, *, default_similar: int = 5) -> tuple[Article, list[Hit]]:
+    reject_unknown(request.args, ("more_like_this",))
+    text = request.args.get("more_like_this", "").strip()
+    limit = parse_int("more_like_this", text) if text else default_similar
+    if not 0 <= limit <= MAX_MORE_LIKE_THIS:
+        raise RequestError("more_like_this", f"must be between 0 and {MAX_MORE_LIKE_THIS}")
+    engine = get_engine()
+    admin = is_admin()
+    article = engine.get(article_id, include_unpublished=admin)
+    similar = engine.more_like_this(article_id, limit, include_unpublished=admin) if limit else []
+    return article, similar

@@ -1,0 +1,491 @@
+"""The OpenAPI 3.1 description of the JSON API, served at ``/api/openapi.json``.
+
+It mirrors ``web.jsonview`` (the response shapes) and ``web.params`` (the parameters); the tests
+validate live responses against it, so a change to either that is not made here fails them.
+Every object is closed (``additionalProperties: false``): a field that leaks shows up at once.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import metadata
+from typing import Any
+
+from search.models import (
+    MAX_FACET_SIZE,
+    MAX_FILTER_VALUES,
+    MAX_PER_PAGE,
+    MAX_QUERY_CHARS,
+    MAX_RESULT_WINDOW,
+    RELATIVE_RANGES,
+    SORTS,
+)
+
+from .data import MAX_MORE_LIKE_THIS, MAX_SUGGESTIONS
+
+REF = "#/components/schemas/"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": REF + name}
+
+
+def _obj(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties) if required is None else required,
+        "additionalProperties": False,
+    }
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+STRING = {"type": "string"}
+INTEGER = {"type": "integer"}
+NUMBER = {"type": "number"}
+BOOLEAN = {"type": "boolean"}
+DATE_TIME = {"type": "string", "format": "date-time"}
+NULLABLE_DATE_TIME = {"type": ["string", "null"], "format": "date-time"}
+
+
+def _array(items: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "items": items}
+
+
+def schemas() -> dict[str, Any]:
+    article_fields = {
+        "id": STRING,
+        "title": STRING,
+        "excerpt": STRING,
+        "url": STRING,
+        "published_at": NULLABLE_DATE_TIME,
+        "provider": _nullable(_ref("Provider")),
+        "topics": _array(STRING),
+        "type": STRING,
+        "category": STRING,
+        "quality": NUMBER,
+        "heat": NUMBER,
+        "published": {
+            "type": "boolean",
+            "description": "False only in answers to an admin request (see the security scheme).",
+        },
+        "images": _array(_ref("Image")),
+        "related": _array(_ref("RelatedArticle")),
+    }
+    return {
+        "Error": _obj(
+            {
+                "error": _obj(
+                    {
+                        "code": {
+                            "type": "string",
+                            "examples": ["invalid_parameter", "not_found", "query_too_long"],
+                        },
+                        "message": STRING,
+                        "param": {
+                            "type": "string",
+                            "description": "The parameter at fault (400 and 414 only).",
+                        },
+                    },
+                    required=["code", "message"],
+                )
+            }
+        ),
+        "Segment": _obj(
+            {
+                "text": STRING,
+                "match": {"type": "boolean", "description": "True for a matched query term."},
+            }
+        ),
+        "Provider": _obj({"name": STRING, "domain": STRING}),
+        "Image": _obj(
+            {
+                "url": STRING,
+                "width": {"type": ["integer", "null"]},
+                "height": {"type": ["integer", "null"]},
+                "title": STRING,
+            }
+        ),
+        "RelatedArticle": _obj(
+            {
+                "title": STRING,
+                "url": STRING,
+                "excerpt": STRING,
+                "published_at": NULLABLE_DATE_TIME,
+                "type": STRING,
+                "provider": _nullable(_ref("Provider")),
+                "quality": {"type": ["number", "null"]},
+                "images": _array(_ref("Image")),
+            }
+        ),
+        "Hit": _obj(
+            {
+                **article_fields,
+                "score": NUMBER,
+                "highlights": _obj(
+                    {
+                        "title": _array(_ref("Segment")),
+                        "excerpt": _array(_ref("Segment")),
+                        "body": {
+                            **_array(_ref("Segment")),
+                            "description": "Empty unless the body matched the query.",
+                        },
+                    }
+                ),
+            }
+        ),
+        "Article": _obj(
+            {
+                **article_fields,
+                "body": STRING,
+                "more_like_this": _array(_ref("Hit")),
+            }
+        ),
+        "FacetValue": _obj({"value": STRING, "count": INTEGER, "selected": BOOLEAN}),
+        "Facet": _obj(
+            {
+                "values": _array(_ref("FacetValue")),
+                "truncated": {
+                    "type": "boolean",
+                    "description": "More values exist than facet_size shows.",
+                },
+            }
+        ),
+        "DateBucket": _obj(
+            {
+                "start": DATE_TIME,
+                "end": {**DATE_TIME, "description": "Exclusive."},
+                "label": STRING,
+                "count": INTEGER,
+            }
+        ),
+        "DateHistogram": _obj(
+            {
+                "interval": {"type": "string", "enum": ["year", "month", "day"]},
+                "buckets": _array(_ref("DateBucket")),
+                "undated": INTEGER,
+            }
+        ),
+        "RangeCount": _obj(
+            {
+                "key": {"type": "string", "enum": list(RELATIVE_RANGES)},
+                "label": STRING,
+                "count": INTEGER,
+                "selected": BOOLEAN,
+            }
+        ),
+        "Query": _obj(
+            {
+                "q": STRING,
+                "topic": _array(STRING),
+                "provider": _array(STRING),
+                "type": _array(STRING),
+                "since": NULLABLE_DATE_TIME,
+                "until": {**NULLABLE_DATE_TIME, "description": "Exclusive end."},
+                "range": {"type": ["string", "null"], "enum": [*RELATIVE_RANGES, None]},
+                "sort": {"type": "string", "enum": list(SORTS)},
+                "page": INTEGER,
+                "per_page": INTEGER,
+                "facet_size": INTEGER,
+            }
+        ),
+        "SearchResult": _obj(
+            {
+                "query": {**_ref("Query"), "description": "The request as the engine ran it."},
+                "total": {"type": "integer", "description": "Exact number of matching articles."},
+                "page": INTEGER,
+                "per_page": INTEGER,
+                "pages": INTEGER,
+                "took_ms": NUMBER,
+                "generation": {"type": "string", "description": "The index generation searched."},
+                "plain_fallback": {
+                    "type": "boolean",
+                    "description": "The query had a syntax error and was searched as plain words.",
+                },
+                "did_you_mean": _nullable(_obj({"q": STRING, "total": INTEGER})),
+                "hits": _array(_ref("Hit")),
+                "facets": {
+                    "type": "object",
+                    "additionalProperties": _ref("Facet"),
+                    "description": "topic, provider and type counts (each without its own filter).",
+                },
+                "date_histogram": _nullable(_ref("DateHistogram")),
+                "ranges": _array(_ref("RangeCount")),
+            }
+        ),
+        "Suggestion": _obj(
+            {
+                "text": STRING,
+                "kind": {"type": "string", "enum": ["title", "topic", "provider", "term"]},
+                "count": INTEGER,
+            }
+        ),
+        "Suggestions": _obj({"suggestions": _array(_ref("Suggestion"))}),
+        "Health": _obj(
+            {
+                "status": {"type": "string", "const": "ok"},
+                "generation": STRING,
+                "doc_count": {"type": "integer", "description": "Visible (published) articles."},
+                "last_reindex": NULLABLE_DATE_TIME,
+                "version": STRING,
+            }
+        ),
+    }
+
+
+def _query_param(
+    name: str, schema: dict[str, Any], description: str, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+        **extra,
+    }
+
+
+def _repeatable(name: str, description: str) -> dict[str, Any]:
+    schema = {
+        "type": "array",
+        "items": {"type": "string", "minLength": 1},
+        "maxItems": MAX_FILTER_VALUES,
+    }
+    return _query_param(name, schema, description, style="form", explode=True)
+
+
+DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ].+)?$"
+
+
+def parameters() -> dict[str, Any]:
+    return {
+        "q": _query_param(
+            "q",
+            {"type": "string", "maxLength": MAX_QUERY_CHARS},
+            'Query text: words (all words rank first), "phrases", -exclude, OR/AND/NOT, '
+            "parentheses, title:/topic:/provider: fields, prefix*. Empty lists everything. "
+            f"Over {MAX_QUERY_CHARS} characters: 414.",
+        ),
+        "topic": _repeatable("topic", "Only articles with this topic (repeat for any of several)."),
+        "provider": _repeatable(
+            "provider", "Only articles from this provider, by name or domain (repeatable)."
+        ),
+        "type": _repeatable("type", "Only articles of this type (repeatable)."),
+        "since": _query_param(
+            "since",
+            {"type": "string", "pattern": DATE_PATTERN},
+            "Published at or after: an ISO date (2024-03-05) or date-time (UTC without offset).",
+        ),
+        "until": _query_param(
+            "until",
+            {"type": "string", "pattern": DATE_PATTERN},
+            "Published before: a date-time (exclusive), or a date (that whole day included).",
+        ),
+        "range": _query_param(
+            "range",
+            {"type": "string", "enum": list(RELATIVE_RANGES)},
+            "Relative date range counted back from now.",
+        ),
+        "sort": _query_param(
+            "sort", {"type": "string", "enum": list(SORTS), "default": "relevance"}, "Result order."
+        ),
+        "page": _query_param(
+            "page",
+            {"type": "integer", "minimum": 1, "default": 1},
+            f"Page number; page × per_page may not exceed {MAX_RESULT_WINDOW}.",
+        ),
+        "per_page": _query_param(
+            "per_page",
+            {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": 10},
+            "Hits per page.",
+        ),
+        "facet_size": _query_param(
+            "facet_size",
+            {"type": "integer", "minimum": 1, "maximum": MAX_FACET_SIZE, "default": 10},
+            "Values per facet.",
+        ),
+    }
+
+
+def _response(description: str, schema: str | None = None) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": description}
+    if schema:
+        response["content"] = {"application/json": {"schema": _ref(schema)}}
+    return response
+
+
+def responses() -> dict[str, Any]:
+    error = "Error"
+    return {
+        "NotModified": {
+            "description": "The ETag sent in If-None-Match still holds (same index generation)."
+        },
+        "BadRequest": _response("A parameter is invalid or unknown; `param` names it.", error),
+        "Unauthorized": {
+            **_response("A Bearer token was sent and it is not the admin token.", error),
+            "headers": {"WWW-Authenticate": {"schema": STRING}},
+        },
+        "NotFound": _response("No such article (or not visible to this caller).", error),
+        "UriTooLong": _response(
+            f"The query text is over {MAX_QUERY_CHARS} characters, or the query string too long.",
+            error,
+        ),
+        "InternalError": _response("An unexpected error; details are only in the log.", error),
+        "Unavailable": {
+            **_response("No index has been built yet, or it cannot be opened.", error),
+            "headers": {"Retry-After": {"schema": STRING}},
+        },
+    }
+
+
+def _errors(*extra: str) -> dict[str, Any]:
+    codes = {
+        "400": "BadRequest",
+        "401": "Unauthorized",
+        "414": "UriTooLong",
+        "500": "InternalError",
+        "503": "Unavailable",
+    }
+    for code in extra:
+        codes[code] = {"404": "NotFound", "304": "NotModified"}[code]
+    return {code: {"$ref": f"#/components/responses/{name}"} for code, name in codes.items()}
+
+
+ETAG_HEADER = {"ETag": {"schema": STRING, "description": "Weak; changes with the index."}}
+
+
+def paths() -> dict[str, Any]:
+    search_params = [{"$ref": f"#/components/parameters/{name}"} for name in parameters()]
+    return {
+        "/api/search": {
+            "get": {
+                "operationId": "search",
+                "summary": "Ranked, faceted search",
+                "parameters": search_params,
+                "responses": {
+                    "200": {
+                        **_response("Hits, total, facets, date histogram.", "SearchResult"),
+                        "headers": ETAG_HEADER,
+                    },
+                    **_errors("304"),
+                },
+            }
+        },
+        "/api/suggest": {
+            "get": {
+                "operationId": "suggest",
+                "summary": "Completions for the search box",
+                "parameters": [
+                    _query_param(
+                        "q",
+                        {"type": "string", "maxLength": MAX_QUERY_CHARS},
+                        "What has been typed so far; empty gives no suggestions.",
+                    ),
+                    _query_param(
+                        "limit",
+                        {"type": "integer", "minimum": 1, "maximum": MAX_SUGGESTIONS, "default": 8},
+                        "How many suggestions at most.",
+                    ),
+                ],
+                "responses": {
+                    "200": {**_response("Suggestions.", "Suggestions"), "headers": ETAG_HEADER},
+                    **_errors("304"),
+                },
+            }
+        },
+        "/api/articles/{article_id}": {
+            "get": {
+                "operationId": "getArticle",
+                "summary": "One article, with its body and similar articles",
+                "parameters": [
+                    {
+                        "name": "article_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "minLength": 1},
+                    },
+                    _query_param(
+                        "more_like_this",
+                        {
+                            "type": "integer",
+                            "minimum": 0,
+                            "maximum": MAX_MORE_LIKE_THIS,
+                            "default": 5,
+                        },
+                        "How many similar articles to include.",
+                    ),
+                ],
+                "responses": {
+                    "200": {**_response("The article.", "Article"), "headers": ETAG_HEADER},
+                    **_errors("304", "404"),
+                },
+            }
+        },
+        "/api/health": {
+            "get": {
+                "operationId": "health",
+                "summary": "Index generation, document count, last reindex, version",
+                "responses": {
+                    "200": _response("The index is being served.", "Health"),
+                    **_errors(),
+                },
+            }
+        },
+        "/api/openapi.json": {
+            "get": {
+                "operationId": "openapi",
+                "summary": "This document",
+                "responses": {
+                    "200": {
+                        "description": "OpenAPI 3.1",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    },
+                    **_errors(),
+                },
+            }
+        },
+    }
+
+
+@functools.cache
+def document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "newsfind",
+            "version": _version(),
+            "summary": "Ranked, faceted search over a news archive.",
+            "description": (
+                "Every error has the same shape (`Error`) and the right HTTP status. Responses "
+                "carry a weak ETag tied to the index generation: send it back in If-None-Match "
+                "for a 304. Unpublished articles are visible only with the admin Bearer token. "
+                "Other methods than GET/HEAD get 405, bodies over the limit 413 (same shape)."
+            ),
+            "license": {"name": "MIT", "identifier": "MIT"},
+        },
+        "paths": paths(),
+        "components": {
+            "schemas": schemas(),
+            "parameters": parameters(),
+            "responses": responses(),
+            "securitySchemes": {
+                "admin": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "NEWSFIND_ADMIN_TOKEN: also shows unpublished articles.",
+                }
+            },
+        },
+        "security": [{}, {"admin": []}],
+    }
+
+
+def _version() -> str:
+    try:
+        return metadata.version("newsfind")
+    except metadata.PackageNotFoundError:
+        return "0.0.0+source"

@@ -1,0 +1,112 @@
+"""The HTML pages: the search page (``/``) and one article (``/articles/<id>``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+from pathlib import Path
+
+from flask import Blueprint, Response, render_template, request, url_for
+
+from search.models import RELATIVE_RANGES, RequestError
+
+from . import present
+from .data import article_and_similar, conditional, search_params
+from .errors import from_request_error
+from .state import get_engine
+
+bp = Blueprint("pages", __name__)
+bp.add_app_template_filter(present.relative_time, "ago")
+bp.add_app_template_filter(present.absolute_time, "absolute")
+bp.add_app_template_filter(present.machine_time, "isotime")
+bp.add_app_template_global(present.SORT_LABELS, "SORTS")
+bp.add_app_template_global(present.providers_of, "providers_of")
+bp.add_app_template_filter(present.web_url, "web_url")
+
+
+@bp.app_template_global()
+def asset(filename: str) -> str:
+    """A static file's URL with its content hash, so a new version is never served stale."""
+    return url_for("static", filename=filename, v=_asset_version(filename))
+
+
+@functools.cache
+def _asset_version(filename: str) -> str:
+    path = Path(bp.root_path, "static", filename)
+    return hashlib.blake2b(path.read_bytes(), digest_size=6).hexdigest()
+
+
+@bp.get("/")
+def search() -> Response:
+    try:
+        params = search_params(strict=False)
+    except RequestError as error:
+        return _invalid_search(error)
+
+    def produce() -> tuple[str, Response]:
+        result = get_engine().search(params.request)
+        now = params.request.clock()
+        state = present.UrlState(params.args)
+        html = render_template(
+            "search.html",
+            result=result,
+            state=state,
+            now=now,
+            hits=[present.hit_view(hit, state) for hit in result.hits],
+            facets=present.facet_views(result, state),
+            chips=present.chips(state, now),
+            ranges=present.range_links(result, state),
+            chart=present.histogram(result, state),
+            pages=present.pagination(result, state),
+        )
+        return result.generation, Response(html, mimetype="text/html")
+
+    return conditional("html", produce, clock_dependent=True)
+
+
+def _invalid_search(error: RequestError) -> Response:
+    """The search page in its error state: the form stays, the message names the parameter."""
+    problem = from_request_error(error)
+    args = {
+        name: [v for v in request.args.getlist(name) if v.strip()]
+        for name in ("q", "topic", "provider", "type", "since", "until", "range", "sort")
+    }
+    state = present.UrlState({name: values for name, values in args.items() if values})
+    html = render_template(
+        "search.html",
+        result=None,
+        problem=problem,
+        state=state,
+        ranges=[],
+        facets=[],
+        chips=present.chips(_known_only(state), dt.datetime.now(dt.UTC)),
+    )
+    response = Response(html, status=problem.status, mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _known_only(state: present.UrlState) -> present.UrlState:
+    args = dict(state.args)
+    if args.get("range", [""])[0] not in RELATIVE_RANGES:
+        args.pop("range", None)
+    return present.UrlState(args)
+
+
+@bp.get("/articles/<article_id>")
+def article(article_id: str) -> Response:
+    def produce() -> tuple[str, Response]:
+        found, similar = article_and_similar(article_id)
+        state = present.UrlState({})
+        html = render_template(
+            "article.html",
+            article=found,
+            paragraphs=present.paragraphs(found.body),
+            similar=[present.hit_view(hit, state) for hit in similar],
+            state=state,
+            now=dt.datetime.now(dt.UTC),
+        )
+        return get_engine().info().generation, Response(html, mimetype="text/html")
+
+    return conditional("html", produce, clock_dependent=True)

@@ -1,0 +1,374 @@
+"""What the page shows, computed from a ``SearchResult``: escaped highlights, dates a reader
+understands, and the URLs that change one piece of the search state (filters, page, sort).
+
+All state lives in the URL: every link here is the current canonical query with one change.
+The facet code returns data; URLs are added here, as datasette's facets do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from flask import url_for
+from markupsafe import Markup, escape
+
+from search.articles import Article, RelatedArticle
+from search.models import (
+    MAX_RESULT_WINDOW,
+    RELATIVE_RANGES,
+    DateBucket,
+    Facet,
+    Hit,
+    SearchResult,
+    Segment,
+)
+
+FACET_LABELS = {"topic": "Topic", "provider": "Source", "type": "Type"}
+SORT_LABELS = {
+    "relevance": "Best match",
+    "newest": "Newest first",
+    "oldest": "Oldest first",
+    "quality": "Highest quality",
+    "heat": "Trending",
+}
+_UNITS = (
+    (365 * 86400, "year"),
+    (30 * 86400, "month"),
+    (7 * 86400, "week"),
+    (86400, "day"),
+    (3600, "hour"),
+    (60, "minute"),
+)
+
+
+# --- text -------------------------------------------------------------------------------------
+
+
+def highlight(parts: Sequence[Segment], fallback: str = "") -> Markup:
+    """Segments → escaped HTML with ``<mark>`` around matches (document text is never trusted)."""
+    if not parts:
+        return escape(fallback)
+    return Markup("").join(
+        Markup("<mark>%s</mark>") % part.text if part.match else escape(part.text) for part in parts
+    )
+
+
+def web_url(url: str | None) -> bool:
+    """Only http(s) links are rendered as links (never ``javascript:`` or ``data:``)."""
+    return bool(url) and urlsplit(url or "").scheme.lower() in ("http", "https")
+
+
+def paragraphs(body: str) -> list[str]:
+    return [block.strip() for block in body.split("\n\n") if block.strip()]
+
+
+def relative_time(when: dt.datetime, now: dt.datetime) -> str:
+    seconds = (now - when).total_seconds()
+    future = seconds < 0
+    seconds = abs(seconds)
+    if seconds < 60:
+        return "just now"
+    for size, unit in _UNITS:
+        if seconds >= size:
+            count = int(seconds // size)
+            if unit == "day" and count == 1:
+                return "tomorrow" if future else "yesterday"
+            words = f"{count} {unit}{'s' if count != 1 else ''}"
+            return f"in {words}" if future else f"{words} ago"
+    return "just now"  # pragma: no cover - the loop always returns
+
+
+def absolute_time(when: dt.datetime) -> str:
+    when = when.astimezone(dt.UTC)
+    return f"{when.day} {when:%b %Y, %H:%M} UTC"
+
+
+def machine_time(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+# --- URLs -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UrlState:
+    """The canonical query of the current search; each method returns a URL with one change."""
+
+    args: dict[str, list[str]]
+
+    def url(self, endpoint: str = "pages.search", **changes: str | list[str] | None) -> str:
+        args = {name: list(values) for name, values in self.args.items()}
+        for name, value in changes.items():
+            if value is None or value == []:
+                args.pop(name, None)
+            else:
+                args[name] = [value] if isinstance(value, str) else list(value)
+        return url_for(endpoint, **args)  # type: ignore[arg-type]
+
+    def refine(self, **changes: str | list[str] | None) -> str:
+        """A new filter state starts again at page 1."""
+        return self.url(page=None, **changes)
+
+    def values(self, name: str) -> list[str]:
+        return self.args.get(name, [])
+
+    def first(self, name: str) -> str:
+        values = self.args.get(name)
+        return values[0] if values else ""
+
+    def toggle(self, name: str, value: str) -> str:
+        current = self.values(name)
+        if value in current:
+            return self.refine(**{name: [v for v in current if v != value]})
+        return self.refine(**{name: [*current, value]})
+
+    def add(self, name: str, value: str) -> str:
+        current = self.values(name)
+        return self.refine(**{name: current if value in current else [*current, value]})
+
+
+# --- the sidebar and the chips -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FacetLink:
+    value: str
+    count: int
+    selected: bool
+    url: str
+
+
+@dataclass(frozen=True)
+class FacetView:
+    name: str
+    label: str
+    values: list[FacetLink]
+    truncated: bool
+
+
+def facet_views(result: SearchResult, state: UrlState) -> list[FacetView]:
+    views = []
+    for name, label in FACET_LABELS.items():
+        facet = result.facets.get(name) or Facet(name, (), False)
+        counts = {v.value: v.count for v in facet.values}
+        selected = state.values(name)
+        ordered = [*selected, *(v.value for v in facet.values if v.value not in selected)]
+        links = [
+            FacetLink(value, counts.get(value, 0), value in selected, state.toggle(name, value))
+            for value in ordered
+        ]
+        if links:
+            views.append(FacetView(name, label, links, facet.truncated))
+    return views
+
+
+@dataclass(frozen=True)
+class Chip:
+    label: str
+    value: str
+    remove_url: str
+
+
+def chips(state: UrlState, now: dt.datetime) -> list[Chip]:
+    found = [
+        Chip(FACET_LABELS[name], value, state.toggle(name, value))
+        for name in FACET_LABELS
+        for value in state.values(name)
+    ]
+    if state.first("range") in RELATIVE_RANGES:
+        found.append(
+            Chip("Date", RELATIVE_RANGES[state.first("range")][0], state.refine(range=None))
+        )
+    if state.first("since") or state.first("until"):
+        found.append(
+            Chip(
+                "Date",
+                date_span(state.first("since"), state.first("until")),
+                state.refine(since=None, until=None),
+            )
+        )
+    return found
+
+
+def date_span(since: str, until: str) -> str:
+    if since and until:
+        return f"{since} – {until}" if since != until else since
+    return f"from {since}" if since else f"until {until}"
+
+
+@dataclass(frozen=True)
+class RangeLink:
+    label: str
+    count: int | None
+    selected: bool
+    url: str
+
+
+def range_links(result: SearchResult, state: UrlState) -> list[RangeLink]:
+    current = state.first("range")
+    links = [RangeLink("Any time", None, not current, state.refine(range=None))]
+    links += [
+        RangeLink(r.label, r.count, r.key == current, state.refine(range=r.key))
+        for r in result.ranges
+    ]
+    return links
+
+
+# --- the date histogram, drawn on the server ------------------------------------------------
+
+CHART_WIDTH = 600
+CHART_HEIGHT = 96
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    width: float
+    y: float
+    height: float
+    count: int
+    label: str
+    url: str | None
+    selected: bool
+
+
+@dataclass(frozen=True)
+class Histogram:
+    width: int
+    height: int
+    bars: list[Bar]
+    interval: str
+    first: str
+    last: str
+    peak: int
+    undated: int
+
+
+def histogram(result: SearchResult, state: UrlState) -> Histogram | None:
+    source = result.date_histogram
+    if source is None or not source.buckets or not any(b.count for b in source.buckets):
+        return None
+    buckets = source.buckets
+    peak = max(b.count for b in buckets)
+    slot = CHART_WIDTH / len(buckets)
+    gap = min(2.0, slot * 0.2)
+    bars = []
+    for index, bucket in enumerate(buckets):
+        since, until = bucket_bounds(bucket)
+        height = max(2.0, (CHART_HEIGHT - 2) * bucket.count / peak) if bucket.count else 0.0
+        selected = state.first("since") == since and state.first("until") == until
+        url = state.refine(since=since, until=until, range=None) if bucket.count else None
+        bars.append(
+            Bar(
+                x=round(index * slot + gap / 2, 2),
+                width=round(max(slot - gap, 0.5), 2),
+                y=round(CHART_HEIGHT - height, 2),
+                height=round(height, 2),
+                count=bucket.count,
+                label=bucket.label,
+                url=url,
+                selected=selected,
+            )
+        )
+    return Histogram(
+        CHART_WIDTH,
+        CHART_HEIGHT,
+        bars,
+        source.interval,
+        buckets[0].label,
+        buckets[-1].label,
+        peak,
+        source.undated,
+    )
+
+
+def bucket_bounds(bucket: DateBucket) -> tuple[str, str]:
+    """The ``since``/``until`` parameters selecting one bucket: whole days read as dates."""
+    start = bucket.start.astimezone(dt.UTC)
+    end = bucket.end.astimezone(dt.UTC)
+    if _midnight(start) and _midnight(end):
+        return start.date().isoformat(), (end - dt.timedelta(days=1)).date().isoformat()
+    return machine_time(start), machine_time(end)
+
+
+def _midnight(when: dt.datetime) -> bool:
+    return when.hour == when.minute == when.second == when.microsecond == 0
+
+
+# --- hits and pages -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HitView:
+    article: Article
+    title: Markup
+    excerpt: Markup
+    body_snippet: Markup
+    topic_links: list[tuple[str, str]]
+    related: list[RelatedArticle]
+
+
+def hit_view(hit: Hit, state: UrlState) -> HitView:
+    article = hit.article
+    return HitView(
+        article=article,
+        title=highlight(hit.title, article.title),
+        excerpt=highlight(hit.excerpt, article.excerpt),
+        body_snippet=highlight(hit.body_snippet),
+        topic_links=[(topic, state.add("topic", topic)) for topic in article.topics],
+        related=list(article.related[:3]),
+    )
+
+
+@dataclass(frozen=True)
+class PageLink:
+    number: int | None
+    """None for an ellipsis."""
+    url: str
+    current: bool
+
+
+@dataclass(frozen=True)
+class Pagination:
+    previous: str | None
+    next: str | None
+    links: list[PageLink]
+
+
+def pagination(result: SearchResult, state: UrlState) -> Pagination | None:
+    per_page = result.request.per_page
+    last = min(result.pages, MAX_RESULT_WINDOW // per_page)
+    current = result.request.page
+    if last <= 1 and current == 1:
+        return None
+
+    def link(number: int) -> str:
+        return state.url(page=str(number) if number > 1 else None)
+
+    links = []
+    for number in page_numbers(current, last):
+        links.append(PageLink(number, link(number) if number else "", number == current))
+    return Pagination(
+        previous=link(current - 1) if current > 1 else None,
+        next=link(current + 1) if current < last else None,
+        links=links,
+    )
+
+
+def page_numbers(current: int, last: int, around: int = 2) -> list[int | None]:
+    """``1 … 4 5 [6] 7 8 … 20``: the ends, a window around the current page, gaps as None."""
+    wanted = sorted({1, last, *range(current - around, current + around + 1)})
+    numbers: list[int | None] = []
+    for number in (n for n in wanted if 1 <= n <= last):
+        if numbers and number - (numbers[-1] or 0) > 1:
+            numbers.append(None if number - (numbers[-1] or 0) > 2 else number - 1)
+        numbers.append(number)
+    return numbers
+
+
+def providers_of(related: Iterable[RelatedArticle]) -> list[str]:
+    names = (entry.provider.name or entry.provider.domain for entry in related if entry.provider)
+    return list(dict.fromkeys(name for name in names if name))
