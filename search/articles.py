@@ -40,9 +40,24 @@ from typing import Any
 import yaml
 
 try:  # the C loader is several times faster; fall back to pure Python where libyaml is absent
-    _Loader: type = yaml.CSafeLoader
+    _SafeLoader: type = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on the PyYAML build
-    _Loader = yaml.SafeLoader
+    _SafeLoader = yaml.SafeLoader
+
+
+class _Loader(_SafeLoader):  # type: ignore[misc]
+    """The safe loader, except that an impossible timestamp (2022-02-30) stays text, so that the
+    field check reports it under its key instead of PyYAML raising a bare ValueError."""
+
+
+def _timestamp_or_text(loader: Any, node: Any) -> Any:
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except (ValueError, OverflowError):
+        return loader.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
 """Files larger than this are rejected unread (a news article is a few KiB)."""
@@ -158,16 +173,21 @@ def _load_yaml(front: str, path: str | os.PathLike[str]) -> dict[str, Any]:
         meta = yaml.load(front, Loader=_Loader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        # the front matter starts on the file's second line
-        where = f" at line {mark.line + 2}, column {mark.column + 1}" if mark else ""
+        # the front matter text starts with the newline that ends the opening fence, so its
+        # 0-based line numbers are the file's 1-based ones minus one
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ArticleError(path, f"invalid YAML{where}: {problem}") from None
     except RecursionError:
         raise ArticleError(path, "invalid YAML: nested too deeply") from None
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+        # PyYAML's constructors let these escape for values such as `!!bool maybe`,
+        # `!!int abc` or an integer of more than 4300 digits
+        raise ArticleError(path, f"invalid YAML: a value cannot be read ({exc})") from None
     if meta is None:
         raise ArticleError(path, "empty front matter")
     if not isinstance(meta, dict):
-        raise ArticleError(path, f"front matter is a {type(meta).__name__}, not a mapping")
+        raise ArticleError(path, f"front matter is {_kind(meta)}, not a mapping")
     return meta
 
 
@@ -239,7 +259,10 @@ class _FieldReader:
         if isinstance(value, bool):
             raise self.fail(f"'{key}' must be a number, got a boolean")
         if isinstance(value, int | float):
-            number = float(value)
+            try:
+                number = float(value)
+            except OverflowError:  # an integer beyond the float range
+                raise self.fail(f"'{key}' must be a finite number") from None
         elif isinstance(value, str):
             try:
                 number = float(value.strip())
@@ -265,7 +288,7 @@ class _FieldReader:
             return None
         try:
             return to_utc(value)
-        except ValueError:
+        except (ValueError, OverflowError):  # OverflowError: year 9999 moved past UTC
             raise self.fail(f"'{key}' is not a date: {str(value)[:60]!r}") from None
 
     def provider(self, key: str, meta: dict[str, Any] | None = None) -> Provider | None:
