@@ -1,0 +1,211 @@
+"""Index speed: newsfind's full and incremental reindex against the peers, in one run.
+
+``python -m bench index --corpus bench/data/c100k``
+
+1. The corpus is mirrored (hard links) into ``bench/work/<corpus>/seeds`` and read once so every
+   engine starts from a warm page cache.
+2. ``newsfind full``: ``search.indexer.reindex(full=True)`` with its default workers.
+3. 1% of the files get a changed title (written as new files, the source corpus is untouched),
+   then ``newsfind incremental``: ``reindex()`` again.
+4. ``parse``: every file through ``read_article`` (PyYAML's C loader) in one process.
+5. The peers index those parsed articles, one process each (see ``bench.peers``): the plain
+   Whoosh ``add_document`` loop, SQLite FTS5, tantivy. A peer's end-to-end time is the parse
+   time plus its indexing time, which is what a single-process loop of its own would take.
+
+Each step runs in a fresh process; peak memory is the largest RSS sum of that process and its
+children, sampled every 50 ms. The built indexes stay in the work folder for ``bench query``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+from bench import common, peers
+
+PEERS = ("whoosh", "fts5", "tantivy")
+TARGETS = {"whoosh": "whoosh", "fts5": "fts5.db", "tantivy": "tantivy"}
+BUILT = "built.json"
+
+
+def add_arguments(parser: Any) -> None:
+    parser.add_argument("--corpus", type=Path, required=True, help="a folder of seed files")
+    parser.add_argument("--work", type=Path, help="where the indexes go (default bench/work/...)")
+    parser.add_argument(
+        "--peers", default=",".join(PEERS), help=f"comma-separated subset of {','.join(PEERS)}"
+    )
+    parser.add_argument("--workers", type=int, help="newsfind reindex workers (default: its own)")
+    parser.add_argument("--change", type=float, default=0.01, help="share of files changed")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--results", type=Path, default=common.RESULTS_DIR)
+    parser.add_argument("--no-record", dest="results", action="store_const", const=None)
+    parser.add_argument("--timeout", type=float, default=6 * 3600, help="per step, seconds")
+
+
+def change_files(seeds: Path, fraction: float, seed: int) -> list[str]:
+    """Give ``fraction`` of the files a new title; each is written anew (a new inode)."""
+    files = [rel for rel, _ in peers.corpus_files(seeds)]
+    count = max(1, round(len(files) * fraction)) if files else 0
+    chosen = sorted(random.Random(seed).sample(files, count))
+    for rel in chosen:
+        path = seeds / rel
+        text = path.read_text(encoding="utf-8-sig")
+        text = text.replace('\ntitle: "', '\ntitle: "Updated: ', 1)
+        temp = path.with_name(f".{path.name}.tmp")
+        temp.write_text(text, encoding="utf-8")
+        os.replace(temp, path)
+    return chosen
+
+
+def main(args: Any) -> int:
+    corpus: Path = args.corpus
+    chosen_peers = [name for name in args.peers.split(",") if name]
+    unknown = set(chosen_peers) - set(PEERS)
+    if unknown:
+        raise SystemExit(f"index: unknown peer(s) {', '.join(sorted(unknown))}")
+    files = peers.corpus_files(corpus)
+    if not files:
+        raise SystemExit(f"index: no seed files under {corpus}")
+    work = args.work or common.work_dir(corpus)
+    work.mkdir(parents=True, exist_ok=True)
+    seeds = work / "seeds"
+    common.copy_tree_linked(corpus, seeds)
+    common.warm([path for _, path in peers.corpus_files(seeds)])
+    (work / BUILT).unlink(missing_ok=True)
+    label = common.count_label(len(files))
+    record = common.base_record("index", label, corpus)
+    record["files"] = len(files)
+    stages: dict[str, Any] = {}
+    timeout = args.timeout
+
+    has_indexer = importlib.util.find_spec("search.indexer") is not None
+    if has_indexer:
+        index_dir = work / "newsfind"
+        stage_args = {"seeds": str(seeds), "index": str(index_dir), "workers": args.workers}
+        stages["newsfind_full"] = common.run_stage(
+            "newsfind_reindex", {**stage_args, "full": True}, timeout
+        )
+        changed = change_files(seeds, args.change, args.seed)
+        stages["newsfind_incremental"] = common.run_stage(
+            "newsfind_reindex", {**stage_args, "full": False}, timeout
+        )
+        stages["newsfind_incremental"]["changed_files"] = len(changed)
+    else:
+        print("index: search.indexer is not there yet; newsfind is skipped")
+        change_files(seeds, args.change, args.seed)
+
+    parsed = work / "parsed.pickle"
+    if chosen_peers:
+        stages["parse"] = common.run_stage(
+            "parse", {"corpus": str(seeds), "out": str(parsed)}, timeout
+        )
+    for name in chosen_peers:
+        target = work / TARGETS[name]
+        stages[name] = common.run_stage(
+            "build", {"engine": name, "parsed": str(parsed), "target": str(target)}, timeout
+        )
+    parsed.unlink(missing_ok=True)
+    record["stages"] = stages
+    record["summary"] = summarize(stages)
+    (work / BUILT).write_text(
+        json.dumps({"corpus": str(corpus.resolve()), "files": len(files), "engines": list(stages)})
+        + "\n",
+        encoding="utf-8",
+    )
+    print(render(record))
+    path = common.write_record("index", record, args.results)
+    if path:
+        print(f"\nrecord: {path}")
+    return 0
+
+
+def summarize(stages: dict[str, Any]) -> dict[str, Any]:
+    """Rows of the table: docs, seconds and docs/s end to end, peak memory, ratios."""
+    rows: dict[str, Any] = {}
+    parse = stages.get("parse")
+    full = stages.get("newsfind_full")
+    if full:
+        docs = full.get("added", 0)
+        rows["newsfind full reindex"] = _row(docs, full["measured_seconds"], full)
+    incremental = stages.get("newsfind_incremental")
+    if incremental:
+        changed = incremental.get("added", 0) + incremental.get("updated", 0)
+        row = _row(changed, incremental["measured_seconds"], incremental)
+        row["changed_files"] = incremental.get("changed_files")
+        if full:
+            row["share_of_full"] = round(
+                incremental["measured_seconds"] / max(full["measured_seconds"], 1e-9), 4
+            )
+        rows["newsfind incremental (1%)"] = row
+    if parse:
+        rows["parse only (1 process)"] = _row(parse["documents"], parse["seconds"], parse)
+    labels = {
+        "whoosh": "plain Whoosh loop",
+        "fts5": "SQLite FTS5",
+        "tantivy": "tantivy",
+    }
+    for name, label in labels.items():
+        stage = stages.get(name)
+        if not stage or not parse:
+            continue
+        total = parse["seconds"] + stage["seconds"]
+        row = _row(stage["documents"], total, stage)
+        row["index_seconds"] = stage["seconds"]
+        row["index_docs_per_second"] = round(stage["documents"] / max(stage["seconds"], 1e-9), 1)
+        row["disk_mb"] = stage.get("disk_mb")
+        row["peak_rss_mb_above_loaded"] = round(
+            stage["peak_rss_mb"] - stage.get("loaded_rss_bytes", 0) / 2**20, 1
+        )
+        rows[f"{label} (parse + index)"] = row
+    if full:
+        mine = rows["newsfind full reindex"]["docs_per_second"]
+        for label, row in rows.items():
+            if label.startswith("newsfind") or not row["docs_per_second"]:
+                continue
+            row["newsfind_speedup"] = round(mine / row["docs_per_second"], 2)
+    return rows
+
+
+def _row(docs: int, seconds: float, stage: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "documents": docs,
+        "seconds": round(seconds, 2),
+        "docs_per_second": round(docs / seconds, 1) if seconds > 0 else 0.0,
+        "peak_rss_mb": stage.get("peak_rss_mb"),
+    }
+
+
+def render(record: dict[str, Any]) -> str:
+    rows = [
+        (
+            label,
+            row["documents"],
+            row["seconds"],
+            row["docs_per_second"],
+            row.get("index_docs_per_second"),
+            row["peak_rss_mb"],
+            row.get("newsfind_speedup"),
+        )
+        for label, row in record["summary"].items()
+    ]
+    headers = (
+        f"index {record['label']} ({record['files']:,} files)",
+        "docs",
+        "seconds",
+        "docs/s",
+        "index-only docs/s",
+        "peak RSS MB",
+        "newsfind ×",
+    )
+    text = common.table(headers, rows)
+    incremental = record["summary"].get("newsfind incremental (1%)")
+    if incremental and "share_of_full" in incremental:
+        text += (
+            f"\nincremental after changing {incremental['changed_files']:,} files: "
+            f"{incremental['seconds']} s = {incremental['share_of_full']:.1%} of the full reindex"
+        )
+    return text
