@@ -209,3 +209,44 @@ def render(record: dict[str, Any]) -> str:
             f"{incremental['seconds']} s = {incremental['share_of_full']:.1%} of the full reindex"
         )
     return text
+
+
+def ensure_built(corpus: Path, work: Path, engines: list[str], timeout: float = 6 * 3600) -> None:
+    """Build (untimed) whatever of ``engines`` the work folder lacks, for ``bench query``.
+
+    The indexes of one work folder always come from the same seeds: the mirrored (and 1%
+    changed) copy when ``bench index`` made one, else the corpus itself.
+    """
+    built_file = work / BUILT
+    try:
+        built = json.loads(built_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        built = {"corpus": str(corpus.resolve()), "engines": []}
+    have = set(built.get("engines", []))
+    have_names = {"newsfind" if name.startswith("newsfind") else name for name in have}
+    missing = [name for name in engines if name not in have_names]
+    if not missing:
+        return
+    work.mkdir(parents=True, exist_ok=True)
+    seeds = work / "seeds" if (work / "seeds").is_dir() else corpus
+    print(f"building {', '.join(missing)} for {corpus} in {work} (untimed)")
+    if "newsfind" in missing:
+        common.run_stage(
+            "newsfind_reindex",
+            {"seeds": str(seeds), "index": str(work / "newsfind"), "full": True},
+            timeout,
+        )
+        have.add("newsfind_full")
+    peer_names = [name for name in missing if name in PEERS]
+    if peer_names:
+        parsed = work / "parsed.pickle"
+        common.run_stage("parse", {"corpus": str(seeds), "out": str(parsed)}, timeout)
+        for name in peer_names:
+            target = work / TARGETS[name]
+            common.run_stage(
+                "build", {"engine": name, "parsed": str(parsed), "target": str(target)}, timeout
+            )
+            have.add(name)
+        parsed.unlink(missing_ok=True)
+    built["engines"] = sorted(have)
+    built_file.write_text(json.dumps(built) + "\n", encoding="utf-8")

@@ -1,0 +1,306 @@
+"""Query latency: the versioned query set through newsfind's engine and each peer, in one run.
+
+``python -m bench query --corpus bench/data/c100k``
+
+One request = the top 10 + the exact total + topic, provider and date facets, over published
+articles, with the query's filters and sort (``bench/queries-v1.json``). The engines answer in
+the same process, taking turns query by query (round robin), so a noisy neighbour on this shared
+machine slows them alike. Each query runs ``--repeat`` times after one warm-up pass; p50 / p95 /
+p99 are over all timed requests.
+
+The indexes come from ``python -m bench index`` on the same corpus (bench/work/<corpus>); what is
+missing is built first (untimed). ``--index DIR`` points at a newsfind index folder instead.
+
+Count check: for the ``boolean`` queries (words every engine analyses alike, see
+``bench.queryset``) the totals of newsfind and each peer are compared; residual differences come
+from analysis (stemmer collisions, tokenisation of ``U.S.``/``1,000``, newsfind's stop words
+inside phrases) and are listed in the record.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench import common, index_bench, peers, queryset
+
+ENGINES = ("newsfind", "fts5", "tantivy")
+FACETS = ("topic", "provider", "date")
+
+
+def add_arguments(parser: Any) -> None:
+    parser.add_argument("--corpus", type=Path, help="a folder of seed files (indexes in work)")
+    parser.add_argument("--index", type=Path, help="a newsfind index folder (peers skipped)")
+    parser.add_argument("--work", type=Path, help="work folder of the corpus' indexes")
+    parser.add_argument("--queries", type=Path, default=queryset.QUERIES_FILE)
+    parser.add_argument("--engines", default=",".join(ENGINES))
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs of each query")
+    parser.add_argument("--limit", type=int, help="only the first N queries (smoke tests)")
+    parser.add_argument("--results", type=Path, default=common.RESULTS_DIR)
+    parser.add_argument("--no-record", dest="results", action="store_const", const=None)
+
+
+class Newsfind:
+    name = "newsfind"
+
+    def __init__(self, index_dir: Path, now: Any) -> None:
+        from search.engine import WhooshEngine
+
+        self.engine = WhooshEngine(index_dir)
+        self.now = now
+
+    def request(self, entry: dict[str, Any]) -> Any:
+        from search.models import SearchRequest
+
+        since = queryset._date(entry.get("since"))
+        until = queryset._date(entry.get("until"))
+        return SearchRequest(
+            q=entry["q"],
+            topics=tuple(entry.get("topics", ())),
+            providers=tuple(entry.get("providers", ())),
+            since=since,
+            until=until,
+            range=entry.get("range"),
+            sort=entry["sort"],
+            per_page=10,
+            facets=FACETS,
+            now=self.now,
+        )
+
+    def search(self, entry: dict[str, Any]) -> peers.Answer:
+        result = self.engine.search(self.request(entry))
+        facets = {
+            name: [(value.value, value.count) for value in facet.values]
+            for name, facet in result.facets.items()
+        }
+        if result.date_histogram is not None:
+            facets["date"] = [(b.label, b.count) for b in result.date_histogram.buckets]
+        return peers.Answer(result.total, [hit.article.id for hit in result.hits], facets)
+
+    def close(self) -> None:
+        closer = getattr(self.engine, "close", None)
+        if callable(closer):
+            closer()
+
+
+class PeerAdapter:
+    """A peer behind the same ``search(entry)`` as newsfind."""
+
+    def __init__(self, peer: Any, now: Any) -> None:
+        self.peer = peer
+        self.name = peer.name
+        self.now = now
+
+    def search(self, entry: dict[str, Any]) -> peers.Answer:
+        answer: peers.Answer = self.peer.search(queryset.to_request(entry, self.now))
+        return answer
+
+    def close(self) -> None:
+        self.peer.close()
+
+
+def engine_available() -> bool:
+    try:
+        return importlib.util.find_spec("search.engine") is not None
+    except ImportError:
+        return False
+
+
+def open_engines(args: Any, names: list[str], now: Any) -> tuple[list[Any], list[str]]:
+    opened: list[Any] = []
+    notes: list[str] = []
+    work = None
+    if args.corpus is not None:
+        work = args.work or common.work_dir(args.corpus)
+        wanted = [n for n in names if n != "newsfind" or args.index is None]
+        if "newsfind" in wanted and not engine_available():
+            wanted.remove("newsfind")
+        index_bench.ensure_built(args.corpus, work, wanted)
+    for name in names:
+        if name == "newsfind":
+            if not engine_available():
+                notes.append("newsfind skipped: search.engine is not there yet")
+                continue
+            index_dir = args.index or (work / "newsfind" if work else None)
+            if index_dir is None:
+                raise SystemExit("query: give --corpus or --index")
+            opened.append(Newsfind(index_dir, now))
+        elif work is None:
+            notes.append(f"{name} skipped: it needs --corpus")
+        elif name == "fts5":
+            opened.append(PeerAdapter(peers.Fts5(work / index_bench.TARGETS["fts5"]), now))
+        elif name == "tantivy":
+            opened.append(PeerAdapter(peers.Tantivy(work / index_bench.TARGETS["tantivy"]), now))
+        else:
+            raise SystemExit(f"query: unknown engine {name!r}")
+    return opened, notes
+
+
+def main(args: Any) -> int:
+    if args.corpus is None and args.index is None:
+        raise SystemExit("query: give --corpus DIR or --index DIR")
+    data = queryset.load(args.queries)
+    now = queryset.now_of(data)
+    entries = data["queries"][: args.limit] if args.limit else data["queries"]
+    names = [name for name in args.engines.split(",") if name]
+    engines, notes = open_engines(args, names, now)
+    for note in notes:
+        print(note)
+    if not engines:
+        raise SystemExit("query: no engine to measure")
+    timings, answers = measure(engines, entries, args.repeat)
+    for engine in engines:
+        engine.close()
+    documents = _documents(args)
+    label = common.count_label(documents) if documents else "index"
+    record = common.base_record("query", label, args.corpus)
+    record.update(
+        documents=documents,
+        queries_file=args.queries.name,
+        queries=len(entries),
+        repeat=args.repeat,
+        notes=notes,
+        engines=summarize(timings, entries),
+        agreement=agreement(answers, entries),
+        per_query={
+            entry["id"]: {
+                name: {
+                    "ms": round(statistics.median(timings[name][entry["id"]]), 2),
+                    "total": answers[name][entry["id"]].total,
+                }
+                for name in timings
+            }
+            for entry in entries
+        },
+    )
+    print(render(record))
+    path = common.write_record("query", record, args.results)
+    if path:
+        print(f"\nrecord: {path}")
+    return 0
+
+
+def _documents(args: Any) -> int:
+    if args.corpus is None:
+        return 0
+    return len(peers.corpus_files(args.corpus))
+
+
+def measure(
+    engines: list[Any], entries: list[dict[str, Any]], repeat: int
+) -> tuple[dict[str, dict[str, list[float]]], dict[str, dict[str, peers.Answer]]]:
+    timings: dict[str, dict[str, list[float]]] = {e.name: {} for e in engines}
+    answers: dict[str, dict[str, peers.Answer]] = {e.name: {} for e in engines}
+    for round_number in range(repeat + 1):  # round 0 warms caches and is not timed
+        for entry in entries:
+            for engine in engines:
+                milliseconds, answer = _time(engine.search, entry)
+                if round_number == 0:
+                    answers[engine.name][entry["id"]] = answer
+                else:
+                    timings[engine.name].setdefault(entry["id"], []).append(milliseconds)
+    return timings, answers
+
+
+def _time(function: Callable[[Any], Any], entry: dict[str, Any]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    answer = function(entry)
+    return (time.perf_counter() - started) * 1000, answer
+
+
+def summarize(
+    timings: dict[str, dict[str, list[float]]], entries: list[dict[str, Any]]
+) -> dict[str, Any]:
+    summary: dict[str, Any] = {}
+    for name, per_query in timings.items():
+        values = sorted(ms for runs in per_query.values() for ms in runs)
+        by_kind: dict[str, list[float]] = {}
+        for entry in entries:
+            by_kind.setdefault(entry["kind"], []).extend(per_query.get(entry["id"], []))
+        summary[name] = {
+            "requests": len(values),
+            "p50_ms": round(common.percentile(values, 0.50), 2),
+            "p95_ms": round(common.percentile(values, 0.95), 2),
+            "p99_ms": round(common.percentile(values, 0.99), 2),
+            "mean_ms": round(statistics.fmean(values), 2) if values else 0.0,
+            "max_ms": round(values[-1], 2) if values else 0.0,
+            "p50_by_kind_ms": {
+                kind: round(common.percentile(sorted(v), 0.5), 2) for kind, v in by_kind.items()
+            },
+        }
+    return summary
+
+
+def agreement(
+    answers: dict[str, dict[str, peers.Answer]], entries: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Totals of the boolean queries compared for each pair of engines."""
+    boolean = [entry for entry in entries if entry.get("boolean")]
+    names = list(answers)
+    result: dict[str, Any] = {"boolean_queries": len(boolean)}
+    for i, first in enumerate(names):
+        for second in names[i + 1 :]:
+            equal, differences = 0, []
+            for entry in boolean:
+                a = answers[first][entry["id"]].total
+                b = answers[second][entry["id"]].total
+                if a == b:
+                    equal += 1
+                else:
+                    differences.append({"id": entry["id"], "q": entry["q"], first: a, second: b})
+            relative = [
+                abs(d[first] - d[second]) / max(d[first], d[second], 1) for d in differences
+            ]
+            result[f"{first}~{second}"] = {
+                "equal": equal,
+                "different": len(differences),
+                "median_relative_difference": round(statistics.median(relative), 4)
+                if relative
+                else 0.0,
+                "within_1_percent": equal + sum(r <= 0.01 for r in relative),
+                "differences": sorted(differences, key=lambda d: -abs(d[first] - d[second]))[:25],
+            }
+    return result
+
+
+def render(record: dict[str, Any]) -> str:
+    engines = record["engines"]
+    reference = engines.get("newsfind")
+    rows = []
+    for name, row in engines.items():
+        ratio = None
+        if reference and name != "newsfind" and reference["p50_ms"] > 0:
+            ratio = round(row["p50_ms"] / reference["p50_ms"], 2)
+        rows.append(
+            (
+                name,
+                row["requests"],
+                row["p50_ms"],
+                row["p95_ms"],
+                row["p99_ms"],
+                row["mean_ms"],
+                ratio,
+            )
+        )
+    headers = (
+        f"query {record['label']} ({record['queries']} queries × {record['repeat']})",
+        "requests",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "mean ms",
+        "p50 ÷ newsfind",
+    )
+    lines = [common.table(headers, rows)]
+    for pair, stats in record["agreement"].items():
+        if isinstance(stats, dict):
+            lines.append(
+                f"totals {pair}: {stats['equal']}/{record['agreement']['boolean_queries']} equal, "
+                f"{stats['within_1_percent']} within 1%, median difference of the others "
+                f"{stats['median_relative_difference']:.1%}"
+            )
+    return "\n".join(lines)
