@@ -46,10 +46,12 @@ from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 from whoosh.writing import NO_MERGE, SegmentWriter
 
-from . import layout
+from . import layout, whoosh_tuning
 from .articles import MAX_FILE_BYTES, ArticleError, parse_article
 from .models import NewsfindError
 from .schema import SCHEMA_VERSION, article_fields, make_schema
+
+whoosh_tuning.apply()
 
 SEED_SUFFIX = ".txt"
 SCHEMA_MARK = "newsfind-schema"

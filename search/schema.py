@@ -7,6 +7,9 @@ Porter2 (Snowball English) stems. Queries go through the same analyzer.
 Facet fields keep the original text (case, accents) as single terms, so filtering is exact:
 ``topic``, ``provider`` (name), ``domain``, ``type``. ``published`` is ``"1"`` or ``"0"``.
 
+``published_at`` (UTC epoch seconds, ``MISSING_DATE`` when undated), ``quality`` and ``heat``
+are value columns without postings: read them with ``reader.column_reader(name)``.
+
 ``path`` and ``content_hash`` let the indexer recognise unchanged files without parsing them.
 ``doc`` stores the JSON needed to render a hit without re-reading the file (never ``secured``,
 which the parser drops on read).
@@ -15,6 +18,7 @@ which the parser drops on read).
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from collections.abc import Iterator
 from typing import Any
@@ -31,7 +35,10 @@ STOP_WORDS = frozenset(analysis.STOP_WORDS) | frozenset(
     "those through too under up very was were what which while who whom why would".split()
 )
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "3"
+
+MISSING_DATE = -(2**63)
+"""``published_at`` column value of an undated article (the column holds UTC epoch seconds)."""
 """Bump when fields or analysis change: the next reindex then rebuilds a full generation."""
 
 # Separator for multi-valued exact facet fields: a control character never found in a value.
@@ -73,16 +80,119 @@ def _stem(word: str) -> str:
     return str(_stemmer.stem(word))
 
 
+_WORD = re.compile(r"\w+(?:[.']\w+)*")
+
+
+class NewsAnalyzer(analysis.Tokenizer):
+    """Words → lower case → possessives and inner dots dropped → accents folded → stop words
+    dropped → Porter2 stems, in one pass.
+
+    The same steps as the composed chain ``RegexTokenizer | LowercaseFilter | PossessiveFilter |
+    AccentFoldFilter | StopFilter | StemFilter`` (a test checks they agree), fused because
+    analysis is most of the indexing time and every generator layer costs per token.
+    Stop words take no position: kept words are numbered 0, 1, 2… for documents and queries
+    alike, so "bank of england" matches the phrase "bank england".
+    """
+
+    is_morph = True
+
+    def __init__(self, cache_size: int = 200_000) -> None:
+        self.cache_size = cache_size
+        self._stems: dict[str, str] = {}
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self)
+
+    def __hash__(self) -> int:
+        return hash(type(self))
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"cache_size": self.cache_size}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state.get("cache_size", 200_000))  # type: ignore[misc]
+
+    def term(self, word: str) -> str | None:
+        """The indexed term for one lower-cased word, or None for a stop word."""
+        stem = self._stems.get(word)
+        if stem is not None:
+            return stem or None
+        text = word
+        if "'" in text:
+            if text.endswith("'s"):
+                text = text[:-2]
+            text = text.replace("'", "")
+        if "." in text:
+            text = text.replace(".", "")
+        if not text.isascii():
+            text = fold_accents(text)
+        stem = "" if (not text or text in STOP_WORDS) else _stem(text)
+        if len(self._stems) >= self.cache_size:
+            self._stems.clear()
+        self._stems[word] = stem
+        return stem or None
+
+    def __call__(  # type: ignore[override]
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs: Any,
+    ) -> Iterator[analysis.Token]:
+        token = analysis.Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:
+            matches: Iterator[Any] = iter([_Whole(value)])
+        else:
+            matches = _WORD.finditer(value)
+        position = start_pos
+        for match in matches:
+            word = match.group().lower()
+            stem = self.term(word)
+            if stem is None:
+                if removestops:
+                    continue
+                token.stopped = True
+                token.text = word
+            else:
+                token.stopped = False
+                token.text = stem
+            if keeporiginal:
+                token.original = match.group()
+            token.boost = 1.0
+            if positions:
+                token.pos = position
+            if chars:
+                token.startchar = start_char + match.start()
+                token.endchar = start_char + match.end()
+            if not token.stopped:
+                position += 1
+            yield token
+
+
+class _Whole:
+    """A match-like wrapper for ``tokenize=False`` (the whole value is one token)."""
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def group(self) -> str:
+        return self.value
+
+    def start(self) -> int:
+        return 0
+
+    def end(self) -> int:
+        return len(self.value)
+
+
 def make_news_analyzer() -> analysis.Analyzer:
-    tokenizer = analysis.RegexTokenizer(r"\w+(?:[.']\w+)*")
-    return (
-        tokenizer
-        | analysis.LowercaseFilter()
-        | PossessiveFilter()
-        | AccentFoldFilter()
-        | analysis.StopFilter(stoplist=STOP_WORDS, minsize=1)
-        | analysis.StemFilter(stemfn=_stem, cachesize=200_000)
-    )
+    return NewsAnalyzer()
 
 
 class PossessiveFilter(analysis.Filter):
@@ -100,6 +210,19 @@ class PossessiveFilter(analysis.Filter):
             token.text = text
             if text:
                 yield token
+
+
+def make_reference_analyzer() -> analysis.Analyzer:
+    """The composed chain NewsAnalyzer fuses; kept so tests can prove they agree."""
+    tokenizer = analysis.RegexTokenizer(_WORD.pattern)
+    return (
+        tokenizer
+        | analysis.LowercaseFilter()
+        | PossessiveFilter()
+        | AccentFoldFilter()
+        | analysis.StopFilter(stoplist=STOP_WORDS, minsize=1)
+        | analysis.StemFilter(stemfn=_stem, cachesize=200_000)
+    )
 
 
 def _facet_analyzer() -> analysis.Analyzer:
@@ -124,13 +247,6 @@ def _facet(stored: bool = False) -> fields.KEYWORD:
     )
 
 
-def _float_field() -> fields.NUMERIC:
-    # whoosh-reloaded gives float columns a NaN default that its integer column cannot pack
-    field = fields.NUMERIC(float, bits=64, stored=False)
-    field.column_type = columns.NumericColumn("Q", default=field.to_column_value(0.0))
-    return field
-
-
 class NewsSchema(fields.SchemaClass):
     id = fields.ID(unique=True, stored=True, sortable=True)
     path = fields.ID(stored=True, sortable=True)
@@ -150,9 +266,10 @@ class NewsSchema(fields.SchemaClass):
     type = _facet()
     published = fields.ID(stored=False)
 
-    published_at = fields.DATETIME(stored=False, sortable=True)
-    quality = _float_field()
-    heat = _float_field()
+    # value columns only (no postings): the engine filters, sorts and counts them as arrays
+    published_at = fields.COLUMN(columns.NumericColumn("q", default=MISSING_DATE))
+    quality = fields.COLUMN(columns.NumericColumn("d", default=0.0))
+    heat = fields.COLUMN(columns.NumericColumn("d", default=0.0))
 
     doc = fields.STORED()
 
@@ -184,8 +301,7 @@ def article_fields(article: Article, path: str, content_hash: str) -> dict[str, 
         "doc": json.dumps(article_to_stored(article), separators=(",", ":")),
     }
     if article.published_at is not None:
-        # Whoosh DATETIME wants naive UTC
-        document["published_at"] = article.published_at.replace(tzinfo=None)
+        document["published_at"] = int(article.published_at.timestamp())
     return {key: value for key, value in document.items() if value != ""}
 
 
