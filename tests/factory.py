@@ -69,7 +69,11 @@ def file_name(number: int, batch: int = 0) -> str:
 def write_many(folder: Path, count: int, start: int = 0) -> list[Path]:
     """``count`` distinct valid articles with varied topics, providers and dates."""
     topics = ["Politics", "Business", "Science", "Sports", "Health"]
-    providers = [("Alpha News", "alpha.sample"), ("Beta Daily", "beta.sample"), ("Gamma", "gamma.sample")]
+    providers = [
+        ("Alpha News", "alpha.sample"),
+        ("Beta Daily", "beta.sample"),
+        ("Gamma", "gamma.sample"),
+    ]
     paths = []
     for number in range(start, start + count):
         paths.append(

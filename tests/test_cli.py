@@ -47,7 +47,9 @@ def test_rejected_files_are_listed_with_reasons_and_exit_3(seeds: Path, tmp_path
 
 def test_json_report_for_cron(seeds: Path, tmp_path: Path) -> None:
     (seeds / "000_badbadbadbadbad0.txt").write_bytes(b"---\ntitle: \xff\n---\n")
-    code, out, _ = run("reindex", "--seeds-dir", str(seeds), "--index-dir", str(tmp_path / "ix"), "--json")
+    code, out, _ = run(
+        "reindex", "--seeds-dir", str(seeds), "--index-dir", str(tmp_path / "ix"), "--json"
+    )
     report = json.loads(out)
     assert code == report["exit_code"] == 3
     assert report["added"] == 5 and report["full"] is True
@@ -57,7 +59,9 @@ def test_json_report_for_cron(seeds: Path, tmp_path: Path) -> None:
 
 
 def test_missing_seeds_folder_is_one_clear_line(tmp_path: Path) -> None:
-    code, out, err = run("reindex", "--seeds-dir", str(tmp_path / "missing"), "--index-dir", str(tmp_path / "ix"))
+    code, out, err = run(
+        "reindex", "--seeds-dir", str(tmp_path / "missing"), "--index-dir", str(tmp_path / "ix")
+    )
     assert code == indexer.EXIT_FATAL == 1
     assert err.strip() == f"Error: seeds folder not found: {tmp_path / 'missing'}"
     assert "Traceback" not in out + err
@@ -71,7 +75,8 @@ def test_help_documents_exit_codes() -> None:
 
 def test_environment_variables_set_the_folders(seeds: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(
-        main, ["reindex", "--json"],
+        main,
+        ["reindex", "--json"],
         env={"NEWSFIND_SEEDS_DIR": str(seeds), "NEWSFIND_INDEX_DIR": str(tmp_path / "envix")},
     )
     assert result.exit_code == 0, result.stderr
@@ -79,15 +84,28 @@ def test_environment_variables_set_the_folders(seeds: Path, tmp_path: Path) -> N
 
 
 def test_real_subprocess_progress_lines_and_exit_code(seeds: Path, tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "search.cli", "reindex", "--seeds-dir", str(seeds),
-               "--index-dir", str(tmp_path / "ix")]
+    command = [
+        sys.executable,
+        "-m",
+        "search.cli",
+        "reindex",
+        "--seeds-dir",
+        str(seeds),
+        "--index-dir",
+        str(tmp_path / "ix"),
+    ]
     first = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert first.returncode == 0, first.stderr
     assert "reindex: 5/5 files" in first.stderr  # plain log lines when not a terminal
     second = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert second.returncode == 0
     assert "incremental reindex" in second.stdout and "unchanged 5" in second.stdout
-    broken = subprocess.run(command[:5] + [str(tmp_path / "nope")] + command[6:], cwd=REPO,
-                            capture_output=True, text=True, timeout=120)
+    broken = subprocess.run(
+        command[:5] + [str(tmp_path / "nope")] + command[6:],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert broken.returncode == 1
     assert broken.stderr.strip().startswith("Error: seeds folder not found")

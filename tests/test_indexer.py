@@ -108,7 +108,9 @@ def test_duplicate_ids_keep_the_first_path_and_report_the_other(tmp_path: Path) 
     assert len(report.rejected) == 1
     rejected = report.rejected[0]
     assert rejected.path == "001_bbbbbbbbbbbbbbbb.txt"
-    assert "duplicate id 'same'" in rejected.reason and "000_aaaaaaaaaaaaaaaa.txt" in rejected.reason
+    assert (
+        "duplicate id 'same'" in rejected.reason and "000_aaaaaaaaaaaaaaaa.txt" in rejected.reason
+    )
 
 
 def test_a_new_duplicate_that_sorts_first_replaces_the_indexed_one(tmp_path: Path) -> None:
@@ -216,10 +218,23 @@ def test_a_second_reindex_waits_then_gives_up_clearly(seeds: Path, tmp_path: Pat
 
 def test_two_real_reindex_processes_serialise(seeds: Path, tmp_path: Path) -> None:
     index = tmp_path / "index"
-    command = [sys.executable, "-m", "search.cli", "reindex", "--seeds-dir", str(seeds),
-               "--index-dir", str(index), "--json", "--lock-timeout", "60"]
-    runs = [subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            for _ in range(2)]
+    command = [
+        sys.executable,
+        "-m",
+        "search.cli",
+        "reindex",
+        "--seeds-dir",
+        str(seeds),
+        "--index-dir",
+        str(index),
+        "--json",
+        "--lock-timeout",
+        "60",
+    ]
+    runs = [
+        subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
     outcomes = [run.communicate(timeout=120) for run in runs]
     assert [run.returncode for run in runs] == [0, 0], outcomes
     assert len(indexed_ids(index)) == 12
@@ -227,10 +242,26 @@ def test_two_real_reindex_processes_serialise(seeds: Path, tmp_path: Path) -> No
 
 
 def _run_and_kill(seeds: Path, index: Path, delay: float, full: bool) -> None:
-    command = [sys.executable, "-m", "search.cli", "reindex", "--seeds-dir", str(seeds),
-               "--index-dir", str(index), "-q", "--workers", "2"] + (["--full"] if full else [])
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
+    command = [
+        sys.executable,
+        "-m",
+        "search.cli",
+        "reindex",
+        "--seeds-dir",
+        str(seeds),
+        "--index-dir",
+        str(index),
+        "-q",
+        "--workers",
+        "2",
+    ] + (["--full"] if full else [])
+    process = subprocess.Popen(
+        command,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     time.sleep(delay)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
