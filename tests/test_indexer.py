@@ -301,3 +301,19 @@ def test_whoosh_sees_one_consistent_commit(seeds: Path, tmp_path: Path) -> None:
     report = indexer.reindex(seeds, index)
     ix = whoosh_index.open_dir(str(index / report.generation))
     assert ix.doc_count() == 12
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_end_to_end_over_a_shared_corpus_folder(shared_dir: Path, tmp_path: Path) -> None:
+    folder = shared_dir / "corpus" / "agnews"
+    files = sorted(folder.glob("*.txt"))
+    report = indexer.reindex(folder, tmp_path / "index", workers=2)
+    assert (report.added, report.rejected) == (len(files), [])
+    _, ix = layout.open_current(tmp_path / "index")
+    with ix.searcher() as searcher:
+        assert searcher.doc_count() == len(files)
+        stored = searcher.document(id=files[0].stem.split("_", 1)[1])
+        assert stored is not None and "secured" not in stored["doc"]
+    again = indexer.reindex(folder, tmp_path / "index")
+    assert (again.unchanged, again.added, again.updated) == (len(files), 0, 0)
