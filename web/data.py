@@ -14,7 +14,7 @@ from flask import Response, current_app, request
 from search.articles import Article
 from search.models import MAX_QUERY_CHARS, Hit, QueryTooLong, RequestError, Suggestion
 
-from .params import SearchParams, parse_int, parse_search, reject_unknown
+from .params import SearchParams, parse_int, parse_search, reject_unknown, single
 from .protocol import cached, etag_for, is_admin, not_modified, not_modified_response
 from .state import get_engine
 
@@ -46,10 +46,11 @@ def conditional(
 
 def suggestions() -> list[Suggestion]:
     reject_unknown(request.args, ("q", "limit"))
-    prefix = request.args.get("q", "").strip()
+    prefix = single(request.args, "q") or ""
     if len(prefix) > MAX_QUERY_CHARS:
         raise QueryTooLong("q", f"is longer than {MAX_QUERY_CHARS} characters")
-    limit = parse_int("limit", request.args["limit"]) if request.args.get("limit") else 8
+    text = single(request.args, "limit")
+    limit = parse_int("limit", text) if text is not None else 8
     if not 1 <= limit <= MAX_SUGGESTIONS:
         raise RequestError("limit", f"must be between 1 and {MAX_SUGGESTIONS}")
     if not prefix:
@@ -59,8 +60,8 @@ def suggestions() -> list[Suggestion]:
 
 def article_and_similar(article_id: str, *, default_similar: int = 5) -> tuple[Article, list[Hit]]:
     reject_unknown(request.args, ("more_like_this",))
-    text = request.args.get("more_like_this", "").strip()
-    limit = parse_int("more_like_this", text) if text else default_similar
+    text = single(request.args, "more_like_this")
+    limit = parse_int("more_like_this", text) if text is not None else default_similar
     if not 0 <= limit <= MAX_MORE_LIKE_THIS:
         raise RequestError("more_like_this", f"must be between 0 and {MAX_MORE_LIKE_THIS}")
     engine = get_engine()

@@ -258,7 +258,9 @@ def _repeatable(name: str, description: str) -> dict[str, Any]:
     return _query_param(name, schema, description, style="form", explode=True)
 
 
-DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ].+)?$"
+DATE_OR_TIME = {
+    "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]
+}
 
 
 def parameters() -> dict[str, Any]:
@@ -277,12 +279,12 @@ def parameters() -> dict[str, Any]:
         "type": _repeatable("type", "Only articles of this type (repeatable)."),
         "since": _query_param(
             "since",
-            {"type": "string", "pattern": DATE_PATTERN},
+            DATE_OR_TIME,
             "Published at or after: an ISO date (2024-03-05) or date-time (UTC without offset).",
         ),
         "until": _query_param(
             "until",
-            {"type": "string", "pattern": DATE_PATTERN},
+            DATE_OR_TIME,
             "Published before: a date-time (exclusive), or a date (that whole day included).",
         ),
         "range": _query_param(

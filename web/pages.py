@@ -9,7 +9,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, render_template, request, url_for
 
-from search.models import RELATIVE_RANGES, RequestError
+from search.models import RequestError, SearchResult
 
 from . import present
 from .data import article_and_similar, conditional, search_params
@@ -46,23 +46,28 @@ def search() -> Response:
 
     def produce() -> tuple[str, Response]:
         result = get_engine().search(params.request)
-        now = params.request.clock()
-        state = present.UrlState(params.args)
-        html = render_template(
-            "search.html",
-            result=result,
-            state=state,
-            now=now,
-            hits=[present.hit_view(hit, state) for hit in result.hits],
-            facets=present.facet_views(result, state),
-            chips=present.chips(state, now),
-            ranges=present.range_links(result, state),
-            chart=present.histogram(result, state),
-            pages=present.pagination(result, state),
-        )
+        html = render_search(result, params.args)
         return result.generation, Response(html, mimetype="text/html")
 
     return conditional("html", produce, clock_dependent=True)
+
+
+def render_search(result: SearchResult, args: dict[str, list[str]]) -> str:
+    """The search page for a result; ``args`` is the canonical query that produced it."""
+    now = result.request.clock()
+    state = present.UrlState(args)
+    return render_template(
+        "search.html",
+        result=result,
+        state=state,
+        now=now,
+        hits=[present.hit_view(hit, state) for hit in result.hits],
+        facets=present.facet_views(result, state),
+        chips=present.chips(state),
+        ranges=present.range_links(result, state),
+        chart=present.histogram(result, state),
+        pages=present.pagination(result, state),
+    )
 
 
 def _invalid_search(error: RequestError) -> Response:
@@ -80,18 +85,11 @@ def _invalid_search(error: RequestError) -> Response:
         state=state,
         ranges=[],
         facets=[],
-        chips=present.chips(_known_only(state), dt.datetime.now(dt.UTC)),
+        chips=present.chips(state),
     )
     response = Response(html, status=problem.status, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def _known_only(state: present.UrlState) -> present.UrlState:
-    args = dict(state.args)
-    if args.get("range", [""])[0] not in RELATIVE_RANGES:
-        args.pop("range", None)
-    return present.UrlState(args)
 
 
 @bp.get("/articles/<article_id>")

@@ -6,7 +6,8 @@ name (``topic``, not the contract's ``topics``), so a 400 points at what the use
 Dates: ``since`` and ``until`` take an ISO date (``2024-03-05``) or date-time
 (``2024-03-05T14:00:00Z``; without an offset it is UTC). A date-only ``until`` includes that whole
 day (a reader's "until the 5th"); a date-time ``until`` is an exclusive end, as in the contract.
-Empty values (``since=`` from a form left blank) count as absent.
+On the page, empty values (``since=`` from a form left blank) count as absent; the API
+(``strict``) rejects them, as it rejects unknown parameters.
 """
 
 from __future__ import annotations
@@ -50,7 +51,10 @@ def parse_search(
         reject_unknown(args, SEARCH_PARAMS)
     cleaned: dict[str, list[str]] = {}
     for name in SEARCH_PARAMS:
-        values = [value.strip() for value in args.getlist(name) if value.strip()]
+        given = args.getlist(name)
+        values = [value.strip() for value in given if value.strip()]
+        if strict and name != "q" and len(values) < len(given):
+            raise RequestError(name, "is empty; leave the parameter out instead")
         if name not in FILTERS and len(values) > 1:
             raise RequestError(name, "given more than once")
         if len(values) > MAX_FILTER_VALUES:
@@ -87,6 +91,19 @@ def reject_unknown(args: Mapping[str, object], known: tuple[str, ...]) -> None:
             raise RequestError(name, f"unknown parameter; use {', '.join(known)}")
 
 
+def single(args: MultiDict[str, str], name: str) -> str | None:
+    """One strict value: None when absent; repeated or empty is a 400 (``q`` may be empty)."""
+    values = args.getlist(name)
+    if len(values) > 1:
+        raise RequestError(name, "given more than once")
+    if not values:
+        return None
+    value = values[0].strip()
+    if not value and name != "q":
+        raise RequestError(name, "is empty; leave the parameter out instead")
+    return value
+
+
 def parse_int(name: str, text: str) -> int:
     try:
         return int(text, 10)
@@ -101,7 +118,7 @@ def parse_date(name: str, text: str, *, end: bool = False) -> dt.datetime:
             day = dt.date.fromisoformat(text)
             start = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
             return start + dt.timedelta(days=1) if end else start
-        value = dt.datetime.fromisoformat(text)
+        value = dt.datetime.fromisoformat(text.upper())  # RFC 3339 allows a lower-case t and z
     except (ValueError, OverflowError):
         raise RequestError(
             name,

@@ -26,6 +26,8 @@ from search.models import (
     Segment,
 )
 
+from .params import SEARCH_PARAMS
+
 FACET_LABELS = {"topic": "Topic", "provider": "Source", "type": "Type"}
 SORT_LABELS = {
     "relevance": "Best match",
@@ -106,7 +108,8 @@ class UrlState:
                 args.pop(name, None)
             else:
                 args[name] = [value] if isinstance(value, str) else list(value)
-        return url_for(endpoint, **args)  # type: ignore[arg-type]
+        canonical = {name: args[name] for name in SEARCH_PARAMS if name in args}
+        return url_for(endpoint, **canonical)  # type: ignore[arg-type]
 
     def refine(self, **changes: str | list[str] | None) -> str:
         """A new filter state starts again at page 1."""
@@ -172,7 +175,7 @@ class Chip:
     remove_url: str
 
 
-def chips(state: UrlState, now: dt.datetime) -> list[Chip]:
+def chips(state: UrlState) -> list[Chip]:
     found = [
         Chip(FACET_LABELS[name], value, state.toggle(name, value))
         for name in FACET_LABELS

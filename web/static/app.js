@@ -15,6 +15,24 @@
     if (form.requestSubmit) form.requestSubmit(); else form.submit();
   });
 
+  /* Short, shareable URLs: leave out empty fields and the default sort. */
+  if (form) {
+    form.addEventListener("formdata", function (event) {
+      var data = event.formData;
+      var names = [];
+      data.forEach(function (value, name) {
+        if (value === "" || (name === "sort" && value === "relevance")) names.push(name);
+      });
+      names.forEach(function (name) {
+        var kept = data.getAll(name).filter(function (value) {
+          return value !== "" && !(name === "sort" && value === "relevance");
+        });
+        data.delete(name);
+        kept.forEach(function (value) { data.append(name, value); });
+      });
+    });
+  }
+
   /* On a phone the filter panel starts folded so results come first. */
   var filters = document.querySelector("details.filters");
   if (filters && window.matchMedia && window.matchMedia("(max-width: 860px)").matches) {

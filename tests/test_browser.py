@@ -1,0 +1,219 @@
+"""A real browser (Debian's chromium, driven by Playwright) against the real server.
+
+The journey a reader makes: type a query and see suggestions, tick two facets, click a bar of
+the date histogram, page forward, go back, open an article; an article titled
+``<script>alert(1)</script>`` shows as text and no dialog ever opens. Ends with the screenshot
+the README shows (``docs/screenshot.png``), taken on the bundled seeds.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+pytest.importorskip("search.engine", reason="the engine (issue 3) has not landed yet")
+from conftest import XSS_TITLE, LiveServer, start_server, stop_server, wait_until_up
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+REPO = Path(__file__).resolve().parents[1]
+TIMEOUT_MS = 15_000
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="/usr/bin/chromium is absent (apt-get install chromium; scripts/test does)",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    tab = context.new_page()
+    tab.dialogs = []  # type: ignore[attr-defined]
+    tab.errors = []  # type: ignore[attr-defined]
+
+    def on_dialog(dialog: Any) -> None:
+        tab.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    tab.on("dialog", on_dialog)
+    tab.on("pageerror", lambda error: tab.errors.append(str(error)))
+    tab.on("console", lambda m: tab.errors.append(m.text) if m.type == "error" else None)
+    try:
+        yield tab
+    finally:
+        context.close()
+
+
+def query_of(url: str) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(url).query)
+
+
+def test_a_readers_journey(page: Any, live_server: LiveServer) -> None:
+    page.goto(live_server.url + "/?per_page=2")
+
+    # type a query: suggestions appear in an accessible listbox
+    box = page.locator("#q")
+    box.press_sequentially("oil", delay=60)
+    options = page.locator("#q-suggestions [role=option]")
+    options.first.wait_for(state="visible")
+    assert box.get_attribute("aria-expanded") == "true"
+    assert "oil" in options.first.inner_text().lower()
+    box.press("ArrowDown")
+    assert options.first.get_attribute("aria-selected") == "true"
+    assert box.get_attribute("aria-activedescendant") == options.first.get_attribute("id")
+    box.press("Escape")
+    assert page.locator("#q-suggestions").is_hidden()
+    with page.expect_navigation():
+        box.press("Enter")
+    assert query_of(page.url) == {"q": ["oil"], "per_page": ["2"]}
+    assert re.search(r"\d+ articles? for “oil”", page.locator("#result-count").inner_text())
+
+    # tick two facets: each applies at once (the URL holds the state)
+    with page.expect_navigation():
+        page.get_by_role("checkbox", name=re.compile(r"^Energy\b")).check()
+    with page.expect_navigation():
+        page.get_by_role("checkbox", name=re.compile(r"^Reuters\b")).check()
+    state = query_of(page.url)
+    assert state["topic"] == ["Energy"] and state["provider"] == ["Reuters"]
+    assert page.locator(".chips .chip").count() == 2
+    assert page.get_by_role("checkbox", name=re.compile(r"^Energy\b")).is_checked()
+
+    # click the tallest bar of the date histogram: it narrows since/until to that bucket
+    bars = page.locator("svg.histogram a")
+    counts = [int(re.sub(r"\D", "", label.rsplit(":", 1)[1])) for label in
+              [bars.nth(i).get_attribute("aria-label") for i in range(bars.count())]]  # fmt: skip
+    tallest = counts.index(max(counts))
+    with page.expect_navigation():
+        bars.nth(tallest).click()
+    narrowed = query_of(page.url)
+    assert "since" in narrowed and "until" in narrowed and narrowed["topic"] == ["Energy"]
+    total = int(re.sub(r"\D", "", page.locator("#result-count strong").inner_text()))
+    assert total == max(counts) > 2
+
+    # page forward, then back
+    first_page_titles = page.locator(".hit-title").all_inner_texts()
+    with page.expect_navigation():
+        page.locator("a[rel=next]").click()
+    assert query_of(page.url)["page"] == ["2"]
+    assert page.locator(".pagination [aria-current=page]").inner_text() == "2"
+    assert page.locator(".hit-title").all_inner_texts() != first_page_titles
+    page.go_back()
+    assert "page" not in query_of(page.url)
+    assert page.locator(".hit-title").all_inner_texts() == first_page_titles
+
+    # open an article
+    title = page.locator(".hit-title a").first.inner_text()
+    with page.expect_navigation():
+        page.locator(".hit-title a").first.click()
+    assert "/articles/" in page.url
+    assert page.locator("h1").inner_text() == title
+
+    assert page.dialogs == [] and page.errors == []
+
+
+def test_markup_in_a_title_is_text_and_runs_nothing(page: Any, live_server: LiveServer) -> None:
+    page.goto(live_server.url + "/?q=markup")
+    link = page.locator(".hit-title a", has_text=XSS_TITLE)
+    assert link.inner_text() == XSS_TITLE
+    with page.expect_navigation():
+        link.click()
+    assert page.locator("h1").inner_text() == XSS_TITLE
+    page.goto(live_server.url + "/?q=" + XSS_TITLE)
+    assert page.locator("#q").input_value() == XSS_TITLE
+    assert page.dialogs == []
+    assert page.evaluate("document.querySelectorAll('script:not([src])').length") == 0
+
+
+def test_keyboard_only_reader(page: Any, live_server: LiveServer) -> None:
+    page.goto(live_server.url + "/")
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.className")
+    assert focused == "skip-link"
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "q"
+    page.keyboard.type("vaccine")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert query_of(page.url)["q"] == ["vaccine"]
+
+
+def test_a_phone_sized_screen(page: Any, live_server: LiveServer) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(live_server.url + "/?q=oil")
+    assert page.locator("details.filters").get_attribute("open") is None  # folded on a phone
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390  # nothing overflows sideways
+    page.locator("details.filters summary").click()
+    assert page.get_by_role("checkbox", name=re.compile(r"^Energy\b")).is_visible()
+
+
+def test_without_javascript_everything_still_works(browser: Any, live_server: LiveServer) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        tab = context.new_page()
+        tab.set_default_timeout(TIMEOUT_MS)
+        tab.goto(live_server.url + "/?q=oil")
+        tab.get_by_role("checkbox", name=re.compile(r"^Energy\b")).check()
+        with tab.expect_navigation():
+            tab.get_by_role("button", name="Apply filters").click()
+        assert query_of(tab.url)["topic"] == ["Energy"]
+        assert tab.locator(".chips .chip").count() == 1
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def seeds_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The bundled seeds served for real (``newsfind serve`` builds their index first)."""
+    seeds = REPO / "seeds"
+    if not any(seeds.glob("*.txt")):
+        pytest.skip("no bundled seeds in seeds/")
+    root = tmp_path_factory.mktemp("seeds-server")
+    server = start_server(root / "index", seeds, root / "server.log", "--workers", "1")
+    try:
+        wait_until_up(server)
+        yield server
+    finally:
+        stop_server(server)
+
+
+def test_screenshot_for_the_readme(page: Any, seeds_server: LiveServer) -> None:
+    page.goto(seeds_server.url + "/?q=council&topic=Politics")
+    assert page.locator(".hit").count() > 0
+    (REPO / "docs").mkdir(exist_ok=True)
+    page.screenshot(path=str(REPO / "docs" / "screenshot.png"), full_page=False)
+    assert page.errors == []
