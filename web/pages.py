@@ -14,15 +14,20 @@ from search.models import RequestError, SearchResult
 from . import present
 from .data import article_and_similar, conditional, search_params
 from .errors import from_request_error
+from .params import SEARCH_PARAMS
 from .state import get_engine
 
 bp = Blueprint("pages", __name__)
 bp.add_app_template_filter(present.relative_time, "ago")
 bp.add_app_template_filter(present.absolute_time, "absolute")
 bp.add_app_template_filter(present.machine_time, "isotime")
-bp.add_app_template_global(present.SORT_LABELS, "SORTS")
 bp.add_app_template_global(present.providers_of, "providers_of")
 bp.add_app_template_filter(present.web_url, "web_url")
+
+
+@bp.app_context_processor
+def page_globals() -> dict[str, object]:
+    return {"SORTS": present.SORT_LABELS}
 
 
 @bp.app_template_global()
@@ -73,18 +78,14 @@ def render_search(result: SearchResult, args: dict[str, list[str]]) -> str:
 def _invalid_search(error: RequestError) -> Response:
     """The search page in its error state: the form stays, the message names the parameter."""
     problem = from_request_error(error)
-    args = {
-        name: [v for v in request.args.getlist(name) if v.strip()]
-        for name in ("q", "topic", "provider", "type", "since", "until", "range", "sort")
-    }
+    args = {name: [v for v in request.args.getlist(name) if v.strip()] for name in SEARCH_PARAMS}
     state = present.UrlState({name: values for name, values in args.items() if values})
     html = render_template(
         "search.html",
         result=None,
         problem=problem,
         state=state,
-        ranges=[],
-        facets=[],
+        retry_url=state.refine(**{problem.param or "": None}),
         chips=present.chips(state),
     )
     response = Response(html, status=problem.status, mimetype="text/html")

@@ -101,7 +101,7 @@ class UrlState:
 
     args: dict[str, list[str]]
 
-    def url(self, endpoint: str = "pages.search", **changes: str | list[str] | None) -> str:
+    def url(self, **changes: str | list[str] | None) -> str:
         args = {name: list(values) for name, values in self.args.items()}
         for name, value in changes.items():
             if value is None or value == []:
@@ -109,7 +109,7 @@ class UrlState:
             else:
                 args[name] = [value] if isinstance(value, str) else list(value)
         canonical = {name: args[name] for name in SEARCH_PARAMS if name in args}
-        return url_for(endpoint, **canonical)  # type: ignore[arg-type]
+        return url_for("pages.search", **canonical)  # type: ignore[arg-type]
 
     def refine(self, **changes: str | list[str] | None) -> str:
         """A new filter state starts again at page 1."""

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 from flask import Flask
-from gunicorn.app.base import BaseApplication
+from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
 
 MAX_REQUEST_LINE = 8190
 """gunicorn's ceiling: longer request lines get gunicorn's own 414 before reaching the app."""

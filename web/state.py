@@ -32,7 +32,7 @@ def get_engine() -> Engine:
             # may raise IndexUnavailable: nothing is cached then, so the next request retries
             engine = make_engine(app)
             held = app.extensions[_KEY] = (os.getpid(), engine)
-    return held[1]  # type: ignore[no-any-return]
+    return held[1]
 
 
 def make_engine(app: Flask) -> Engine:
