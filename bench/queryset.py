@@ -120,7 +120,8 @@ def generate(corpus: Path, seed: int = 1) -> dict[str, Any]:
         return all(porter.stemWord(w) == snowball.stemWord(w) for w in words)
 
     def pick(pool: list[str], k: int = 1) -> list[str]:
-        return rng.sample(pool, k)
+        pool = pool or common  # a tiny corpus may lack a band of frequencies
+        return rng.sample(pool, min(k, len(pool)))
 
     def date_filter(entry: dict[str, Any]) -> None:
         choice = rng.randrange(len(DATE_RANGES) + len(RELATIVE))
@@ -145,8 +146,8 @@ def generate(corpus: Path, seed: int = 1) -> dict[str, Any]:
             elif kind == "three_or":
                 terms = pick(common, 2) + pick(mid)
             elif kind == "phrase":
-                terms = list(phrases[rng.randrange(len(phrases))])
-                entry["mode"] = "phrase"
+                terms = list(phrases[rng.randrange(len(phrases))]) if phrases else pick(common)
+                entry["mode"] = "phrase" if phrases else "or"
             else:
                 terms = pick(common if rng.random() < 0.5 else mid)
             if kind in ("topic", "topic_date"):

@@ -55,8 +55,9 @@ DEFAULT_CACHE = Path(__file__).resolve().parent / "data" / "cache"
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(A-Z0-9<])")
 _PARAGRAPH = re.compile(r"\n\s*\n")
-# Characters YAML does not accept raw in a double-quoted scalar (json.dumps leaves them raw).
-_YAML_UNSAFE = re.compile("[\x7f-\x84\x86-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
+# Characters YAML does not accept raw in a double-quoted scalar, or reads as line breaks (NEL,
+# LS, PS): json.dumps leaves them raw.
+_YAML_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
 _SLUG = re.compile(r"[^a-z0-9]+")
 
 
@@ -174,13 +175,13 @@ def _read_part(part: list[tuple[str, Path]]) -> tuple[list[Any], int]:
     rows, rejected = [], 0
     for folder, path in part:
         try:
-            rows.append(_template(folder, read_article(path)))
+            rows.append((str(path), *_template(folder, read_article(path))))
         except ArticleError:
             rejected += 1
     return rows, rejected
 
 
-POOL_VERSION = 1
+POOL_VERSION = 2
 """Bump when ``Template`` or the sentence splitting changes: cached pools are then rebuilt."""
 
 
@@ -217,12 +218,10 @@ def _read_pool(files: list[tuple[str, Path]], procs: int) -> Pool:
             results = workers.map(_read_part, parts)
     else:
         results = [_read_part(files)]
-    rows = sorted(
-        (row for part_rows, _ in results for row in part_rows),
-        key=lambda row: (row[0].folder, row[0].title_words),
-    )
+    # the source's own order: the output must not depend on how the reading was split
+    rows = sorted((row for part_rows, _ in results for row in part_rows), key=lambda row: row[0])
     pool = Pool([], {}, {}, {})
-    for template, body, excerpt in rows:
+    for _, template, body, excerpt in rows:
         pool.templates.append(template)
         pool.titles.setdefault(template.folder, []).append(template.title_words)
         pool.body_sentences.setdefault(template.folder, []).extend(body)
