@@ -205,6 +205,8 @@ def run_stage(name: str, args: dict[str, Any], timeout: float | None = None) -> 
             raise SystemExit(f"bench stage {name} failed with exit code {code}")
         result: dict[str, Any] = json.loads(result_file.read_text(encoding="utf-8"))
     result["wall_seconds"] = round(time.perf_counter() - started, 3)
+    # this machine is shared: the load at the end of a step tells how much others were running
+    result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     result["peak_rss_mb"] = round(max(sampler.peak, result.get("maxrss_bytes", 0)) / 2**20, 1)
     return result
 
