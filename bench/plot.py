@@ -59,15 +59,7 @@ def draw(results: Path, out: Path) -> Path:
         left.plot(
             sizes, [e["p95_ms"] for _, e in points], "s--", color=color, label=f"{engine} p95"
         )
-    left.set(
-        xscale="log",
-        yscale="log",
-        xlabel="articles",
-        ylabel="ms per request (top 10 + total + 3 facets)",
-        title="Faceted query latency",
-    )
-    left.grid(True, which="both", alpha=0.3)
-    left.legend(fontsize=8)
+    _log_axes(left, "Faceted query latency", "ms per request (top 10 + total + 3 facets)")
 
     index = latest(results, "index")
     for row_label, engine in INDEX_ROWS.items():
@@ -78,15 +70,7 @@ def draw(results: Path, out: Path) -> Path:
         ]
         if points:
             middle.plot(*zip(*points, strict=True), "o-", color=COLORS[engine], label=engine)
-    middle.set(
-        xscale="log",
-        yscale="log",
-        xlabel="articles",
-        ylabel="documents/s, parse + index",
-        title="Full indexing throughput",
-    )
-    middle.grid(True, which="both", alpha=0.3)
-    middle.legend(fontsize=8)
+    _log_axes(middle, "Full indexing throughput", "documents/s, parse + index")
 
     runs = latest(results, "http")
     labels = [common.count_label(r["documents"]) for r in runs]
@@ -114,6 +98,12 @@ def draw(results: Path, out: Path) -> Path:
     figure.savefig(out, dpi=90)
     plt.close(figure)
     return out
+
+
+def _log_axes(axes: Any, title: str, ylabel: str) -> None:
+    axes.set(xscale="log", yscale="log", xlabel="articles", ylabel=ylabel, title=title)
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend(fontsize=8)
 
 
 def main(args: Any) -> int:
