@@ -64,6 +64,21 @@ def git_commit() -> str:
         return ""
 
 
+def uncommitted() -> list[str]:
+    """Changed or new files of the product (the tree is shared: a run may measure them)."""
+    try:
+        out = subprocess.run(
+            ["git", "status", "--porcelain", "--", "search", "web"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [line[3:] for line in out.splitlines() if line.strip()]
+
+
 def count_label(count: int) -> str:
     """38,245 → ``38k``; 1,000,000 → ``1M``."""
     if count >= 1_000_000:
@@ -97,6 +112,7 @@ def base_record(kind: str, label: str, corpus: Path | None) -> dict[str, Any]:
         "label": label,
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "commit": git_commit(),
+        "uncommitted": uncommitted(),
         "machine": machine(),
         "corpus": str(corpus) if corpus else None,
     }

@@ -154,6 +154,7 @@ def summarize(stages: dict[str, Any]) -> dict[str, Any]:
             continue
         total = parse["seconds"] + stage["seconds"]
         row = _row(stage["documents"], total, stage)
+        row["cpu_seconds"] = round(parse["work_cpu_seconds"] + stage["work_cpu_seconds"], 1)
         row["index_seconds"] = stage["seconds"]
         row["index_docs_per_second"] = round(stage["documents"] / max(stage["seconds"], 1e-9), 1)
         row["disk_mb"] = stage.get("disk_mb")
@@ -176,6 +177,7 @@ def _row(docs: int, seconds: float, stage: dict[str, Any]) -> dict[str, Any]:
         "seconds": round(seconds, 2),
         "docs_per_second": round(docs / seconds, 1) if seconds > 0 else 0.0,
         "peak_rss_mb": stage.get("peak_rss_mb"),
+        "cpu_seconds": stage.get("work_cpu_seconds", stage.get("cpu_seconds")),
     }
 
 
@@ -187,6 +189,7 @@ def render(record: dict[str, Any]) -> str:
             row["seconds"],
             row["docs_per_second"],
             row.get("index_docs_per_second"),
+            row.get("cpu_seconds"),
             row["peak_rss_mb"],
             row.get("newsfind_speedup"),
         )
@@ -198,6 +201,7 @@ def render(record: dict[str, Any]) -> str:
         "seconds",
         "docs/s",
         "index-only docs/s",
+        "CPU s",
         "peak RSS MB",
         "newsfind ×",
     )

@@ -36,6 +36,7 @@ def newsfind_reindex(seeds: str, index: str, full: bool, workers: int | None = N
 def parse(corpus: str, out: str) -> dict:
     """The plain loop's parsing half, one process; the articles are kept for the peers."""
     started = time.perf_counter()
+    cpu_started = time.process_time()
     count = 0
     chunk: list[Any] = []
     with open(out, "wb") as handle:
@@ -47,7 +48,11 @@ def parse(corpus: str, out: str) -> dict:
                 chunk = []
         if chunk:
             pickle.dump(chunk, handle, protocol=pickle.HIGHEST_PROTOCOL)
-    return {"documents": count, "seconds": round(time.perf_counter() - started, 3)}
+    return {
+        "documents": count,
+        "seconds": round(time.perf_counter() - started, 3),
+        "work_cpu_seconds": round(time.process_time() - cpu_started, 2),
+    }
 
 
 def _parsed(path: str) -> Iterator[Any]:
@@ -73,6 +78,7 @@ def build(engine: str, parsed: str, target: str) -> dict:
     docs = [peers.Doc.from_article(article) for _, article in items] if engine != "whoosh" else []
     loaded_rss = _rss()
     started = time.perf_counter()
+    cpu_started = time.process_time()
     if engine == "whoosh":
         count = peers.build_plain_whoosh(items, target_path)
     elif engine == "fts5":
@@ -82,12 +88,14 @@ def build(engine: str, parsed: str, target: str) -> dict:
     else:
         raise SystemExit(f"unknown engine {engine!r}")
     seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu_started
     size = sum(p.stat().st_size for p in target_path.rglob("*") if p.is_file())
     if target_path.is_file():
         size = target_path.stat().st_size
     return {
         "documents": count,
         "seconds": round(seconds, 3),
+        "work_cpu_seconds": round(cpu_seconds, 2),
         "disk_mb": round(size / 2**20, 1),
         "loaded_rss_bytes": loaded_rss,
     }
@@ -105,10 +113,14 @@ STAGES = {"newsfind_reindex": newsfind_reindex, "parse": parse, "build": build}
 def main() -> int:
     name, args, result_file = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
     result = STAGES[name](**args)
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-    result["maxrss_bytes"] = own
-    result["children_maxrss_bytes"] = children
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result["maxrss_bytes"] = own.ru_maxrss * 1024
+    result["children_maxrss_bytes"] = children.ru_maxrss * 1024
+    # CPU time (this process and its workers) varies less than wall time on a shared machine
+    result["cpu_seconds"] = round(
+        own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime, 2
+    )
     Path(result_file).write_text(json.dumps(result), encoding="utf-8")
     return 0
 
