@@ -1,0 +1,573 @@
+"""The embedded engine: ``WhooshEngine(index_dir)`` answers the contract of ``search.models``.
+
+How a request runs::
+
+    SearchRequest ─▶ snapshot of the live generation (swapped when the index changes)
+                  ─▶ query.parse (never raises; plain words on a syntax error)
+                  ─▶ matching.evaluate: dense masks and BM25F scores from cached posting arrays
+                  ─▶ visibility, filters ─▶ total, top-k (argpartition), facets (bincount)
+                  ─▶ hits: stored fields + highlighting; did-you-mean when few results
+
+Whoosh stays the source of truth (its files, analyser, stored fields, positions); everything
+per-request runs on numpy arrays held by a ``snapshot.Snapshot`` (see there for what they are).
+
+**Ranking** — BM25F and boosts: see ``search.ranking`` (formula and knobs). Sort orders:
+``relevance`` (query tier, then boosted score, then newer, then id); with an empty query,
+``relevance`` means ``newest``. ``newest`` / ``oldest`` (undated articles last, then id),
+``quality`` / ``heat`` (highest first, then newer, then id).
+
+**Filters** — topics (any of, exact), providers (name or domain, any of, exact), types,
+``since`` (inclusive) / ``until`` (exclusive), a relative ``range`` counted back from the
+request's clock (``now − span ≤ date ≤ now``); date filters drop undated articles. Unpublished
+articles are invisible everywhere unless ``include_unpublished``.
+
+**Facets** — see ``search.facets``: disjunctive topic / provider / type counts (each ignores its
+own filter), a date histogram of the matches, relative-range counts ignoring the date filters.
+
+**Index changes** — at most every ``check_interval`` seconds a request looks at ``CURRENT`` and
+Whoosh's table-of-contents generation; when they changed, that request builds a new snapshot
+while the others carry on with the old one, then swaps it in. A request always finishes on the
+snapshot it started with. ``SearchResult.generation`` is ``<generation folder>:<TOC number>``
+so it changes with incremental reindexes too.
+
+Threads: one engine per process serves all threads; snapshots are immutable apart from their
+internally locked caches and Whoosh reader.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.metadata
+import json
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import facets as facet_counts
+from . import highlight, layout, matching, query, ranking, spelling
+from .articles import Article
+from .models import (
+    Correction,
+    DateHistogram,
+    Facet,
+    Hit,
+    IndexInfo,
+    IndexUnavailable,
+    NotFound,
+    RangeCount,
+    SearchRequest,
+    SearchResult,
+    Segment,
+    Suggestion,
+)
+from .schema import MISSING_DATE, SEARCH_FIELDS, fold_accents, stored_to_article
+from .snapshot import DEFAULT_CACHE_BYTES, ClauseVector, Snapshot, probe
+
+DID_YOU_MEAN_BELOW = 3
+"""Look for a better spelling when a query finds fewer visible articles than this."""
+MORE_LIKE_THIS_TERMS = 12
+_BODY_BIT = ranking.FIELD_BITS["body"]
+_HIGHLIGHT_FIELDS = ("title", "excerpt", "body")
+
+
+@dataclass(frozen=True)
+class _Matches:
+    evaluation: matching.Evaluation
+    base: np.ndarray
+    """Matches that are visible, before the filters."""
+    filters: dict[str, np.ndarray]
+    final: np.ndarray
+
+    def without(self, name: str) -> np.ndarray:
+        """Visible matches with every filter except ``name`` (disjunctive facets)."""
+        if name not in self.filters:
+            return self.final
+        mask = self.base.copy()
+        for other, filter_mask in self.filters.items():
+            if other != name:
+                mask &= filter_mask
+        return mask
+
+
+class WhooshEngine:
+    """The ``Engine`` of ``search.models`` over the index generations in ``index_dir``."""
+
+    def __init__(
+        self,
+        index_dir: str | os.PathLike[str],
+        *,
+        check_interval: float = 0.5,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
+    ) -> None:
+        self.index_dir = Path(index_dir)
+        self.check_interval = check_interval
+        self.cache_bytes = cache_bytes
+        self._swap_lock = threading.Lock()
+        self._checked_at = time.monotonic()
+        self._snapshot = Snapshot.open(self.index_dir, cache_bytes)
+
+    # -- snapshots -----------------------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        """The snapshot a new request should use (rebuilt here when the index changed)."""
+        current = self._snapshot
+        now = time.monotonic()
+        if now - self._checked_at < self.check_interval:
+            return current
+        self._checked_at = now
+        try:
+            key = probe(self.index_dir)
+        except IndexUnavailable:
+            return current
+        if key is None or key == current.key:
+            return current
+        if not self._swap_lock.acquire(blocking=False):
+            return current  # another thread is building it; keep serving the old one
+        try:
+            if self._snapshot is not current:
+                return self._snapshot
+            try:
+                fresh = Snapshot.open(self.index_dir, self.cache_bytes)
+            except IndexUnavailable:
+                return current
+            self._snapshot = fresh
+            return fresh
+        finally:
+            self._swap_lock.release()
+
+    def refresh(self) -> Snapshot:
+        """Look for a new index generation now (tests, admin tools)."""
+        self._checked_at = float("-inf")
+        return self.snapshot()
+
+    def close(self) -> None:
+        self._snapshot.close()
+
+    # -- search --------------------------------------------------------------------------------
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        started = time.perf_counter()
+        snapshot = self.snapshot()
+        parsed = query.parse(request.q)
+        now = request.clock()
+        matches = self._match(snapshot, request, parsed, now)
+        total = int(np.count_nonzero(matches.final))
+        docs, scores = _page(snapshot, request, matches, now)
+        hits = _hits(snapshot, parsed.root, docs, scores)
+        facets, histogram, ranges = _facets(snapshot, request, matches, now)
+        did_you_mean = None
+        if total < DID_YOU_MEAN_BELOW and parsed.root is not None:
+            did_you_mean = self._did_you_mean(snapshot, request, parsed, matches, total, now)
+        return SearchResult(
+            request=request,
+            total=total,
+            hits=hits,
+            facets=facets,
+            date_histogram=histogram,
+            ranges=ranges,
+            did_you_mean=did_you_mean,
+            took_ms=(time.perf_counter() - started) * 1000.0,
+            generation=_generation(snapshot),
+            plain_fallback=parsed.plain_fallback,
+        )
+
+    def _match(
+        self,
+        snapshot: Snapshot,
+        request: SearchRequest,
+        parsed: query.ParsedQuery,
+        now: dt.datetime,
+    ) -> _Matches:
+        visible = snapshot.live if request.include_unpublished else snapshot.visible
+        if request.q.strip():
+            evaluation = matching.evaluate(parsed.root, snapshot)
+            base = evaluation.mask & visible
+        else:  # browsing: every visible article
+            n = snapshot.doc_count
+            evaluation = matching.Evaluation(visible, np.zeros(n, np.float32), None, False)
+            base = visible
+        filters = _filters(snapshot, request, now)
+        final = base
+        for mask in filters.values():
+            final = final & mask
+        return _Matches(evaluation, base, filters, final)
+
+    def _did_you_mean(
+        self,
+        snapshot: Snapshot,
+        request: SearchRequest,
+        parsed: query.ParsedQuery,
+        matches: _Matches,
+        total: int,
+        now: dt.datetime,
+    ) -> Correction | None:
+        visible = snapshot.live if request.include_unpublished else snapshot.visible
+
+        def visible_df(word: query.Words) -> int:
+            vector = snapshot.words(word.stems, word.fields)
+            return spelling.visible_count(vector.docs, visible)
+
+        def vocabulary(letter: str, fields: tuple[str, ...]) -> dict[str, int]:
+            return snapshot.vocabulary(letter, fields)
+
+        text = query.clean(request.q)
+        corrected = spelling.correct(text, parsed.root, visible_df, vocabulary)
+        if corrected is None or corrected == text:
+            return None
+        again = self._match(snapshot, request, query.parse(corrected), now)
+        corrected_total = int(np.count_nonzero(again.final))
+        if corrected_total == 0 or corrected_total < total:
+            return None
+        return Correction(corrected, corrected_total)
+
+    # -- the other calls of the contract -------------------------------------------------------
+
+    def suggest(
+        self, prefix: str, limit: int = 8, include_unpublished: bool = False
+    ) -> list[Suggestion]:
+        """Completions for the search box: topics and providers first, then titles."""
+        text = query.clean(prefix).strip()
+        if not text or limit < 1:
+            return []
+        snapshot = self.snapshot()
+        visible = snapshot.live if include_unpublished else snapshot.visible
+        folded = " ".join(fold_accents(text.lower()).split())
+        values = _value_suggestions(snapshot, folded, include_unpublished)
+        titles = _title_suggestions(snapshot, text, visible, limit)
+        kept = values[: max(limit - len(titles), (limit + 1) // 2)]
+        return (kept + titles)[:limit]
+
+    def get(self, article_id: str, include_unpublished: bool = False) -> Article:
+        snapshot = self.snapshot()
+        doc = _visible_doc(snapshot, article_id, include_unpublished)
+        stored = snapshot.stored(doc)
+        return stored_to_article(
+            json.loads(stored["doc"]),
+            body=stored.get("body", ""),
+            source_path=stored.get("path", ""),
+        )
+
+    def more_like_this(
+        self, article_id: str, limit: int = 5, include_unpublished: bool = False
+    ) -> list[Hit]:
+        """Indexed articles sharing this one's most distinctive terms (itself excluded)."""
+        snapshot = self.snapshot()
+        doc = _visible_doc(snapshot, article_id, include_unpublished)
+        if limit < 1:
+            return []
+        stored = snapshot.stored(doc)
+        stems = _key_terms(snapshot, stored)
+        if not stems:
+            return []
+        words = [query.Words((stem,), SEARCH_FIELDS, stem, (0, 0)) for stem in stems]
+        root = query.Soft(tuple(words)) if len(words) > 1 else words[0]
+        evaluation = matching.evaluate(root, snapshot)
+        visible = snapshot.live if include_unpublished else snapshot.visible
+        mask = evaluation.mask & visible
+        mask[doc] = False
+        candidates = np.flatnonzero(mask)
+        if not len(candidates):
+            return []
+        scores = evaluation.score[candidates].astype(np.float64)
+        order = np.lexsort((snapshot.id_rank[candidates], -scores))[:limit]
+        return [_plain_hit(snapshot, int(candidates[i]), float(scores[i])) for i in order.tolist()]
+
+    def info(self) -> IndexInfo:
+        snapshot = self.snapshot()
+        report = layout.read_report(self.index_dir) or {}
+        return IndexInfo(
+            generation=_generation(snapshot),
+            doc_count=int(np.count_nonzero(snapshot.visible)),
+            last_reindex=_parse_time(report.get("finished_at")),
+            version=_version(),
+        )
+
+
+# -- filters and ordering ------------------------------------------------------------------------
+
+
+def _filters(snapshot: Snapshot, request: SearchRequest, now: dt.datetime) -> dict[str, np.ndarray]:
+    n = snapshot.doc_count
+    masks: dict[str, np.ndarray] = {}
+    if request.topics:
+        masks["topic"] = snapshot.facets["topic"].mask(request.topics, n)
+    if request.providers:
+        masks["provider"] = snapshot.facets["provider"].mask(request.providers, n)
+        masks["provider"] |= snapshot.facets["domain"].mask(request.providers, n)
+    if request.types:
+        masks["type"] = snapshot.facets["type"].mask(request.types, n)
+    if request.since or request.until or request.range:
+        dates = snapshot.dates
+        mask = snapshot.dated.copy()
+        if request.since:
+            mask &= dates >= int(np.ceil(request.since.timestamp()))
+        if request.until:
+            mask &= dates < int(np.ceil(request.until.timestamp()))
+        if request.range:
+            low, high = facet_counts.range_bounds(request.range, now)
+            mask &= (dates >= low) & (dates <= high)
+        masks["date"] = mask
+    return masks
+
+
+def _page(
+    snapshot: Snapshot, request: SearchRequest, matches: _Matches, now: dt.datetime
+) -> tuple[list[int], list[float]]:
+    """Document numbers and scores of the requested page, in order."""
+    candidates = np.flatnonzero(matches.final)
+    if request.offset >= len(candidates):
+        return [], []
+    evaluation = matches.evaluation
+    dates = snapshot.dates[candidates]
+    dated = dates != MISSING_DATE
+    newer_first = np.where(dated, -dates.astype(np.float64), np.inf)
+    if evaluation.scored:
+        boosts = ranking.boost_factors(
+            dates,
+            MISSING_DATE,
+            now.timestamp(),
+            snapshot.quality_rank[candidates],
+            snapshot.heat_rank[candidates],
+        )
+        scores = evaluation.score[candidates].astype(np.float64) * boosts
+    else:
+        scores = np.zeros(len(candidates))
+    sort = request.sort
+    if sort == "relevance" and not evaluation.scored:
+        sort = "newest"
+    if sort == "relevance":
+        primary = -scores
+        if evaluation.tier is not None:
+            step = float(scores.max()) + 1.0
+            primary = primary - evaluation.tier[candidates].astype(np.float64) * step
+        keys = [primary, newer_first]
+    elif sort == "newest":
+        keys = [newer_first]
+    elif sort == "oldest":
+        keys = [np.where(dated, dates.astype(np.float64), np.inf)]
+    else:
+        values = snapshot.quality if sort == "quality" else snapshot.heat
+        keys = [-values[candidates], newer_first]
+    keys.append(snapshot.id_rank[candidates].astype(np.float64))
+    wanted = request.offset + request.per_page
+    chosen = np.arange(len(candidates))
+    if wanted < len(candidates):
+        # the first key decides but for ties at the cut: keep every tie, then sort exactly
+        primary = keys[0]
+        threshold = primary[np.argpartition(primary, wanted - 1)[:wanted]].max()
+        chosen = np.flatnonzero(primary <= threshold)
+    order = chosen[np.lexsort([key[chosen] for key in reversed(keys)])]
+    page = order[request.offset : wanted]
+    return candidates[page].tolist(), scores[page].tolist()
+
+
+# -- facets --------------------------------------------------------------------------------------
+
+
+def _facets(
+    snapshot: Snapshot, request: SearchRequest, matches: _Matches, now: dt.datetime
+) -> tuple[dict[str, Facet], DateHistogram | None, tuple[RangeCount, ...]]:
+    wanted = request.facets
+    result: dict[str, Facet] = {}
+    for name, selected_values in (
+        ("topic", request.topics),
+        ("provider", request.providers),
+        ("type", request.types),
+    ):
+        if name not in wanted:
+            continue
+        mask = matches.without(name)
+        index = snapshot.facets[name]
+        counts = index.counts(mask)
+        selected = {}
+        for value in selected_values:
+            if name == "provider" and value not in index.ordinals:
+                # a provider selected by its domain: counted on the domain field
+                domain_docs = snapshot.facets["domain"].docs_of(value)
+                selected[value] = int(np.count_nonzero(mask[domain_docs]))
+            else:
+                selected[value] = _count_of(index.ordinals, counts, value)
+        result[name] = facet_counts.facet_from_counts(
+            name, index.values, counts, request.facet_size, selected
+        )
+    histogram = None
+    if "date" in wanted:
+        final = matches.final
+        dated = final & snapshot.dated
+        undated = int(np.count_nonzero(final)) - int(np.count_nonzero(dated))
+        histogram = facet_counts.date_histogram(snapshot.dates[dated], undated)
+    ranges: tuple[RangeCount, ...] = ()
+    if "range" in wanted:
+        mask = matches.without("date") & snapshot.dated
+        ranges = facet_counts.range_counts(snapshot.dates[mask], now, request.range)
+    return result, histogram, ranges
+
+
+def _count_of(ordinals: dict[str, int], counts: np.ndarray, value: str) -> int:
+    ordinal = ordinals.get(value)
+    return int(counts[ordinal]) if ordinal is not None else 0
+
+
+# -- hits ----------------------------------------------------------------------------------------
+
+
+def _hits(
+    snapshot: Snapshot, root: query.Node | None, docs: list[int], scores: list[float]
+) -> tuple[Hit, ...]:
+    if not docs:
+        return ()
+    terms: dict[str, set[str]] = {field: set() for field in _HIGHLIGHT_FIELDS}
+    body_vectors: list[ClauseVector] = []
+    for leaf in query.positive_leaves(root):
+        stems: Iterable[str]
+        if isinstance(leaf, query.Words):
+            stems = leaf.stems
+            vector = snapshot.words(leaf.stems, leaf.fields)
+        else:
+            stems = snapshot.expand(leaf.prefix, leaf.fields)
+            vector = snapshot.prefix(leaf.prefix, leaf.fields)
+        for field in _HIGHLIGHT_FIELDS:
+            if field in leaf.fields:
+                terms[field].update(stems)
+        if "body" in leaf.fields:
+            body_vectors.append(vector)
+    hits = []
+    for doc, score in zip(docs, scores, strict=True):
+        stored = snapshot.stored(doc)
+        article = stored_to_article(json.loads(stored["doc"]), source_path=stored.get("path", ""))
+        body = stored.get("body", "") if _in_body(body_vectors, doc) else ""
+        hits.append(
+            Hit(
+                article=article,
+                score=score,
+                title=highlight.segments(article.title, terms["title"]),
+                excerpt=highlight.segments(article.excerpt, terms["excerpt"]),
+                body_snippet=highlight.snippet(body, terms["body"]) if body else (),
+            )
+        )
+    return tuple(hits)
+
+
+def _in_body(vectors: list[ClauseVector], doc: int) -> bool:
+    for vector in vectors:
+        where = int(np.searchsorted(vector.docs, doc))
+        if (
+            where < len(vector.docs)
+            and vector.docs[where] == doc
+            and vector.bits[where] & _BODY_BIT
+        ):
+            return True
+    return False
+
+
+def _plain_hit(snapshot: Snapshot, doc: int, score: float) -> Hit:
+    stored = snapshot.stored(doc)
+    article = stored_to_article(json.loads(stored["doc"]), source_path=stored.get("path", ""))
+    title = (Segment(article.title),) if article.title else ()
+    excerpt = (Segment(article.excerpt),) if article.excerpt else ()
+    return Hit(article=article, score=score, title=title, excerpt=excerpt)
+
+
+def _visible_doc(snapshot: Snapshot, article_id: str, include_unpublished: bool) -> int:
+    doc = snapshot.doc_of_id.get(article_id) if isinstance(article_id, str) else None
+    if doc is None or not (snapshot.live[doc] and (include_unpublished or snapshot.published[doc])):
+        raise NotFound(str(article_id))
+    return doc
+
+
+def _key_terms(snapshot: Snapshot, stored: dict[str, str]) -> list[str]:
+    """The article's most distinctive terms: tf × idf, title words counting double."""
+    frequencies: Counter[str] = Counter()
+    for field, weight in (("title", 2), ("excerpt", 1), ("body", 1)):
+        for stem in query.analyse(stored.get(field, "") or ""):
+            frequencies[stem] += weight
+    n = max(snapshot.doc_count, 1)
+    weighted = []
+    for stem, tf in frequencies.items():
+        df = snapshot.doc_frequency(stem, _HIGHLIGHT_FIELDS)
+        if df < 2:
+            continue
+        weighted.append((tf * np.log(1 + n / df), stem))
+    weighted.sort(key=lambda item: (-item[0], item[1]))
+    return [stem for _, stem in weighted[:MORE_LIKE_THIS_TERMS]]
+
+
+# -- suggestions ---------------------------------------------------------------------------------
+
+
+def _value_suggestions(
+    snapshot: Snapshot, folded: str, include_unpublished: bool
+) -> list[Suggestion]:
+    found = []
+    for kind in ("topic", "provider"):
+        counts = snapshot.visible_counts(kind, include_unpublished)
+        for ordinal, value in enumerate(snapshot.folded_values(kind)):
+            if counts[ordinal] and (value.startswith(folded) or f" {folded}" in value):
+                found.append(
+                    Suggestion(snapshot.facets[kind].values[ordinal], kind, int(counts[ordinal]))
+                )
+    found.sort(key=lambda s: (-s.count, s.text.lower(), s.kind))
+    return found
+
+
+def _title_suggestions(
+    snapshot: Snapshot, text: str, visible: np.ndarray, limit: int
+) -> list[Suggestion]:
+    """Titles containing the typed words, the last one possibly unfinished."""
+    words = text.split()
+    complete, partial = (words, "") if text[-1].isspace() else (words[:-1], words[-1])
+    clauses: list[query.Node] = []
+    for word in complete:
+        stems = query.analyse(word)
+        if stems:
+            clauses.append(query.Words(stems, ("title",), word, (0, 0)))
+    prefix = fold_accents(partial.lower()).replace("'", "").replace(".", "")
+    if prefix and any(ch.isalnum() for ch in prefix):
+        clauses.append(query.Prefix(prefix, ("title",), partial))
+    if not clauses:
+        return []
+    root = query.All(tuple(clauses)) if len(clauses) > 1 else clauses[0]
+    evaluation = matching.evaluate(root, snapshot)
+    candidates = np.flatnonzero(evaluation.mask & visible)
+    if not len(candidates):
+        return []
+    scores = evaluation.score[candidates] * (1.0 + 0.1 * snapshot.quality_rank[candidates])
+    order = np.lexsort((snapshot.id_rank[candidates], -scores))
+    seen: dict[str, tuple[str, int]] = {}
+    for index in order[: limit * 4].tolist():
+        title = snapshot.stored(int(candidates[index])).get("title", "")
+        key = fold_accents(title.lower())
+        if title:
+            shown, count = seen.get(key, (title, 0))
+            seen[key] = (shown, count + 1)
+    return [Suggestion(title, "title", count) for title, count in list(seen.values())[:limit]]
+
+
+# -- small helpers -------------------------------------------------------------------------------
+
+
+def _generation(snapshot: Snapshot) -> str:
+    return f"{snapshot.name}:{snapshot.toc_generation}"
+
+
+def _parse_time(value: object) -> dt.datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("newsfind")
+    except importlib.metadata.PackageNotFoundError:
+        return "0.1.0"

@@ -1,0 +1,102 @@
+"""Evaluate a parsed query over a snapshot: dense boolean and score arrays, one per clause.
+
+Every clause becomes ``(mask, score)`` over all ``N`` documents (deleted and unpublished ones
+included: visibility is applied once, by the engine, afterwards):
+
+- a word, phrase or prefix: its ``ClauseVector`` scattered into the arrays;
+- ``NOT x``: the complement of ``x``, scoring nothing;
+- ``a AND b``: intersection, scores added; ``a OR b``: union, scores added;
+- juxtaposed clauses (``Soft``): the union of the positive clauses minus every negated one,
+  scores added; at the top of the query, up to ``ranking.STRICT_COORDINATION`` clauses, the
+  number of clauses a document matches is returned as its ``tier`` (ranked before the score);
+  otherwise (longer or nested) the score is multiplied by ``matched / clauses``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import query, ranking
+from .snapshot import ClauseVector, Snapshot
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    mask: np.ndarray
+    score: np.ndarray
+    tier: np.ndarray | None
+    """Matched top-level clauses per document (strict coordination), or None."""
+    scored: bool
+    """False when no clause contributes a score (only negations)."""
+
+
+def evaluate(root: query.Node | None, snapshot: Snapshot) -> Evaluation:
+    n = snapshot.doc_count
+    if root is None:
+        return Evaluation(np.zeros(n, dtype=bool), np.zeros(n, dtype=np.float32), None, False)
+    scored = any(True for _ in query.positive_leaves(root))
+    if isinstance(root, query.Soft):
+        mask, score, tier = _soft(root, snapshot, top=True)
+        return Evaluation(mask, score, tier, scored)
+    mask, score = _evaluate(root, snapshot)
+    return Evaluation(mask, score, None, scored)
+
+
+def _evaluate(node: query.Node, snapshot: Snapshot) -> tuple[np.ndarray, np.ndarray]:
+    n = snapshot.doc_count
+    if isinstance(node, query.Words):
+        return _scatter(snapshot.words(node.stems, node.fields), n)
+    if isinstance(node, query.Prefix):
+        return _scatter(snapshot.prefix(node.prefix, node.fields), n)
+    if isinstance(node, query.Not):
+        mask, _ = _evaluate(node.child, snapshot)
+        return ~mask, np.zeros(n, dtype=np.float32)
+    if isinstance(node, query.Soft):
+        mask, score, _ = _soft(node, snapshot, top=False)
+        return mask, score
+    parts = [_evaluate(child, snapshot) for child in node.children]
+    combine = np.logical_and if isinstance(node, query.All) else np.logical_or
+    mask = parts[0][0].copy()
+    score = parts[0][1].copy()
+    for child_mask, child_score in parts[1:]:
+        combine(mask, child_mask, out=mask)
+        score += child_score
+    return mask, score
+
+
+def _soft(
+    node: query.Soft, snapshot: Snapshot, top: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    n = snapshot.doc_count
+    positives = [child for child in node.children if not isinstance(child, query.Not)]
+    negatives = [child.child for child in node.children if isinstance(child, query.Not)]
+    mask = np.zeros(n, dtype=bool)
+    score = np.zeros(n, dtype=np.float32)
+    matched = np.zeros(n, dtype=np.uint8)
+    for child in positives:
+        child_mask, child_score = _evaluate(child, snapshot)
+        mask |= child_mask
+        score += child_score
+        matched += child_mask
+    if not positives:
+        mask[:] = True
+    for negated in negatives:
+        child_mask, _ = _evaluate(negated, snapshot)
+        mask &= ~child_mask
+    tier = None
+    if positives:
+        if top and len(positives) <= ranking.STRICT_COORDINATION:
+            tier = matched
+        else:
+            score *= matched.astype(np.float32) / len(positives)
+    return mask, score, tier
+
+
+def _scatter(vector: ClauseVector, n: int) -> tuple[np.ndarray, np.ndarray]:
+    mask = np.zeros(n, dtype=bool)
+    score = np.zeros(n, dtype=np.float32)
+    mask[vector.docs] = True
+    score[vector.docs] = vector.scores
+    return mask, score

@@ -1,0 +1,229 @@
+"""Bulk reads from one Whoosh segment into numpy arrays: posting lists, term ranges, columns.
+
+The engine's hot path never walks Whoosh's matchers posting by posting. These functions read a
+segment's files the way ``whoosh.codec.whoosh3`` wrote them, a whole posting list or column at
+a time:
+
+- a posting list is a header (``W3Bl``) and blocks of up to 128 postings; a block is its length
+  (negative for the last one), a pickled info tuple ``(count, last id, max weight, compression,
+  min length, max length)`` and a zlib-compressed pickle ``(id deltas, weights, values)``. Only
+  the ids and weights are wanted here, so only the head of each block is inflated and unpickled
+  (the values, one ``bytes`` per posting, are most of the unpickling time);
+- the term index is an ordered file of ``(key length, value length, key, value)`` records, the
+  key being a two-byte field number and the term, the value a ``W3TermInfo`` (document
+  frequency at byte 5);
+- numeric and length columns are fixed-width arrays.
+
+Whenever the bytes are not what this module expects, it falls back to Whoosh's own readers:
+a change of codec costs speed, never correctness. The reader lock is the caller's business:
+these functions touch the segment's files.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import re
+import struct
+import zlib
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+from whoosh.codec import whoosh3
+from whoosh.filedb.filetables import _lengths as _RECORD_HEADER
+from whoosh.reading import TermNotFound
+from whoosh.util.numeric import byte_to_length
+
+_MAGIC = whoosh3.WHOOSH3_HEADER_MAGIC
+_INT = rb"(?:K.|M..|J....)"
+_FLOAT = rb"G.{8}"
+_PUT = rb"(?:q.|r....)?"
+# the pickled (ids, weights, …) tuple up to the end of the weights: ids are a tuple of ints
+# (TUPLE1..3 for short ones), weights None, one float or a tuple of floats
+_BLOCK_HEAD = re.compile(
+    rb"\x80\x02(?:\((?:"
+    + _INT
+    + rb")*t|"
+    + _INT
+    + rb"{1,3}[\x85-\x87]|\))"
+    + _PUT
+    + rb"(?:N|"
+    + _FLOAT
+    + rb"|\((?:"
+    + _FLOAT
+    + rb")*t"
+    + _PUT
+    + rb"|(?:"
+    + _FLOAT
+    + rb"){1,3}[\x85-\x87]"
+    + _PUT
+    + rb"|\))",
+    re.DOTALL,
+)
+_TUPLE2_STOP = b"\x86."
+_DOC_FREQ = struct.Struct("!I")
+_LENGTH_TABLE = np.array([byte_to_length(i) for i in range(256)], dtype=np.float32)
+
+EMPTY_DOCS = np.zeros(0, dtype=np.int32)
+EMPTY_WEIGHTS = np.zeros(0, dtype=np.float32)
+
+
+def postings(leaf: Any, field: str, term: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """``(doc numbers, weights)`` of one term in one segment, deleted documents included."""
+    try:
+        info = leaf._terms.term_info(field, term)
+    except (KeyError, TermNotFound):
+        return EMPTY_DOCS, EMPTY_WEIGHTS
+    try:
+        return _read_blocks(leaf, info)
+    except _Unexpected:
+        return _postings_by_matcher(leaf, field, term)
+
+
+class _Unexpected(Exception):
+    pass
+
+
+def _read_blocks(leaf: Any, info: Any) -> tuple[np.ndarray, np.ndarray]:
+    if info.is_inlined():
+        ids, inlined_weights, _ = info.inlined_postings()
+        return np.asarray(ids, dtype=np.int32), np.asarray(inlined_weights, dtype=np.float32)
+    offset, length = info.extent()
+    if isinstance(length, tuple):  # whoosh3 unpacks the length without taking item 0
+        length = length[0]
+    data = leaf._terms._postfile.get(offset, length)
+    if data[:4] != _MAGIC:
+        raise _Unexpected
+    deltas: list[int] = []
+    weights: list[float] = []
+    previous_last = 0
+    position = 4
+    end = len(data)
+    while position < end:
+        size = abs(int.from_bytes(data[position : position + 4], "big", signed=True))
+        block = data[position + 4 : position + 4 + size]
+        position += 4 + size
+        stream = io.BytesIO(block)
+        count, last_id, _, compression, _, _ = pickle.load(stream)
+        ids, block_weights = _block_head(block[stream.tell() :], count, compression)
+        if len(ids) != count:
+            raise _Unexpected
+        if deltas:  # each block's first id is absolute: make it relative to the previous block
+            ids = list(ids)
+            ids[0] -= previous_last
+        deltas.extend(ids)
+        previous_last = last_id
+        if block_weights is None:
+            weights.extend([1.0] * count)
+        elif isinstance(block_weights, float):
+            weights.extend([block_weights] * count)
+        else:
+            weights.extend(block_weights)
+    docs = np.cumsum(np.fromiter(deltas, dtype=np.int64, count=len(deltas)))
+    return docs.astype(np.int32), np.fromiter(weights, dtype=np.float32, count=len(weights))
+
+
+def _block_head(payload: bytes, count: int, compression: int) -> tuple[Any, Any]:
+    if not compression:
+        ids, weights, _ = pickle.loads(payload)
+        return ids, weights
+    inflater = zlib.decompressobj()
+    head = inflater.decompress(payload, 16 + 14 * count)
+    match = _BLOCK_HEAD.match(head)
+    if match is None:
+        head += inflater.decompress(inflater.unconsumed_tail)
+        match = _BLOCK_HEAD.match(head)
+        if match is None:
+            ids, weights, _ = pickle.loads(head)
+            return ids, weights
+    ids, weights = pickle.loads(head[: match.end()] + _TUPLE2_STOP)
+    return ids, weights
+
+
+def _postings_by_matcher(leaf: Any, field: str, term: bytes) -> tuple[np.ndarray, np.ndarray]:
+    matcher = leaf._terms.matcher(field, term, leaf.schema[field].format)
+    ids: list[int] = []
+    weights: list[float] = []
+    while matcher.is_active():
+        ids.append(matcher.id())
+        weights.append(matcher.weight())
+        matcher.next()
+    return np.asarray(ids, dtype=np.int32), np.asarray(weights, dtype=np.float32)
+
+
+def term_range(leaf: Any, field: str, prefix: bytes) -> Iterator[tuple[bytes, int]]:
+    """``(term, document frequency)`` of every term of ``field`` starting with ``prefix``."""
+    terms = leaf._terms
+    if field not in terms._fieldmap:
+        return
+    key = terms._keycoder(field, prefix)
+    table = terms._tindex
+    try:
+        position = table.closest_key_pos(key)
+    except Exception:  # noqa: BLE001 - an unexpected table: take the slow, public way
+        yield from _term_range_slow(leaf, field, prefix)
+        return
+    if position is None:
+        return
+    dbfile = table.dbfile
+    end = table.endofdata
+    header = _RECORD_HEADER.size
+    chunk = b""
+    chunk_start = position
+    while position < end:
+        offset = position - chunk_start
+        if offset + header > len(chunk):
+            chunk = dbfile.get(position, min(65536, end - position))
+            chunk_start = position
+            offset = 0
+        key_length, value_length = _RECORD_HEADER.unpack_from(chunk, offset)
+        record_end = offset + header + key_length + value_length
+        if record_end > len(chunk):
+            chunk = dbfile.get(position, max(65536, header + key_length + value_length))
+            chunk_start = position
+            continue
+        record_key = chunk[offset + header : offset + header + key_length]
+        if not record_key.startswith(key):
+            return
+        value_at = offset + header + key_length
+        yield record_key[2:], _DOC_FREQ.unpack_from(chunk, value_at + 5)[0]
+        position += header + key_length + value_length
+
+
+def _term_range_slow(leaf: Any, field: str, prefix: bytes) -> Iterator[tuple[bytes, int]]:
+    for term, info in leaf.iter_prefix(field, prefix):
+        yield term, info.doc_frequency()
+
+
+def doc_frequency(leaf: Any, field: str, term: bytes) -> int:
+    try:
+        return int(leaf._terms.term_info(field, term).doc_frequency())
+    except (KeyError, TermNotFound):
+        return 0
+
+
+def numeric_column(leaf: Any, field: str, dtype: str, default: float | int) -> np.ndarray:
+    """A ``COLUMN(NumericColumn(...))`` field of one segment as an array (``dtype`` big-endian)."""
+    count = leaf.doc_count_all()
+    values = np.full(count, default, dtype=np.dtype(dtype).newbyteorder("="))
+    perdoc = leaf._perdoc
+    if not perdoc.has_column(field):
+        return values
+    reader = perdoc.column_reader(field, leaf.schema[field].column_type)
+    stored = min(reader._count, count)
+    raw = reader._dbfile.get(reader._basepos, stored * reader._fixedlen)
+    values[:stored] = np.frombuffer(raw, dtype=dtype, count=stored)
+    return values
+
+
+def field_lengths(leaf: Any, field: str) -> np.ndarray:
+    """Per-document token counts of a field (Whoosh stores them as one lossy byte each)."""
+    count = leaf.doc_count_all()
+    reader = leaf._perdoc._cached_reader(whoosh3._lenfield(field), whoosh3.LENGTHS_COLUMN)
+    if reader is None:
+        return np.zeros(count, dtype=np.float32)
+    stored = min(reader._count, count)
+    codes = np.zeros(count, dtype=np.uint8)
+    codes[:stored] = np.frombuffer(reader._dbfile.get(reader._basepos, stored), dtype=np.uint8)
+    return _LENGTH_TABLE[codes]

@@ -1,0 +1,355 @@
+"""The query language: text → a small tree of clauses, analysed exactly as documents are.
+
+What a reader can type::
+
+    bank rates            plain words: documents with any of them match; those with all of
+                          them rank first (see ``engine`` for the coordination rule)
+    "bank of england"     a phrase: the words next to each other (stop words take no position)
+    -wheat   NOT wheat    exclude
+    oil OR gas            either
+    oil AND gas           both
+    (oil OR gas) prices   parentheses group
+    title:oil             a field: title, excerpt, body, topic (or topics), provider;
+    title:(oil gas)       also before a phrase, a prefix or a group
+    econom*               a prefix (at least one letter; no leading or inner wildcards); it
+                          expands to at most ``MAX_EXPANSIONS`` indexed terms, the most
+                          frequent kept
+
+Operators are upper case (``and``/``or``/``not`` are ordinary, stop, words). ``OR`` and ``AND``
+bind tighter than the plain juxtaposition of words, as in web search engines:
+``bank rates OR yields`` is ``bank`` and ``(rates OR yields)``. A clause left with no word after
+analysis (``the``) is dropped; a query left with nothing matches nothing.
+
+Anything the grammar does not accept — an unbalanced quote or parenthesis, a lone operator, a
+leading wildcard — is not an error for the user: ``parse`` then returns the text's plain words
+with ``plain_fallback=True``. ``parse`` never raises.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+from .schema import SEARCH_FIELDS, fold_accents, news_analyzer
+
+MAX_EXPANSIONS = 200
+"""A prefix expands to at most this many terms (the most frequent in the index)."""
+
+FIELD_ALIASES: dict[str, tuple[str, ...]] = {
+    "title": ("title",),
+    "excerpt": ("excerpt",),
+    "body": ("body",),
+    "topic": ("topics_text",),
+    "topics": ("topics_text",),
+    "provider": ("provider_text",),
+}
+MAX_DEPTH = 32
+"""Parentheses nested deeper than this are a syntax error (the text is then plain words)."""
+
+
+@dataclass(frozen=True)
+class Words:
+    """One typed word or a quoted phrase: its analysed terms must appear next to each other."""
+
+    stems: tuple[str, ...]
+    fields: tuple[str, ...]
+    text: str
+    span: tuple[int, int]
+    """Where the word is in the query text (for did-you-mean)."""
+    quoted: bool = False
+
+
+@dataclass(frozen=True)
+class Prefix:
+    prefix: str
+    """Lower case, accents folded, like indexed terms (but not stemmed)."""
+    fields: tuple[str, ...]
+    text: str
+
+
+@dataclass(frozen=True)
+class Not:
+    child: Node
+
+
+@dataclass(frozen=True)
+class All:
+    children: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Any:
+    children: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Soft:
+    """Juxtaposed clauses: a document matching any positive one matches, none of the negated."""
+
+    children: tuple[Node, ...]
+
+
+Node = Words | Prefix | Not | All | Any | Soft
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    root: Node | None
+    """None when nothing searchable is left (empty text, stop words only)."""
+    plain_fallback: bool = False
+
+
+class QuerySyntaxError(Exception):
+    pass
+
+
+_TOKEN = re.compile(
+    r"""
+    (?P<space>\s+)
+  | (?P<lparen>\()
+  | (?P<rparen>\))
+  | (?P<quote>"[^"]*"?)
+  | (?P<field>(?:title|excerpt|body|topics?|provider):(?=[^\s)]))
+  | (?P<minus>[-!](?=[^\s)]))
+  | (?P<word>[^\s()"]+)
+    """,
+    re.VERBOSE | re.IGNORECASE,
+)
+_OPERATORS = {"AND": "and", "OR": "or", "NOT": "not", "&&": "and", "||": "or"}
+_PREFIX_BODY = re.compile(r"\w+(?:[.']\w+)*")
+_SYNTAX_CHARS = re.compile(
+    r"[()\"*]|(?<!\S)[-+!]+|\b(?:title|excerpt|body|topics?|provider):", re.I
+)
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str
+    text: str
+    start: int
+    end: int
+
+
+def parse(text: str) -> ParsedQuery:
+    """The clause tree of ``text``; never raises (see the module docstring)."""
+    text = clean(text)
+    try:
+        return ParsedQuery(_Parser(text).parse())
+    except QuerySyntaxError:
+        return ParsedQuery(plain_words(text), plain_fallback=True)
+
+
+def clean(text: str) -> str:
+    # control characters (NUL, escape sequences…) are never part of a word
+    return "".join(ch if ch.isprintable() or ch.isspace() else " " for ch in text)
+
+
+def plain_words(text: str) -> Node | None:
+    """The text's words, every operator and special character ignored."""
+    stripped = _SYNTAX_CHARS.sub(lambda match: " " * len(match.group()), text)
+    children: list[Node] = []
+    for match in re.finditer(r"\S+", stripped):
+        node = _words(match.group(), SEARCH_FIELDS, (match.start(), match.end()), quoted=False)
+        if node is not None:
+            children.append(node)
+    return _soft(children)
+
+
+def analyse(text: str) -> tuple[str, ...]:
+    return tuple(token.text for token in news_analyzer(text))
+
+
+def _words(text: str, fields: tuple[str, ...], span: tuple[int, int], quoted: bool) -> Words | None:
+    stems = analyse(text)
+    if not stems:
+        return None
+    return Words(stems, fields, text, span, quoted)
+
+
+def _soft(children: list[Node]) -> Node | None:
+    if not children:
+        return None
+    if len(children) == 1:
+        return children[0]
+    return Soft(tuple(children))
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens = [t for t in _tokenize(text) if t.kind != "space"]
+        self.position = 0
+        self.depth = 0
+
+    def parse(self) -> Node | None:
+        if not self.tokens:
+            return None
+        node = self.sequence(SEARCH_FIELDS)
+        if self.peek() is not None:  # a stray ')'
+            raise QuerySyntaxError("unbalanced parenthesis")
+        return node
+
+    def peek(self) -> _Token | None:
+        return self.tokens[self.position] if self.position < len(self.tokens) else None
+
+    def take(self) -> _Token:
+        token = self.peek()
+        if token is None:
+            raise QuerySyntaxError("unexpected end")
+        self.position += 1
+        return token
+
+    def sequence(self, fields: tuple[str, ...]) -> Node | None:
+        children: list[Node] = []
+        seen_any = False
+        while (token := self.peek()) is not None and token.kind != "rparen":
+            seen_any = True
+            node = self.disjunction(fields)
+            if node is not None:
+                children.append(node)
+        if not seen_any:
+            raise QuerySyntaxError("empty group")
+        return _soft(children)
+
+    def disjunction(self, fields: tuple[str, ...]) -> Node | None:
+        nodes = [self.conjunction(fields)]
+        while self._operator("or"):
+            self.position += 1
+            nodes.append(self.conjunction(fields))
+        return _combine(Any, nodes)
+
+    def conjunction(self, fields: tuple[str, ...]) -> Node | None:
+        nodes = [self.unary(fields)]
+        while self._operator("and"):
+            self.position += 1
+            nodes.append(self.unary(fields))
+        return _combine(All, nodes)
+
+    def _operator(self, name: str) -> bool:
+        token = self.peek()
+        return token is not None and token.kind == "word" and _OPERATORS.get(token.text) == name
+
+    def unary(self, fields: tuple[str, ...]) -> Node | None:
+        negations = 0
+        token = self.take()
+        while token.kind == "minus" or (
+            token.kind == "word" and _OPERATORS.get(token.text) == "not"
+        ):
+            negations += 1
+            token = self.take()
+        node = self.operand(fields, token)
+        if node is None or negations % 2 == 0:
+            return node
+        return Not(node)
+
+    def operand(self, fields: tuple[str, ...], token: _Token) -> Node | None:
+        if token.kind == "word" and token.text in _OPERATORS:
+            raise QuerySyntaxError(f"operator {token.text} without a left operand")
+        if token.kind == "field":
+            name = token.text[:-1].lower()
+            following = self.peek()
+            if following is None or following.kind not in ("word", "quote", "lparen"):
+                raise QuerySyntaxError("field without a value")
+            return self.primary(FIELD_ALIASES[name], self.take())
+        return self.primary(fields, token)
+
+    def primary(self, fields: tuple[str, ...], token: _Token) -> Node | None:
+        if token.kind == "lparen":
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise QuerySyntaxError("nested too deeply")
+            node = self.sequence(fields)
+            closing = self.take()
+            if closing.kind != "rparen":
+                raise QuerySyntaxError("unbalanced parenthesis")
+            self.depth -= 1
+            return node
+        if token.kind == "quote":
+            if len(token.text) < 2 or not token.text.endswith('"'):
+                raise QuerySyntaxError("unbalanced quote")
+            return _words(token.text[1:-1], fields, (token.start, token.end), quoted=True)
+        if token.kind == "word":
+            if token.text in _OPERATORS:
+                raise QuerySyntaxError(f"operator {token.text} without an operand")
+            if "*" in token.text:
+                return _prefix(token, fields)
+            return _words(token.text, fields, (token.start, token.end), quoted=False)
+        raise QuerySyntaxError(f"unexpected {token.text!r}")
+
+
+def _prefix(token: _Token, fields: tuple[str, ...]) -> Prefix:
+    body = token.text[:-1] if token.text.endswith("*") else ""
+    if not _PREFIX_BODY.fullmatch(body):
+        raise QuerySyntaxError("wildcards only at the end of a word")
+    normalized = fold_accents(body.lower()).replace("'", "").replace(".", "")
+    return Prefix(normalized, fields, token.text)
+
+
+def _combine(kind: type[All] | type[Any], nodes: list[Node | None]) -> Node | None:
+    kept = [node for node in nodes if node is not None]
+    if not kept:
+        return None
+    if len(kept) == 1:
+        return kept[0]
+    return kind(tuple(kept))
+
+
+def _tokenize(text: str) -> Iterator[_Token]:
+    position = 0
+    while position < len(text):
+        match = _TOKEN.match(text, position)
+        assert match is not None  # the word alternative accepts any other character
+        kind = match.lastgroup or "word"
+        yield _Token(kind, match.group(), match.start(), match.end())
+        position = match.end()
+
+
+# -- walking the tree ---------------------------------------------------------------------------
+
+
+def positive_leaves(node: Node | None) -> Iterator[Words | Prefix]:
+    """The clauses a matching document may contain (not under a NOT): what highlighting marks."""
+    if node is None or isinstance(node, Not):
+        return
+    if isinstance(node, Words | Prefix):
+        yield node
+        return
+    for child in node.children:
+        yield from positive_leaves(child)
+
+
+def to_whoosh(node: Node | None, expand: Callable[[Prefix], Sequence[str]]) -> object:
+    """The same query as ``whoosh.query`` objects (``expand`` gives a prefix's terms).
+
+    The engine does not run these: they let tests compare its matching with Whoosh's own.
+    """
+    from whoosh import query as wq
+
+    def convert(item: Node) -> wq.Query:
+        if isinstance(item, Words):
+            if len(item.stems) == 1:
+                return wq.Or([wq.Term(f, item.stems[0]) for f in item.fields])
+            return wq.Or([wq.Phrase(f, list(item.stems)) for f in item.fields])
+        if isinstance(item, Prefix):
+            terms = expand(item)
+            if not terms:
+                return wq.NullQuery
+            return wq.Or([wq.Term(f, t) for f in item.fields for t in terms])
+        if isinstance(item, Not):
+            return wq.Not(convert(item.child))
+        if isinstance(item, All):
+            return wq.And([convert(c) for c in item.children])
+        if isinstance(item, Any):
+            return wq.Or([convert(c) for c in item.children])
+        positives = [convert(c) for c in item.children if not isinstance(c, Not)]
+        negatives = [convert(c.child) for c in item.children if isinstance(c, Not)]
+        if not positives:
+            return wq.Not(wq.Or(negatives))
+        if not negatives:
+            return wq.Or(positives)
+        return wq.AndNot(wq.Or(positives), wq.Or(negatives))
+
+    if node is None:
+        return wq.NullQuery
+    return convert(node)

@@ -1,0 +1,444 @@
+"""One index generation in memory: what the engine's hot path needs, as numpy arrays.
+
+A ``Snapshot`` is built once per generation (the ``CURRENT`` folder and Whoosh's table of
+contents generation) and never changes afterwards; the engine swaps in a new one when the
+index changes. It holds:
+
+- per document (``N`` = Whoosh's document count, deleted ones included): ``live`` and
+  ``published`` masks, ``dates`` (UTC epoch seconds, ``schema.MISSING_DATE`` when undated),
+  ``quality``, ``heat`` and their percentile ranks, per-field token counts, the id and its rank
+  in id order (the last tie-breaker of every sort);
+- the exact-value facets (``topic``, ``provider``, ``domain``, ``type``) as ``FacetIndex``:
+  (document, value ordinal) entries grouped by value, so a filter is a slice and a count is a
+  ``bincount``;
+- a size-bounded LRU of per-clause score vectors (sorted document numbers, BM25F scores, field
+  bits), filled lazily from the posting lists (``search.postings``), and of prefix expansions.
+
+The Whoosh reader stays open for stored fields (the hits' display data), phrase positions and
+term ranges. Whoosh readers are not thread-safe, so every access goes through one lock; the
+cached arrays need none. The reader keeps its files open, so a snapshot stays usable when a later
+reindex replaces or removes them, until the last request using it finishes.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from whoosh import index as whoosh_index
+from whoosh.filedb.filestore import FileStorage
+
+from . import layout, postings, ranking
+from .models import IndexUnavailable
+from .query import MAX_EXPANSIONS
+from .schema import MISSING_DATE, SEARCH_FIELDS, fold_accents
+
+FACET_FIELDS = ("topic", "provider", "domain", "type")
+DEFAULT_CACHE_BYTES = 256 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ClauseVector:
+    """The documents one clause matches (sorted), their BM25F scores and field bits."""
+
+    docs: np.ndarray
+    scores: np.ndarray
+    bits: np.ndarray
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.docs.nbytes + self.scores.nbytes + self.bits.nbytes) + 200
+
+
+EMPTY_CLAUSE = ClauseVector(
+    np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.uint8)
+)
+
+
+@dataclass(frozen=True)
+class FacetIndex:
+    """One exact-value field: ``values`` (sorted) and (document, ordinal) entries by value."""
+
+    values: tuple[str, ...]
+    ordinals: dict[str, int]
+    entry_docs: np.ndarray
+    entry_values: np.ndarray
+    starts: np.ndarray
+    """Entries of value ``i`` are ``starts[i]:starts[i + 1]``."""
+
+    def docs_of(self, value: str) -> np.ndarray:
+        ordinal = self.ordinals.get(value)
+        if ordinal is None:
+            return postings.EMPTY_DOCS
+        return self.entry_docs[self.starts[ordinal] : self.starts[ordinal + 1]]
+
+    def mask(self, values: Iterable[str], doc_count: int) -> np.ndarray:
+        mask = np.zeros(doc_count, dtype=bool)
+        for value in values:
+            mask[self.docs_of(value)] = True
+        return mask
+
+    def counts(self, mask: np.ndarray) -> np.ndarray:
+        """Documents of ``mask`` per value (a document counts once for each of its values)."""
+        return np.bincount(self.entry_values[mask[self.entry_docs]], minlength=len(self.values))
+
+
+class _LRU:
+    """A thread-safe LRU mapping bounded by the total ``nbytes`` of its values."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._items: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> Any:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                return None
+            self._items.move_to_end(key)
+            return item[0]
+
+    def put(self, key: Hashable, value: Any, size: int) -> None:
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = (value, size)
+            self.bytes += size
+            while self.bytes > self.max_bytes and len(self._items) > 1:
+                _, (_, dropped) = self._items.popitem(last=False)
+                self.bytes -= dropped
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def probe(index_dir: str | os.PathLike[str]) -> tuple[str, int] | None:
+    """``(generation, Whoosh TOC generation)`` of the live index, cheaply; None if there is none."""
+    name = layout.current_generation(index_dir)
+    if name is None:
+        return None
+    storage = FileStorage(str(Path(index_dir) / name))
+    try:
+        toc = whoosh_index.TOC._latest_generation(storage, whoosh_index._DEF_INDEX_NAME)
+    except OSError:
+        return None
+    return name, toc
+
+
+class Snapshot:
+    def __init__(self, name: str, ix: Any, cache_bytes: int = DEFAULT_CACHE_BYTES) -> None:
+        toc = ix._read_toc()
+        self.name = name
+        self.toc_generation: int = toc.generation
+        self.schema = toc.schema
+        self.reader = ix._reader(ix.storage, toc.schema, toc.segments, toc.generation)
+        self._lock = threading.RLock()
+        self._cache = _LRU(cache_bytes)
+        self.leaves: list[tuple[Any, int]] = list(self.reader.leaf_readers())
+        self.doc_count = int(self.reader.doc_count_all())
+        self._load_documents()
+        self._load_facets()
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return self.name, self.toc_generation
+
+    @classmethod
+    def open(
+        cls, index_dir: str | os.PathLike[str], cache_bytes: int = DEFAULT_CACHE_BYTES
+    ) -> Snapshot:
+        name, ix = layout.open_current(index_dir)
+        try:
+            return cls(name, ix, cache_bytes)
+        except (OSError, whoosh_index.EmptyIndexError) as exc:
+            raise IndexUnavailable(f"cannot read index generation {name}: {exc}") from exc
+
+    def close(self) -> None:
+        with self._lock:
+            self.reader.close()
+
+    # -- building ------------------------------------------------------------------------------
+
+    def _concat(self, parts: Sequence[np.ndarray], dtype: Any) -> np.ndarray:
+        return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype=dtype)
+
+    def _load_documents(self) -> None:
+        n = self.doc_count
+        live = np.ones(n, dtype=bool)
+        published = np.zeros(n, dtype=bool)
+        ids: list[str] = []
+        dates, quality, heat = [], [], []
+        lengths: dict[str, list[np.ndarray]] = {field: [] for field in SEARCH_FIELDS}
+        totals = dict.fromkeys(SEARCH_FIELDS, 0.0)
+        for leaf, offset in self.leaves:
+            count = leaf.doc_count_all()
+            if leaf.has_deletions():
+                deleted = np.fromiter(leaf.deleted_docs_set, dtype=np.int64)
+                live[offset + deleted] = False
+            docs, _ = postings.postings(leaf, "published", b"1")
+            published[offset + docs] = True
+            leaf_ids = list(leaf.column_reader("id"))
+            ids.extend(leaf_ids if len(leaf_ids) == count else [""] * count)
+            dates.append(postings.numeric_column(leaf, "published_at", ">i8", MISSING_DATE))
+            quality.append(postings.numeric_column(leaf, "quality", ">f8", 0.0))
+            heat.append(postings.numeric_column(leaf, "heat", ">f8", 0.0))
+            for field in SEARCH_FIELDS:
+                lengths[field].append(postings.field_lengths(leaf, field))
+                totals[field] += leaf.field_length(field)
+        self.live = live
+        self.published = published
+        self.visible = live & published
+        self.dates = self._concat(dates, np.int64)
+        self.dated = self.dates != MISSING_DATE
+        self.quality = self._concat(quality, np.float64)
+        self.heat = self._concat(heat, np.float64)
+        self.quality_rank = ranking.percentile_ranks(self.quality)
+        self.heat_rank = ranking.percentile_ranks(self.heat)
+        self.lengths = {f: self._concat(parts, np.float32) for f, parts in lengths.items()}
+        self.averages = {f: (totals[f] / n if n else 0.0) for f in SEARCH_FIELDS}
+        self.ids = ids
+        order = sorted(range(n), key=ids.__getitem__)
+        self.id_rank = np.empty(n, dtype=np.int32)
+        self.id_rank[order] = np.arange(n, dtype=np.int32)
+        # a deleted old version and its live replacement share an id: the live one wins
+        self.doc_of_id = {ids[doc]: doc for doc in np.flatnonzero(live).tolist()}
+
+    def _load_facets(self) -> None:
+        self.facets = {field: self._facet_index(field) for field in FACET_FIELDS}
+
+    def _facet_index(self, field: str) -> FacetIndex:
+        by_value: dict[str, list[np.ndarray]] = {}
+        for leaf, offset in self.leaves:
+            for term, _ in list(postings.term_range(leaf, field, b"")):
+                docs, _ = postings.postings(leaf, field, term)
+                by_value.setdefault(term.decode("utf-8"), []).append(docs + offset)
+        values = tuple(sorted(by_value))
+        docs_per_value = [np.concatenate(by_value[value]) for value in values]
+        sizes = np.array([len(docs) for docs in docs_per_value], dtype=np.int64)
+        starts = np.zeros(len(values) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=starts[1:])
+        return FacetIndex(
+            values=values,
+            ordinals={value: index for index, value in enumerate(values)},
+            entry_docs=self._concat(docs_per_value, np.int32),
+            entry_values=np.repeat(np.arange(len(values), dtype=np.int32), sizes),
+            starts=starts,
+        )
+
+    # -- clauses -------------------------------------------------------------------------------
+
+    def term(self, stem: str, fields: tuple[str, ...]) -> ClauseVector:
+        """BM25F of one analysed term over ``fields``."""
+        key = ("t", stem, fields)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        per_field = []
+        encoded = stem.encode("utf-8")
+        with self._lock:
+            for field in fields:
+                boost = float(self.schema[field].format.field_boost) or 1.0
+                docs_parts, tf_parts = [], []
+                for leaf, offset in self.leaves:
+                    docs, weights = postings.postings(leaf, field, encoded)
+                    if len(docs):
+                        docs_parts.append(docs.astype(np.int64) + offset)
+                        tf_parts.append(np.maximum(np.rint(weights / boost), 1.0))
+                if docs_parts:
+                    per_field.append((field, np.concatenate(docs_parts), np.concatenate(tf_parts)))
+        if per_field:
+            docs, scores, bits = ranking.bm25f(
+                per_field, self.lengths, self.averages, self.doc_count
+            )
+            vector = ClauseVector(docs, scores, bits)
+        else:
+            vector = EMPTY_CLAUSE
+        self._cache.put(key, vector, vector.nbytes)
+        return vector
+
+    def words(self, stems: tuple[str, ...], fields: tuple[str, ...]) -> ClauseVector:
+        """One term, or several that must be adjacent (a phrase) in one of ``fields``."""
+        if len(stems) == 1:
+            return self.term(stems[0], fields)
+        key = ("p", stems, fields)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        vectors = [self.term(stem, fields) for stem in stems]
+        docs = self._phrase_docs(stems, fields, vectors)
+        scores = np.zeros(len(docs), dtype=np.float32)
+        bits = np.zeros(len(docs), dtype=np.uint8)
+        for vector in vectors:
+            where = np.searchsorted(vector.docs, docs)
+            scores += vector.scores[where]
+            bits |= vector.bits[where]
+        phrase = ClauseVector(docs, scores, bits)
+        self._cache.put(key, phrase, phrase.nbytes)
+        return phrase
+
+    def _phrase_docs(
+        self, stems: tuple[str, ...], fields: tuple[str, ...], vectors: list[ClauseVector]
+    ) -> np.ndarray:
+        found: list[np.ndarray] = []
+        for field in fields:
+            bit = ranking.FIELD_BITS[field]
+            candidates = None
+            for vector in vectors:
+                docs = vector.docs[(vector.bits & bit) != 0]
+                candidates = docs if candidates is None else np.intersect1d(candidates, docs)
+                if not len(candidates):
+                    break
+            if candidates is not None and len(candidates):
+                found.append(self._verify_phrase(field, stems, candidates))
+        if not found:
+            return postings.EMPTY_DOCS
+        return np.unique(np.concatenate(found)).astype(np.int32)
+
+    def _verify_phrase(
+        self, field: str, stems: tuple[str, ...], candidates: np.ndarray
+    ) -> np.ndarray:
+        matched: list[int] = []
+        with self._lock:
+            for leaf, offset in self.leaves:
+                local = candidates[
+                    (candidates >= offset) & (candidates < offset + leaf.doc_count_all())
+                ]
+                if not len(local):
+                    continue
+                hits = _phrase_in_segment(leaf, field, stems, (local - offset).tolist())
+                matched.extend(doc + offset for doc in hits)
+        return np.asarray(matched, dtype=np.int32)
+
+    def expand(self, prefix: str, fields: tuple[str, ...]) -> tuple[str, ...]:
+        """The indexed terms starting with ``prefix``: the ``MAX_EXPANSIONS`` most frequent."""
+        key = ("x", prefix, fields)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        frequencies = self.terms_with_prefix(prefix, fields)
+        ranked = sorted(frequencies.items(), key=lambda item: (-item[1], item[0]))
+        terms = tuple(term for term, _ in ranked[:MAX_EXPANSIONS])
+        self._cache.put(key, terms, 64 * len(terms) + 100)
+        return terms
+
+    def prefix(self, prefix: str, fields: tuple[str, ...]) -> ClauseVector:
+        """Documents having any expansion of ``prefix``, scored as one term.
+
+        A document's term-frequency part is that of its best expansion; the idf is the prefix's
+        (from the documents having any expansion), so a rare expansion does not outweigh the
+        common ones.
+        """
+        key = ("xv", prefix, fields)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        best = np.zeros(self.doc_count, dtype=np.float32)
+        bits = np.zeros(self.doc_count, dtype=np.uint8)
+        for term in self.expand(prefix, fields):
+            vector = self.term(term, fields)
+            if not len(vector.docs):
+                continue
+            saturation = vector.scores / ranking.idf(len(vector.docs), self.doc_count)
+            best[vector.docs] = np.maximum(best[vector.docs], saturation)
+            bits[vector.docs] |= vector.bits
+        docs = np.flatnonzero(bits).astype(np.int32)
+        scores = best[docs] * ranking.idf(len(docs), self.doc_count)
+        result = ClauseVector(docs, scores.astype(np.float32), bits[docs])
+        self._cache.put(key, result, result.nbytes)
+        return result
+
+    def terms_with_prefix(self, prefix: str, fields: Iterable[str]) -> dict[str, int]:
+        """``{term: document frequency}`` (summed over fields and segments) for a prefix."""
+        encoded = prefix.encode("utf-8")
+        frequencies: dict[str, int] = {}
+        with self._lock:
+            for field in fields:
+                for leaf, _ in self.leaves:
+                    for term, df in postings.term_range(leaf, field, encoded):
+                        text = term.decode("utf-8", "replace")
+                        frequencies[text] = frequencies.get(text, 0) + df
+        return frequencies
+
+    def vocabulary(self, letter: str, fields: tuple[str, ...]) -> dict[str, int]:
+        """``terms_with_prefix`` of one letter, cached (the did-you-mean candidates)."""
+        key = ("v", letter, fields)
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = self.terms_with_prefix(letter, fields)
+            self._cache.put(key, cached, 120 * len(cached) + 100)
+        return cached  # type: ignore[no-any-return]
+
+    def doc_frequency(self, stem: str, fields: Iterable[str]) -> int:
+        encoded = stem.encode("utf-8")
+        with self._lock:
+            return sum(
+                postings.doc_frequency(leaf, field, encoded)
+                for field in fields
+                for leaf, _ in self.leaves
+            )
+
+    # -- facet values for suggestions ----------------------------------------------------------
+
+    def visible_counts(self, field: str, include_unpublished: bool) -> np.ndarray:
+        """Documents per value of a facet field among the visible (or live) ones."""
+        key = ("c", field, include_unpublished)
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = self.facets[field].counts(self.live if include_unpublished else self.visible)
+            self._cache.put(key, cached, cached.nbytes + 100)
+        return cached  # type: ignore[no-any-return]
+
+    def folded_values(self, field: str) -> tuple[str, ...]:
+        """The facet's values in lower case without accents (for prefix matching)."""
+        key = ("f", field)
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = tuple(
+                " ".join(fold_accents(v.lower()).split()) for v in self.facets[field].values
+            )
+            self._cache.put(key, cached, 80 * len(cached) + 100)
+        return cached  # type: ignore[no-any-return]
+
+    # -- documents -----------------------------------------------------------------------------
+
+    def stored(self, doc: int) -> dict[str, Any]:
+        with self._lock:
+            return dict(self.reader.stored_fields(int(doc)))
+
+    def cache_size(self) -> tuple[int, int]:
+        """(entries, bytes) of the clause cache."""
+        return len(self._cache), self._cache.bytes
+
+
+def _phrase_in_segment(leaf: Any, field: str, stems: tuple[str, ...], docs: list[int]) -> list[int]:
+    """Which of ``docs`` (segment-local, sorted) hold ``stems`` at consecutive positions."""
+    fmt = leaf.schema[field].format
+    matchers = [leaf._terms.matcher(field, stem.encode("utf-8"), fmt) for stem in stems]
+    found: list[int] = []
+    for doc in docs:
+        positions = []
+        for matcher in matchers:
+            if matcher.is_active() and matcher.id() < doc:
+                matcher.skip_to(doc)
+            if not matcher.is_active():
+                return found
+            if matcher.id() != doc:
+                break
+            positions.append(matcher.value_as("positions"))
+        else:
+            starts = set(positions[0])
+            for index, later in enumerate(positions[1:], start=1):
+                starts &= {position - index for position in later}
+                if not starts:
+                    break
+            if starts:
+                found.append(doc)
+    return found

@@ -1,0 +1,151 @@
+"""Did-you-mean: respell the query's rare words after the index's vocabulary.
+
+For each plain (unquoted, one-term, letters only) word of the query whose term is in fewer than
+``RARE_DF`` visible documents, the candidates are the indexed terms of the same fields that begin
+with the same letter, within ``max_distance`` edits (optimal string alignment: insertions,
+deletions, substitutions, swaps of neighbours) of the typed word or of its stem; the closest
+wins, then the most frequent. Indexed terms are stems (``inflat``), so the replacement shown is
+the spelling closest to what was typed among a few endings that analyse back to that stem
+(``inflation``). The engine offers the corrected query only when it finds visible documents,
+at least as many as the original.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from . import query
+from .schema import fold_accents
+
+RARE_DF = 3
+MIN_WORD_CHARS = 3
+# most common endings first: the earlier one wins between equally close spellings
+_ENDINGS = (
+    "",
+    "e",
+    "s",
+    "es",
+    "ed",
+    "ing",
+    "ion",
+    "ions",
+    "ation",
+    "al",
+    "ic",
+    "ical",
+    "er",
+    "ers",
+    "ly",
+    "ment",
+    "ments",
+    "ness",
+    "ity",
+    "ive",
+    "ous",
+    "ate",
+    "ance",
+    "ence",
+    "ant",
+    "ent",
+    "ism",
+    "ist",
+    "ists",
+    "age",
+    "ize",
+    "ise",
+    "or",
+    "ors",
+)
+
+
+def max_distance(word: str) -> int:
+    return 1 if len(word) <= 4 else 2
+
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Optimal-string-alignment distance, or ``limit + 1`` as soon as it must exceed ``limit``."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            value = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                value = min(value, previous2[j - 2] + 1)
+            current[j] = value
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def surface_form(stem: str, typed: str) -> str:
+    """A readable word that analyses to ``stem``, as close as possible to ``typed``."""
+    options = [stem + ending for ending in _ENDINGS]
+    if stem.endswith("i"):
+        options += [stem[:-1] + "y", stem[:-1] + "ies"]
+    if len(stem) > 2 and stem[-1] == stem[-2]:
+        options.append(stem[:-1])
+    valid = [option for option in options if query.analyse(option) == (stem,)]
+    if not valid:
+        return stem
+    return min(valid, key=lambda option: (edit_distance(option, typed, 99), options.index(option)))
+
+
+def correct(
+    text: str,
+    root: query.Node | None,
+    visible_df: Callable[[query.Words], int],
+    vocabulary: Callable[[str, tuple[str, ...]], dict[str, int]],
+) -> str | None:
+    """``text`` with its rare words respelled, or None when no word has a better spelling.
+
+    ``visible_df(word)`` counts the visible documents of a word's term; ``vocabulary(letter,
+    fields)`` gives ``{term: document frequency}`` of the terms of ``fields`` starting with
+    ``letter``.
+    """
+    replacements: list[tuple[tuple[int, int], str]] = []
+    for leaf in query.positive_leaves(root):
+        if not isinstance(leaf, query.Words) or leaf.quoted or len(leaf.stems) != 1:
+            continue
+        typed = fold_accents(leaf.text.lower())
+        if len(typed) < MIN_WORD_CHARS or not typed.isalpha():
+            continue
+        known = visible_df(leaf)
+        if known >= RARE_DF:
+            continue
+        better = _closest(typed, leaf.stems[0], known, vocabulary(typed[0], leaf.fields))
+        if better is not None:
+            replacements.append((leaf.span, surface_form(better, typed)))
+    if not replacements:
+        return None
+    corrected = text
+    for (start, end), word in sorted(replacements, reverse=True):
+        corrected = corrected[:start] + word + corrected[end:]
+    return corrected
+
+
+def _closest(typed: str, stem: str, known_df: int, terms: dict[str, int]) -> str | None:
+    limit = max_distance(typed)
+    best: tuple[int, int, str] | None = None
+    for term, df in terms.items():
+        if df <= max(known_df, 1) or term == stem:
+            continue
+        if abs(len(term) - len(stem)) > limit and abs(len(term) - len(typed)) > limit:
+            continue
+        distance = min(edit_distance(typed, term, limit), edit_distance(stem, term, limit))
+        if distance > limit:
+            continue
+        key = (distance, -df, term)
+        if best is None or key < best:
+            best = key
+    return best[2] if best is not None else None
+
+
+def visible_count(docs: np.ndarray, visible: np.ndarray) -> int:
+    return int(np.count_nonzero(visible[docs]))
