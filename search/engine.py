@@ -24,9 +24,11 @@ articles are invisible everywhere unless ``include_unpublished``.
 **Facets** — see ``search.facets``: disjunctive topic / provider / type counts (each ignores its
 own filter), a date histogram of the matches, relative-range counts ignoring the date filters.
 
-**Index changes** — at most every ``check_interval`` seconds a request looks at ``CURRENT`` and
-Whoosh's table-of-contents generation; when they changed, that request builds a new snapshot
-while the others carry on with the old one, then swaps it in. A request always finishes on the
+**Index changes** — every request (or, with ``check_interval``, at most every so many seconds)
+``stat``s ``CURRENT`` and the live generation folder (a few microseconds); only when they changed
+does it read ``CURRENT`` and Whoosh's table-of-contents generation, and when those changed, that
+request builds a new snapshot while the others carry on with the old one, then swaps it in. So
+a search issued after ``reindex`` returns sees the new index. A request always finishes on the
 snapshot it started with. ``SearchResult.generation`` is ``<generation folder>:<TOC number>``
 so it changes with incremental reindexes too.
 
@@ -102,15 +104,16 @@ class WhooshEngine:
         self,
         index_dir: str | os.PathLike[str],
         *,
-        check_interval: float = 0.5,
+        check_interval: float = 0.0,
         cache_bytes: int = DEFAULT_CACHE_BYTES,
     ) -> None:
         self.index_dir = Path(index_dir)
         self.check_interval = check_interval
         self.cache_bytes = cache_bytes
         self._swap_lock = threading.Lock()
-        self._checked_at = time.monotonic()
+        self._checked_at = float("-inf")
         self._snapshot = Snapshot.open(self.index_dir, cache_bytes)
+        self._signature = _signature(self.index_dir, self._snapshot.name)
 
     # -- snapshots -----------------------------------------------------------------------------
 
@@ -121,11 +124,15 @@ class WhooshEngine:
         if now - self._checked_at < self.check_interval:
             return current
         self._checked_at = now
+        signature = _signature(self.index_dir, current.name)
+        if signature == self._signature:
+            return current
         try:
             key = probe(self.index_dir)
         except IndexUnavailable:
             return current
         if key is None or key == current.key:
+            self._signature = signature
             return current
         if not self._swap_lock.acquire(blocking=False):
             return current  # another thread is building it; keep serving the old one
@@ -137,6 +144,7 @@ class WhooshEngine:
             except IndexUnavailable:
                 return current
             self._snapshot = fresh
+            self._signature = signature
             return fresh
         finally:
             self._swap_lock.release()
@@ -550,6 +558,19 @@ def _title_suggestions(
 
 
 # -- small helpers -------------------------------------------------------------------------------
+
+
+def _signature(index_dir: Path, generation: str) -> tuple[object, ...]:
+    """What two ``stat`` calls say of ``CURRENT`` and the live folder (a TOC commit touches it)."""
+    parts: list[object] = []
+    for path in (index_dir / layout.POINTER, index_dir / generation):
+        try:
+            info = os.stat(path)
+        except OSError:
+            parts.append(None)
+        else:
+            parts.append((info.st_ino, info.st_mtime_ns, info.st_size))
+    return tuple(parts)
 
 
 def _generation(snapshot: Snapshot) -> str:
