@@ -57,9 +57,22 @@ def main() -> None:
 @seeds_dir_option
 @index_dir_option
 @click.option("--full", is_flag=True, help="Build a fresh generation and switch to it atomically.")
-@click.option("--workers", type=click.IntRange(1, 64), default=None, help="Parse/index processes (default: cores).")
-@click.option("--lock-timeout", type=click.FloatRange(0), default=30.0, show_default=True, help="Seconds to wait for a running reindex.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (for cron and monitoring).")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Parse/index processes (default: cores).",
+)
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(0),
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for a running reindex.",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the report as JSON (for cron and monitoring)."
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @click.option(
     "--engine",
@@ -123,9 +136,7 @@ def _progress_printer():  # type: ignore[no-untyped-def]
 
     def show(progress: indexer.Progress) -> None:
         eta = f"{progress.eta:.0f}s" if progress.eta is not None else "?"
-        line = (
-            f"{progress.done}/{progress.total} files  {progress.rate:.0f} docs/s  ETA {eta}"
-        )
+        line = f"{progress.done}/{progress.total} files  {progress.rate:.0f} docs/s  ETA {eta}"
         if tty:
             width = 30
             filled = int(width * progress.done / max(progress.total, 1))

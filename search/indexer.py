@@ -272,7 +272,9 @@ def _incremental(
         to_parse: list[SeedFile] = []
         for seed in files:
             known = indexed.get(seed.rel)
-            if known is None or (known.stamp != seed.stamp and _hash_file(seed) != known.content_hash):
+            if known is None or (
+                known.stamp != seed.stamp and _hash_file(seed) != known.content_hash
+            ):
                 to_parse.append(seed)
         report.unchanged = len(files) - len(to_parse)
         removed = [rel for rel in indexed if rel not in on_disk]
@@ -355,7 +357,9 @@ def _parse_and_write(
     counter = context.Value("q", 0, lock=True)
     with _Reporter(counter, len(files), progress):
         with context.Pool(count, initializer=_worker_init, initargs=(counter,)) as pool:
-            pending = [pool.apply_async(_write_shard, (ix.storage.folder, shard)) for shard in shards]
+            pending = [
+                pool.apply_async(_write_shard, (ix.storage.folder, shard)) for shard in shards
+            ]
             return [task.get() for task in pending]
 
 
@@ -497,7 +501,9 @@ def scan_seeds(seeds: Path) -> tuple[list[SeedFile], list[Rejected]]:
                 if os.path.islink(path):
                     target = Path(path).resolve(strict=True)
                     if not target.is_relative_to(root):
-                        rejected.append(Rejected(rel, "symbolic link points outside the seeds folder"))
+                        rejected.append(
+                            Rejected(rel, "symbolic link points outside the seeds folder")
+                        )
                         continue
                 info = os.stat(path)
             except (OSError, RuntimeError) as exc:
