@@ -15,8 +15,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-
-pytest.importorskip("search.engine", reason="the engine (issue 3) has not landed yet")
 from conftest import XSS_TITLE, LiveServer, start_server, stop_server, wait_until_up
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-pytest.importorskip("search.engine", reason="the engine (issue 3) has not landed yet")
 from conftest import UNPUBLISHED_WORD, WEB_ADMIN_TOKEN, XSS_TITLE, write_web_corpus
 from flask import Flask
 from flask.testing import FlaskClient

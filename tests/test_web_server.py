@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-pytest.importorskip("search.engine", reason="the engine (issue 3) has not landed yet")
 import schemathesis
 from conftest import LiveServer, start_server, stop_server, wait_until_up, write_web_corpus
 from hypothesis import HealthCheck, settings

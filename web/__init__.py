@@ -2,8 +2,9 @@
 
 Configuration, later layers winning: the defaults below, then ``NEWSFIND_*`` environment
 variables (``NEWSFIND_INDEX_DIR``, ``NEWSFIND_ADMIN_TOKEN``, ``NEWSFIND_PER_PAGE``,
-``NEWSFIND_CORS_ORIGINS``...), then the mapping given to ``create_app``. Nothing heavy runs here:
-the engine is opened on the first request of each process (see ``web.state``).
+``NEWSFIND_CORS_ORIGINS``, ``NEWSFIND_ENGINE``...), then the mapping given to ``create_app``.
+Nothing heavy runs here: the engine is opened on the first request of each process
+(see ``web.state``).
 
 ``flask --app web run`` serves it for development; ``newsfind serve`` for real (``web.cli``).
 """
@@ -21,7 +22,7 @@ DEFAULTS: dict[str, Any] = {
     "ADMIN_TOKEN": "",
     "PER_PAGE": 10,
     "CORS_ORIGINS": "",
-    "ENGINE": "search.engine:WhooshEngine",
+    "ENGINE": "whoosh",
     "MAX_CONTENT_LENGTH": 64 * 1024,
     "MAX_QUERY_STRING_BYTES": 8 * 1024,
     "SEND_FILE_MAX_AGE_DEFAULT": 3600,

@@ -113,7 +113,7 @@ class UrlState:
 
     def refine(self, **changes: str | list[str] | None) -> str:
         """A new filter state starts again at page 1."""
-        return self.url(page=None, **changes)
+        return self.url(**{"page": None, **changes})
 
     def values(self, name: str) -> list[str]:
         return self.args.get(name, [])

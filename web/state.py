@@ -15,6 +15,8 @@ from typing import Any
 
 from flask import Flask, current_app
 
+from search.engines import NAMES
+from search.engines import make_engine as make_named_engine
 from search.models import Engine
 
 _KEY = "newsfind.engine"
@@ -36,11 +38,10 @@ def get_engine() -> Engine:
 
 
 def make_engine(app: Flask) -> Engine:
-    """``ENGINE``: ``"module:Factory"``, a factory, or an engine; a factory gets the index dir."""
+    """``ENGINE``: a name ``search.engines`` knows (``whoosh``, ``typesense``),
+    ``"module:Factory"``, a factory (given the index folder) or an engine."""
     spec: Any = app.config["ENGINE"]
-    if spec in ("whoosh", "typesense"):  # NEWSFIND_ENGINE=typesense
-        from search.engines import make_engine as make_named_engine
-
+    if isinstance(spec, str) and spec.lower() in NAMES:
         return make_named_engine(app.config)
     if isinstance(spec, str):
         module_name, _, attribute = spec.partition(":")
