@@ -131,6 +131,8 @@ DAY_SPAN = 62 * 86_400
 MONTH_SPAN = 3 * 366 * 86_400
 MAX_BUCKETS = 400
 META_ID = "state"
+KEY_PROPAGATION = 5.0
+"""Seconds a new search key may take to reach every node of a cluster."""
 BATCH_SIZE = 500
 STRIP_FIELDS = ",".join([*TEXT_FIELDS.values(), "words"])
 
@@ -546,6 +548,18 @@ class TypesenseEngine:
                     self._public = self.settings.client(scoped.decode("ascii"))
         return self._public
 
+    def _perform(self, body: dict[str, Any], include_unpublished: bool) -> Any:
+        unauthorized = _errors().RequestUnauthorized
+        deadline = time.monotonic() + KEY_PROPAGATION
+        while True:
+            try:
+                return self.client(include_unpublished).multi_search.perform(body, {})
+            except unauthorized:
+                # a search key just created on the leader reaches the other nodes a moment later
+                if include_unpublished or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
     def _multi(
         self, searches: list[dict[str, Any]], include_unpublished: bool
     ) -> list[dict[str, Any]]:
@@ -553,7 +567,7 @@ class TypesenseEngine:
         collection = self.settings.collection
         body = {"searches": [{"collection": collection, **s} for s in searches]}
         try:
-            response = self.client(include_unpublished).multi_search.perform(body, {})
+            response = self._perform(body, include_unpublished)
         except errors.ObjectNotFound:
             raise IndexUnavailable(
                 f"no Typesense collection {collection!r}: run 'newsfind reindex --engine typesense'"
