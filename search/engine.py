@@ -221,11 +221,23 @@ class WhooshEngine:
             vector = snapshot.words(word.stems, word.fields)
             return spelling.visible_count(vector.docs, visible)
 
-        def vocabulary(letter: str, fields: tuple[str, ...]) -> dict[str, int]:
-            return snapshot.vocabulary(letter, fields)
+        def closest(typed: str, stem: str, known: int, fields: tuple[str, ...]) -> str | None:
+            return (
+                snapshot.memo(
+                    ("dym", typed, stem, known, fields),
+                    lambda: (
+                        spelling.closest_term(
+                            typed, stem, known, snapshot.vocabulary(typed[0], fields)
+                        )
+                        or ""
+                    ),
+                    len,
+                )
+                or None
+            )
 
         text = query.clean(request.q)
-        corrected = spelling.correct(text, parsed.root, visible_df, vocabulary)
+        corrected = spelling.correct(text, parsed.root, visible_df, closest)
         if corrected is None or corrected == text:
             return None
         again = self._match(snapshot, request, query.parse(corrected), now)

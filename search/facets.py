@@ -64,21 +64,27 @@ def date_histogram(dates: np.ndarray, undated: int) -> DateHistogram:
     first = int(slots.min())
     counts = np.bincount(slots - first)
     indexes = np.arange(len(counts)) if len(counts) <= MAX_BUCKETS else np.flatnonzero(counts)
-    buckets = []
-    for index in indexes.tolist():
-        start = _slot_start(first + index, unit)
-        end = _slot_start(first + index + 1, unit)
-        buckets.append(DateBucket(start, end, _label(start, interval), int(counts[index])))
-    return DateHistogram(interval=interval, buckets=tuple(buckets), undated=undated)
-
-
-def _slot_start(slot: int, unit: str) -> dt.datetime:
-    seconds = int(
-        np.int64(slot).astype(f"datetime64[{unit}]").astype("datetime64[s]").astype(np.int64)
+    starts, ends = (_bounds(indexes + first + step, unit) for step in (0, 1))
+    buckets = tuple(
+        DateBucket(start, end, _label(start, interval), int(counts[index]))
+        for start, end, index in zip(starts, ends, indexes.tolist(), strict=True)
     )
+    return DateHistogram(interval=interval, buckets=buckets, undated=undated)
+
+
+def _bounds(slots: np.ndarray, unit: str) -> list[dt.datetime]:
+    """The UTC start of each day / month / year slot (counted from 1970)."""
+    seconds = slots.astype(f"datetime64[{unit}]").astype("datetime64[s]").astype(np.int64)
+    return [_utc(value) for value in seconds.tolist()]
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _utc(seconds: int) -> dt.datetime:
     try:
-        return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=seconds)
-    except OverflowError:  # the bucket after year 9999
+        return _EPOCH + dt.timedelta(seconds=seconds)
+    except OverflowError:  # the end of the bucket of year 9999
         return dt.datetime.max.replace(tzinfo=dt.UTC)
 
 

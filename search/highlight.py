@@ -13,7 +13,8 @@ import re
 from collections.abc import Collection
 
 from .models import Segment
-from .schema import news_analyzer
+from .schema import _WORD as WORD
+from .schema import NewsAnalyzer, news_analyzer
 
 SNIPPET_CHARS = 200
 SNIPPET_LEAD = 40
@@ -25,8 +26,18 @@ _SPACE = re.compile(r"\s")
 
 
 def _matches(text: str, terms: Collection[str]) -> list[tuple[int, int, str]]:
+    """``(start, end, term)`` of every word of ``text`` the analyser turns into one of ``terms``."""
     if not terms:
         return []
+    if isinstance(news_analyzer, NewsAnalyzer):
+        # the analyser's own tokens and per-word terms, without building a Token per word
+        term = news_analyzer.term
+        found = []
+        for match in WORD.finditer(text):
+            stem = term(match.group().lower())
+            if stem is not None and stem in terms:
+                found.append((match.start(), match.end(), stem))
+        return found
     return [
         (token.startchar, token.endchar, token.text)
         for token in news_analyzer(text, chars=True)

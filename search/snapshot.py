@@ -25,10 +25,10 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence, Sized
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from whoosh import index as whoosh_index
@@ -39,6 +39,7 @@ from .models import IndexUnavailable
 from .query import MAX_EXPANSIONS
 from .schema import MISSING_DATE, SEARCH_FIELDS, fold_accents
 
+T = TypeVar("T")
 FACET_FIELDS = ("topic", "provider", "domain", "type")
 DEFAULT_CACHE_BYTES = 256 * 1024 * 1024
 
@@ -71,6 +72,10 @@ class FacetIndex:
     entry_values: np.ndarray
     starts: np.ndarray
     """Entries of value ``i`` are ``starts[i]:starts[i + 1]``."""
+    doc_starts: np.ndarray
+    """The same entries by document: document ``d``'s values are
+    ``values_by_doc[doc_starts[d]:doc_starts[d + 1]]``."""
+    values_by_doc: np.ndarray
 
     def docs_of(self, value: str) -> np.ndarray:
         ordinal = self.ordinals.get(value)
@@ -86,7 +91,18 @@ class FacetIndex:
 
     def counts(self, mask: np.ndarray) -> np.ndarray:
         """Documents of ``mask`` per value (a document counts once for each of its values)."""
-        return np.bincount(self.entry_values[mask[self.entry_docs]], minlength=len(self.values))
+        if np.count_nonzero(mask) * 8 > len(mask):
+            values = self.entry_values[mask[self.entry_docs]]
+        else:  # few documents: gather their entries rather than test every entry
+            docs = np.flatnonzero(mask)
+            starts = self.doc_starts[docs]
+            lengths = self.doc_starts[docs + 1] - starts
+            ends = np.cumsum(lengths)
+            where = np.repeat(starts - ends + lengths, lengths) + np.arange(
+                ends[-1] if len(ends) else 0
+            )
+            values = self.values_by_doc[where]
+        return np.bincount(values, minlength=len(self.values))
 
 
 class _LRU:
@@ -225,22 +241,38 @@ class Snapshot:
         sizes = np.array([len(docs) for docs in docs_per_value], dtype=np.int64)
         starts = np.zeros(len(values) + 1, dtype=np.int64)
         np.cumsum(sizes, out=starts[1:])
+        entry_docs = self._concat(docs_per_value, np.int32)
+        entry_values = np.repeat(np.arange(len(values), dtype=np.int32), sizes)
+        by_doc = np.argsort(entry_docs, kind="stable")
+        doc_starts = np.zeros(self.doc_count + 1, dtype=np.int64)
+        np.cumsum(np.bincount(entry_docs, minlength=self.doc_count), out=doc_starts[1:])
         return FacetIndex(
             values=values,
             ordinals={value: index for index, value in enumerate(values)},
-            entry_docs=self._concat(docs_per_value, np.int32),
-            entry_values=np.repeat(np.arange(len(values), dtype=np.int32), sizes),
+            entry_docs=entry_docs,
+            entry_values=entry_values,
             starts=starts,
+            doc_starts=doc_starts,
+            values_by_doc=entry_values[by_doc],
         )
+
+    # -- caching -------------------------------------------------------------------------------
+
+    def memo(self, key: Hashable, compute: Callable[[], T], size: Callable[[T], int]) -> T:
+        """``compute()`` once per key while it stays in the LRU (``size`` gives its bytes)."""
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = compute()
+            self._cache.put(key, cached, size(cached))
+        return cached  # type: ignore[no-any-return]
 
     # -- clauses -------------------------------------------------------------------------------
 
     def term(self, stem: str, fields: tuple[str, ...]) -> ClauseVector:
         """BM25F of one analysed term over ``fields``."""
-        key = ("t", stem, fields)
-        cached = self._cache.get(key)
-        if cached is not None:
-            return cached  # type: ignore[no-any-return]
+        return self.memo(("t", stem, fields), lambda: self._term(stem, fields), _nbytes)
+
+    def _term(self, stem: str, fields: tuple[str, ...]) -> ClauseVector:
         per_field = []
         encoded = stem.encode("utf-8")
         with self._lock:
@@ -254,24 +286,17 @@ class Snapshot:
                         tf_parts.append(np.maximum(np.rint(weights / boost), 1.0))
                 if docs_parts:
                     per_field.append((field, np.concatenate(docs_parts), np.concatenate(tf_parts)))
-        if per_field:
-            docs, scores, bits = ranking.bm25f(
-                per_field, self.lengths, self.averages, self.doc_count
-            )
-            vector = ClauseVector(docs, scores, bits)
-        else:
-            vector = EMPTY_CLAUSE
-        self._cache.put(key, vector, vector.nbytes)
-        return vector
+        if not per_field:
+            return EMPTY_CLAUSE
+        return ClauseVector(*ranking.bm25f(per_field, self.lengths, self.averages, self.doc_count))
 
     def words(self, stems: tuple[str, ...], fields: tuple[str, ...]) -> ClauseVector:
         """One term, or several that must be adjacent (a phrase) in one of ``fields``."""
         if len(stems) == 1:
             return self.term(stems[0], fields)
-        key = ("p", stems, fields)
-        cached = self._cache.get(key)
-        if cached is not None:
-            return cached  # type: ignore[no-any-return]
+        return self.memo(("p", stems, fields), lambda: self._phrase(stems, fields), _nbytes)
+
+    def _phrase(self, stems: tuple[str, ...], fields: tuple[str, ...]) -> ClauseVector:
         vectors = [self.term(stem, fields) for stem in stems]
         docs = self._phrase_docs(stems, fields, vectors)
         scores = np.zeros(len(docs), dtype=np.float32)
@@ -280,9 +305,7 @@ class Snapshot:
             where = np.searchsorted(vector.docs, docs)
             scores += vector.scores[where]
             bits |= vector.bits[where]
-        phrase = ClauseVector(docs, scores, bits)
-        self._cache.put(key, phrase, phrase.nbytes)
-        return phrase
+        return ClauseVector(docs, scores, bits)
 
     def _phrase_docs(
         self, stems: tuple[str, ...], fields: tuple[str, ...], vectors: list[ClauseVector]
@@ -319,15 +342,13 @@ class Snapshot:
 
     def expand(self, prefix: str, fields: tuple[str, ...]) -> tuple[str, ...]:
         """The indexed terms starting with ``prefix``: the ``MAX_EXPANSIONS`` most frequent."""
-        key = ("x", prefix, fields)
-        cached = self._cache.get(key)
-        if cached is not None:
-            return cached  # type: ignore[no-any-return]
-        frequencies = self.terms_with_prefix(prefix, fields)
-        ranked = sorted(frequencies.items(), key=lambda item: (-item[1], item[0]))
-        terms = tuple(term for term, _ in ranked[:MAX_EXPANSIONS])
-        self._cache.put(key, terms, 64 * len(terms) + 100)
-        return terms
+
+        def most_frequent() -> tuple[str, ...]:
+            frequencies = self.terms_with_prefix(prefix, fields)
+            ranked = sorted(frequencies.items(), key=lambda item: (-item[1], item[0]))
+            return tuple(term for term, _ in ranked[:MAX_EXPANSIONS])
+
+        return self.memo(("x", prefix, fields), most_frequent, _text_bytes)
 
     def prefix(self, prefix: str, fields: tuple[str, ...]) -> ClauseVector:
         """Documents having any expansion of ``prefix``, scored as one term.
@@ -336,10 +357,9 @@ class Snapshot:
         (from the documents having any expansion), so a rare expansion does not outweigh the
         common ones.
         """
-        key = ("xv", prefix, fields)
-        cached = self._cache.get(key)
-        if cached is not None:
-            return cached  # type: ignore[no-any-return]
+        return self.memo(("xv", prefix, fields), lambda: self._prefix(prefix, fields), _nbytes)
+
+    def _prefix(self, prefix: str, fields: tuple[str, ...]) -> ClauseVector:
         best = np.zeros(self.doc_count, dtype=np.float32)
         bits = np.zeros(self.doc_count, dtype=np.uint8)
         for term in self.expand(prefix, fields):
@@ -351,9 +371,7 @@ class Snapshot:
             bits[vector.docs] |= vector.bits
         docs = np.flatnonzero(bits).astype(np.int32)
         scores = best[docs] * ranking.idf(len(docs), self.doc_count)
-        result = ClauseVector(docs, scores.astype(np.float32), bits[docs])
-        self._cache.put(key, result, result.nbytes)
-        return result
+        return ClauseVector(docs, scores.astype(np.float32), bits[docs])
 
     def terms_with_prefix(self, prefix: str, fields: Iterable[str]) -> dict[str, int]:
         """``{term: document frequency}`` (summed over fields and segments) for a prefix."""
@@ -369,12 +387,9 @@ class Snapshot:
 
     def vocabulary(self, letter: str, fields: tuple[str, ...]) -> dict[str, int]:
         """``terms_with_prefix`` of one letter, cached (the did-you-mean candidates)."""
-        key = ("v", letter, fields)
-        cached = self._cache.get(key)
-        if cached is None:
-            cached = self.terms_with_prefix(letter, fields)
-            self._cache.put(key, cached, 120 * len(cached) + 100)
-        return cached  # type: ignore[no-any-return]
+        return self.memo(
+            ("v", letter, fields), lambda: self.terms_with_prefix(letter, fields), _text_bytes
+        )
 
     def doc_frequency(self, stem: str, fields: Iterable[str]) -> int:
         encoded = stem.encode("utf-8")
@@ -389,23 +404,21 @@ class Snapshot:
 
     def visible_counts(self, field: str, include_unpublished: bool) -> np.ndarray:
         """Documents per value of a facet field among the visible (or live) ones."""
-        key = ("c", field, include_unpublished)
-        cached = self._cache.get(key)
-        if cached is None:
-            cached = self.facets[field].counts(self.live if include_unpublished else self.visible)
-            self._cache.put(key, cached, cached.nbytes + 100)
-        return cached  # type: ignore[no-any-return]
+        mask = self.live if include_unpublished else self.visible
+        return self.memo(
+            ("c", field, include_unpublished),
+            lambda: self.facets[field].counts(mask),
+            lambda counts: int(counts.nbytes),
+        )
 
     def folded_values(self, field: str) -> tuple[str, ...]:
         """The facet's values in lower case without accents (for prefix matching)."""
-        key = ("f", field)
-        cached = self._cache.get(key)
-        if cached is None:
-            cached = tuple(
-                " ".join(fold_accents(v.lower()).split()) for v in self.facets[field].values
-            )
-            self._cache.put(key, cached, 80 * len(cached) + 100)
-        return cached  # type: ignore[no-any-return]
+        values = self.facets[field].values
+        return self.memo(
+            ("f", field),
+            lambda: tuple(" ".join(fold_accents(v.lower()).split()) for v in values),
+            _text_bytes,
+        )
 
     # -- documents -----------------------------------------------------------------------------
 
@@ -416,6 +429,14 @@ class Snapshot:
     def cache_size(self) -> tuple[int, int]:
         """(entries, bytes) of the clause cache."""
         return len(self._cache), self._cache.bytes
+
+
+def _nbytes(vector: ClauseVector) -> int:
+    return vector.nbytes
+
+
+def _text_bytes(items: Sized) -> int:
+    return 100 + 80 * len(items)
 
 
 def _phrase_in_segment(leaf: Any, field: str, stems: tuple[str, ...], docs: list[int]) -> list[int]:

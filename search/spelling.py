@@ -97,17 +97,20 @@ def surface_form(stem: str, typed: str) -> str:
     return min(valid, key=lambda option: (edit_distance(option, typed, 99), options.index(option)))
 
 
+Closest = Callable[[str, str, int, tuple[str, ...]], "str | None"]
+
+
 def correct(
     text: str,
     root: query.Node | None,
     visible_df: Callable[[query.Words], int],
-    vocabulary: Callable[[str, tuple[str, ...]], dict[str, int]],
+    closest: Closest,
 ) -> str | None:
     """``text`` with its rare words respelled, or None when no word has a better spelling.
 
-    ``visible_df(word)`` counts the visible documents of a word's term; ``vocabulary(letter,
-    fields)`` gives ``{term: document frequency}`` of the terms of ``fields`` starting with
-    ``letter``.
+    ``visible_df(word)`` counts the visible documents of a word's term; ``closest(typed, stem,
+    known_df, fields)`` is ``closest_term`` over the vocabulary of ``fields`` (the engine
+    caches it).
     """
     replacements: list[tuple[tuple[int, int], str]] = []
     for leaf in query.positive_leaves(root):
@@ -119,7 +122,7 @@ def correct(
         known = visible_df(leaf)
         if known >= RARE_DF:
             continue
-        better = _closest(typed, leaf.stems[0], known, vocabulary(typed[0], leaf.fields))
+        better = closest(typed, leaf.stems[0], known, leaf.fields)
         if better is not None:
             replacements.append((leaf.span, surface_form(better, typed)))
     if not replacements:
@@ -130,7 +133,8 @@ def correct(
     return corrected
 
 
-def _closest(typed: str, stem: str, known_df: int, terms: dict[str, int]) -> str | None:
+def closest_term(typed: str, stem: str, known_df: int, terms: dict[str, int]) -> str | None:
+    """The term of ``terms`` (``{term: df}``) to respell ``typed`` with, if one is close."""
     limit = max_distance(typed)
     best: tuple[int, int, str] | None = None
     for term, df in terms.items():
