@@ -142,6 +142,20 @@ def test_a_readers_journey(page: Any, live_server: LiveServer) -> None:
     assert page.dialogs == [] and page.errors == []
 
 
+def test_choosing_a_source_suggestion_applies_it_as_a_filter(
+    page: Any, live_server: LiveServer
+) -> None:
+    page.goto(live_server.url + "/?topic=Energy")
+    page.locator("#q").press_sequentially("reut", delay=60)
+    source = page.locator("#q-suggestions [role=option]", has_text="source").first
+    source.wait_for(state="visible")
+    assert source.locator(".text").inner_text() == "Reuters"
+    with page.expect_navigation():
+        source.click()
+    assert query_of(page.url) == {"topic": ["Energy"], "provider": ["Reuters"]}
+    assert page.locator(".chips .chip").count() == 2
+
+
 def test_markup_in_a_title_is_text_and_runs_nothing(page: Any, live_server: LiveServer) -> None:
     page.goto(live_server.url + "/?q=markup")
     link = page.locator(".hit-title a", has_text=XSS_TITLE)

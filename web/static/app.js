@@ -48,6 +48,7 @@
   input.setAttribute("aria-expanded", "false");
   input.setAttribute("aria-controls", list.id);
 
+  var KIND_LABELS = { provider: "source", topic: "topic", title: "title", term: "word" };
   var items = [];
   var active = -1;
   var timer = null;
@@ -76,8 +77,19 @@
     }
   }
 
+  /* A topic or a source becomes a filter (what the reader meant); a title or a word a query. */
   function choose(index) {
-    input.value = items[index].text;
+    var item = items[index];
+    if (item.kind === "topic" || item.kind === "provider") {
+      var filter = document.createElement("input");
+      filter.type = "hidden";
+      filter.name = item.kind;
+      filter.value = item.text;
+      form.appendChild(filter);
+      input.value = "";
+    } else {
+      input.value = item.text;
+    }
     close();
     if (form.requestSubmit) form.requestSubmit(); else form.submit();
   }
@@ -94,7 +106,7 @@
       text.textContent = suggestion.text;            /* text, never HTML */
       var kind = document.createElement("span");
       kind.className = "kind";
-      kind.textContent = suggestion.kind;
+      kind.textContent = KIND_LABELS[suggestion.kind] || suggestion.kind;
       option.appendChild(text);
       option.appendChild(kind);
       option.addEventListener("mousedown", function (event) {
@@ -102,7 +114,7 @@
         choose(index);
       });
       list.appendChild(option);
-      return { text: suggestion.text, element: option };
+      return { text: suggestion.text, kind: suggestion.kind, element: option };
     });
     active = -1;
     if (items.length) {
