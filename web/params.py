@@ -119,10 +119,11 @@ def parse_date(name: str, text: str, *, end: bool = False) -> dt.datetime:
             start = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
             return start + dt.timedelta(days=1) if end else start
         value = dt.datetime.fromisoformat(text.upper())  # RFC 3339 allows a lower-case t and z
+        # in the try: 0001-01-01T00:00+14:00 is valid ISO but before year 1 in UTC
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
     except (ValueError, OverflowError):
         raise RequestError(
             name,
             "must be an ISO date (2024-03-05) or date-time (2024-03-05T14:00:00Z), "
             f"got {text[:40]!r}",
         ) from None
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
