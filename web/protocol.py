@@ -3,8 +3,8 @@
 - **Admin**: ``Authorization: Bearer <NEWSFIND_ADMIN_TOKEN>`` (compared in constant time) lets a
   request see unpublished articles. With no token configured nobody can; a Bearer token that does
   not match is a 401 and nothing else.
-- **Limits**: a query string over ``MAX_QUERY_STRING_BYTES`` is a 414, a body over
-  ``MAX_CONTENT_LENGTH`` a 413 (the API reads no bodies).
+- **Limits**: a query string over ``MAX_QUERY_STRING_BYTES`` is a 414, one of raw bytes that are
+  not UTF-8 a 400, a body over ``MAX_CONTENT_LENGTH`` a 413 (the API reads no bodies).
 - **Caching**: responses carry a weak ETag derived from the index generation and the request, and
   ``Cache-Control: no-cache`` (revalidate each time; a 304 when nothing changed). A reindex
   changes the generation, hence every ETag. Admin responses are ``private, no-store``.
@@ -38,7 +38,6 @@ SECURITY_HEADERS = {
 
 
 def init_app(app: Flask) -> None:
-    app.config["ADMIN_TOKEN"] = str(app.config.get("ADMIN_TOKEN") or "")
     app.before_request(check_limits)
     app.before_request(authenticate)
     app.after_request(add_headers)
@@ -48,6 +47,11 @@ def check_limits() -> None:
     limit = current_app.config["MAX_QUERY_STRING_BYTES"]
     if len(request.query_string) > limit:
         raise ApiError(414, f"the query string is longer than {limit} bytes")
+    try:
+        request.query_string.decode()
+    except UnicodeDecodeError as exc:
+        # werkzeug's request.args decodes raw bytes strictly (a 500); percent-encoded ones pass
+        raise ApiError(400, f"the query string is not valid UTF-8 (byte {exc.start})") from None
     length = request.content_length
     if length is not None and length > current_app.config["MAX_CONTENT_LENGTH"]:
         raise ApiError(413, "the request body is too large")
