@@ -13,6 +13,7 @@ COMMANDS = {
     "http": ("bench.http_bench", "newsfind serve under a bounded concurrent load"),
     "queries": ("bench.queryset", "regenerate the versioned query set file"),
     "plot": ("bench.plot", "draw bench/results/*.png from the JSON records"),
+    "relevance": ("bench.relevance", "ranking quality (nDCG, MAP) against BM25 peers"),
 }
 
 

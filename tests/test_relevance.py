@@ -1,0 +1,136 @@
+"""The ranking-quality evaluation end to end on a tiny made-up collection (bench/relevance.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench import relevance
+from bench.relevance_engines import ENGINES
+
+DOCS = {
+    "d1": (
+        "Volcanic ash grounds flights across northern Europe",
+        "Airports closed as a cloud of volcanic ash drifted south.",
+    ),
+    "d2": (
+        "Central bank raises interest rates again",
+        "The bank lifted its main rate by a quarter point to fight inflation.",
+    ),
+    "d3": (
+        "Harvest of winter wheat falls short",
+        "Farmers blamed the dry spring for a smaller wheat crop than last year.",
+    ),
+    "d4": (
+        "New telescope photographs a distant galaxy",
+        "Astronomers released the first images taken by the orbiting telescope.",
+    ),
+    "d5": (
+        "Interest in rail travel grows as flights cost more",
+        "Train operators report record bookings on routes across Europe.",
+    ),
+    "d6": (
+        "Bank profits climb on higher rates",
+        "Lenders earned more from loans after the central bank's rate rises.",
+    ),
+}
+QUERIES = {
+    "1": "Volcanic ash grounds flights across northern Europe",
+    "2": "interest rates bank",
+    "3": "wheat harvest",
+    "4": "zebra crossing",
+}
+QRELS = [("1", "d1", 1), ("2", "d2", 1), ("2", "d6", 1), ("3", "d3", 1), ("4", "d4", 1)]
+
+
+def write_collection(root: Path, qrels: list[tuple[str, str, int]] = QRELS) -> Path:
+    docs = root / "docs"
+    docs.mkdir(parents=True)
+    for number, (doc_id, (title, body)) in enumerate(DOCS.items()):
+        (docs / f"000_{number:04d}.txt").write_text(
+            "---\n"
+            f'id: "{doc_id}"\n'
+            f'title: "{title}"\n'
+            f'excerpt: "{body[:40]}"\n'
+            f'webUrl: "https://tiny.example/doc/{doc_id}"\n'
+            "quality: 50\nheat: -1\npublished: true\n"
+            "provider:\n  name: Tiny\n  domain: tiny.example\n"
+            f"---\n{body}\n",
+            encoding="utf-8",
+        )
+    (root / "queries.tsv").write_text(
+        "".join(f"{qid}\t{text}\n" for qid, text in QUERIES.items()), encoding="utf-8"
+    )
+    (root / "qrels.txt").write_text(
+        "".join(f"{qid} 0 {doc} {rel}\n" for qid, doc, rel in qrels), encoding="utf-8"
+    )
+    return root
+
+
+@pytest.fixture
+def collection(tmp_path: Path) -> Path:
+    return write_collection(tmp_path / "tiny")
+
+
+def test_every_engine_is_scored_on_every_metric(collection: Path) -> None:
+    result = relevance.evaluate(relevance.load_collection(collection), list(ENGINES), depth=100)
+    assert (result["docs"], result["queries"], result["judged_queries"]) == (6, 4, 4)
+    assert set(result["engines"]) == {"newsfind", "fts5", "tantivy", "bm25s"}
+    for name, scores in result["engines"].items():
+        assert set(scores["metrics"]) == {"nDCG@10", "MAP", "P@10", "R@100"}, name
+        assert all(0.0 <= value <= 1.0 for value in scores["metrics"].values()), name
+        assert set(scores["per_query"]) == {"1", "2", "3", "4"}, name
+        # no engine matches "zebra crossing": the judged query scores 0, it is not dropped
+        assert scores["per_query"]["4"]["nDCG@10"] == 0.0, name
+
+
+def test_exact_title_query_ranks_its_document_first_in_newsfind(collection: Path) -> None:
+    result = relevance.evaluate(relevance.load_collection(collection), ["newsfind"], depth=100)
+    per_query = result["engines"]["newsfind"]["per_query"]
+    assert per_query["1"]["nDCG@10"] == pytest.approx(1.0)
+    assert per_query["1"]["MAP"] == pytest.approx(1.0)
+
+
+def test_lower_is_better_grades_become_gains(tmp_path: Path) -> None:
+    graded = [("1", "d1", 1), ("1", "d5", 4), ("2", "d2", 2), ("2", "d6", 3), ("3", "d3", 1)]
+    cran = write_collection(tmp_path / "cran", graded)
+    loaded = relevance.load_collection(cran)
+    assert loaded.qrels["1"] == {"d1": 4, "d5": 1}
+    assert loaded.qrels["2"] == {"d2": 3, "d6": 2}
+    as_given = relevance.load_collection(cran, grades="higher-better")
+    assert as_given.qrels["1"] == {"d1": 1, "d5": 4}
+
+
+def test_command_writes_json_and_the_readme_section(
+    collection: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text("# Benchmarks\n\n## Speed\n\nfast\n", encoding="utf-8")
+    monkeypatch.setattr(relevance, "README", readme)
+    out = tmp_path / "results" / "relevance.json"
+    status = relevance.main(
+        [
+            "--collection",
+            str(collection),
+            "--engines",
+            "newsfind,fts5",
+            "--out",
+            str(out),
+            "--readme",
+        ]
+    )
+    assert status == 0
+    saved = json.loads(out.read_text(encoding="utf-8"))
+    assert set(saved["collections"]["tiny"]["engines"]) == {"newsfind", "fts5"}
+    text = readme.read_text(encoding="utf-8")
+    assert "## Speed\n\nfast\n" in text
+    assert "## Ranking quality" in text
+    assert "| tiny | newsfind |" in text and "| tiny | fts5 |" in text
+    # a second run replaces the section instead of adding another one
+    relevance.main(["--collection", str(collection), "--engines", "fts5", "--readme"])
+    text = readme.read_text(encoding="utf-8")
+    assert text.count("## Ranking quality") == 1
+    assert "| tiny | newsfind |" not in text
+    assert "## Speed\n\nfast\n" in text
