@@ -191,7 +191,8 @@ def reindex(
         else:
             assert current is not None
             report.generation = current
-            _incremental(report, files, index_root / current, workers, progress)
+            kept = _unreadable_folders(scan_rejected)
+            _incremental(report, files, index_root / current, workers, progress, kept)
             _remove_old_generations(index_root)
         report.seconds = time.perf_counter() - started
         report.finished_at = _now_iso()
@@ -262,13 +263,16 @@ def _incremental(
     gen_dir: Path,
     workers: int | None,
     progress: ProgressFn | None,
+    unreadable: tuple[str, ...] = (),
 ) -> None:
+    """``unreadable``: folders (``rel/``) that could not be listed; what was indexed from them
+    stays, as for a file that cannot be parsed."""
     ix = whoosh_index.open_dir(str(gen_dir))
     writer = ix.writer(timeout=5.0)
     try:
         with writer.reader() as reader:
             indexed = {doc.rel: doc for doc in _indexed_docs_from_reader(reader)}
-        on_disk = {f.rel: f for f in files}
+        on_disk = {f.rel for f in files} | {rel for rel in indexed if rel.startswith(unreadable)}
         to_parse: list[SeedFile] = []
         for seed in files:
             known = indexed.get(seed.rel)
@@ -485,12 +489,21 @@ def scan_seeds(seeds: Path) -> tuple[list[SeedFile], list[Rejected]]:
     """Every ``*.txt`` file under ``seeds`` (hidden files skipped), sorted by relative path.
 
     Symbolic links are followed only when they resolve inside the seeds folder; loops and links
-    leading outside are rejected.
+    leading outside are rejected. A folder that cannot be listed is rejected as ``rel/``; the
+    seeds folder itself unreadable is fatal.
     """
     root = seeds.resolve()
     found: list[SeedFile] = []
     rejected: list[Rejected] = []
-    for directory, subdirs, names in os.walk(root, followlinks=False):
+
+    def unlistable(error: OSError) -> None:
+        reason = error.strerror or str(error)
+        if error.filename is None or Path(error.filename) == root:
+            raise ReindexError(f"cannot read seeds folder {seeds}: {reason}")
+        rel = os.path.relpath(error.filename, root) + os.sep
+        rejected.append(Rejected(rel, f"cannot read folder: {reason}"))
+
+    for directory, subdirs, names in os.walk(root, onerror=unlistable, followlinks=False):
         subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
         for name in names:
             if name.startswith(".") or not name.endswith(SEED_SUFFIX):
@@ -516,6 +529,10 @@ def scan_seeds(seeds: Path) -> tuple[list[SeedFile], list[Rejected]]:
             found.append(SeedFile(rel, path, f"{info.st_size}-{info.st_mtime_ns}"))
     found.sort(key=lambda seed: seed.rel)
     return found, rejected
+
+
+def _unreadable_folders(rejected: list[Rejected]) -> tuple[str, ...]:
+    return tuple(item.path for item in rejected if item.path.endswith(os.sep))
 
 
 def _is_regular(mode: int) -> bool:
