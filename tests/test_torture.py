@@ -1,19 +1,26 @@
 """A torture corpus: good articles mixed with every bad kind, 100,000 empty files, hostile YAML,
 symbolic links out of the folder and a FIFO. The real ``newsfind reindex`` must finish in bounded
 time and memory, index every good article, report every bad one, and execute or read nothing
-outside the seeds folder."""
+outside the seeds folder.
+
+Unreadable files and folders: root reads a mode-000 file all the same, so when the tests run as
+root the reindex runs without the two capabilities that let it (``CAP_DAC_OVERRIDE``,
+``CAP_DAC_READ_SEARCH``, dropped from the bounding set before ``exec``): it is then refused as
+any user would be. Where even that is impossible the test says so and skips."""
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import resource
+import stat
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from factory import article_text, write_many
+from factory import article_text, file_name, write_many
 
 from search import layout
 
@@ -23,7 +30,11 @@ MEMORY_LIMIT = 3 * 1024**3
 
 
 def billion_laughs() -> str:
-    lines = ["---", "title: Laughs", 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines = [
+        "---",
+        "title: Laughs",
+        'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
+    ]
     previous = "a"
     for letter in "bcdefghij":
         lines.append(f"{letter}: &{letter} [" + ",".join([f"*{previous}"] * 9) + "]")
@@ -50,6 +61,16 @@ def build_torture_corpus(seeds: Path, outside: Path) -> tuple[int, dict[str, str
         "link_outside.txt": "outside the seeds folder",
         "link_loop.txt": "cannot read",
         "fifo.txt": "not a regular file",
+        "empty_front.txt": "empty front matter",
+        "bad_id.txt": "invalid id",
+        "long_title.txt": "'title' is longer than",
+        "int_tag.txt": "a value cannot be read",
+        "huge_int.txt": "a value cannot be read",
+        "bad_bool.txt": "'published' must be true or false",
+        "nan_quality.txt": "'quality' must be a finite number",
+        "tab_yaml.txt": "invalid YAML at line 3",
+        "nul.txt": "invalid YAML",
+        "zz_duplicate.txt": "duplicate id",
     }
     with open(seeds / "big.txt", "wb") as handle:
         handle.write(article_text("Big").encode())
@@ -64,7 +85,9 @@ def build_torture_corpus(seeds: Path, outside: Path) -> tuple[int, dict[str, str
         "---\ntitle: Deep\nx: " + "[" * 50_000 + "]" * 50_000 + "\n---\n", encoding="utf-8"
     )
     (seeds / "no_title.txt").write_text("---\nexcerpt: nothing\n---\n", encoding="utf-8")
-    (seeds / "bad_date.txt").write_text(article_text("Bad date", date="yesterday"), encoding="utf-8")
+    (seeds / "bad_date.txt").write_text(
+        article_text("Bad date", date="yesterday"), encoding="utf-8"
+    )
     (seeds / "wrong_type.txt").write_text(
         article_text("Wrong type").replace("quality: 50", "quality: high"), encoding="utf-8"
     )
@@ -74,6 +97,37 @@ def build_torture_corpus(seeds: Path, outside: Path) -> tuple[int, dict[str, str
     (seeds / "link_outside.txt").symlink_to(secret)
     (seeds / "link_loop.txt").symlink_to(seeds / "link_loop.txt")
     os.mkfifo(seeds / "fifo.txt")
+    (seeds / "empty_front.txt").write_text("---\n---\nbody\n", encoding="utf-8")
+    (seeds / "bad_id.txt").write_text(article_text("Bad id", doc_id="a b/c"), encoding="utf-8")
+    (seeds / "long_title.txt").write_text(article_text("t" * 5000), encoding="utf-8")
+    (seeds / "int_tag.txt").write_text("---\ntitle: x\nquality: !!int abc\n---\n", encoding="utf-8")
+    (seeds / "huge_int.txt").write_text(
+        f"---\ntitle: x\nheat: {'9' * 5000}\n---\n", encoding="utf-8"
+    )
+    (seeds / "bad_bool.txt").write_text(
+        article_text("Maybe").replace("published: true", "published: maybe"), encoding="utf-8"
+    )
+    (seeds / "nan_quality.txt").write_text(
+        article_text("NaN").replace("quality: 50", "quality: .nan"), encoding="utf-8"
+    )
+    (seeds / "tab_yaml.txt").write_text("---\ntitle: x\n\tbad: 1\n---\n", encoding="utf-8")
+    (seeds / "nul.txt").write_text("---\ntitle: \x00\n---\n", encoding="utf-8")
+    # the id of write_many's first article; the smaller path (000_...) wins
+    (seeds / "zz_duplicate.txt").write_text(
+        article_text("Duplicate", doc_id=file_name(0)[4:20]), encoding="utf-8"
+    )
+    (seeds / "bom_crlf.txt").write_text(
+        "\ufeff" + article_text("Byte order mark and CRLF lines").replace("\n", "\r\n"),
+        encoding="utf-8",
+    )
+    good += 1
+    (seeds / "dir_outside").symlink_to(outside, target_is_directory=True)  # never descended
+    (seeds / "unreadable.txt").write_text(article_text("Unreadable"), encoding="utf-8")
+    (seeds / "unreadable.txt").chmod(0)
+    write_many(seeds / "locked", 2, start=1000)
+    (seeds / "locked").chmod(0)
+    bad["unreadable.txt"] = "cannot read file: Permission denied"
+    bad["locked/"] = "cannot read folder: Permission denied"
     empty = seeds / "empty"
     empty.mkdir()
     for number in range(EMPTY_FILES):
@@ -81,8 +135,38 @@ def build_torture_corpus(seeds: Path, outside: Path) -> tuple[int, dict[str, str
     return good, bad
 
 
-def _limit_memory() -> None:
+PR_CAPBSET_DROP = 24
+DAC_CAPABILITIES = (1, 2)  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
+
+
+def _confine() -> None:
+    """In the reindex child before ``exec``: bounded memory, and root loses the right to read
+    what a file's mode forbids."""
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+    if os.geteuid() == 0:
+        libc = ctypes.CDLL(None, use_errno=True)
+        for capability in DAC_CAPABILITIES:
+            libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0)
+
+
+def run_reindex(seeds: Path, index: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "search.cli", "reindex", "--seeds-dir", str(seeds),
+               "--index-dir", str(index), "--json"]  # fmt: skip
+    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=timeout,
+                          preexec_fn=_confine)  # fmt: skip
+
+
+def skip_unless_unreadable(path: Path) -> None:
+    probe = [sys.executable, "-c", f"open({str(path)!r}, 'rb')"]
+    if subprocess.run(probe, capture_output=True, preexec_fn=_confine).returncode == 0:
+        pytest.skip("cannot make a file unreadable here (root without CAP_SETPCAP?)")
+
+
+def restore_modes(seeds: Path) -> None:
+    """Let pytest clean the temporary folder up."""
+    for path in [seeds, *seeds.rglob("*")]:
+        if not path.is_symlink() and not stat.S_ISFIFO(path.lstat().st_mode):
+            path.chmod(0o755 if path.is_dir() else 0o644)
 
 
 @pytest.mark.slow
@@ -91,12 +175,13 @@ def test_torture_corpus_is_indexed_safely(tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     seeds.mkdir()
     outside.mkdir()
-    good, bad = build_torture_corpus(seeds, outside)
-    index = tmp_path / "index"
-    command = [sys.executable, "-m", "search.cli", "reindex", "--seeds-dir", str(seeds),
-               "--index-dir", str(index), "--json"]
-    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900,
-                            preexec_fn=_limit_memory)
+    try:
+        good, bad = build_torture_corpus(seeds, outside)
+        skip_unless_unreadable(seeds / "unreadable.txt")
+        index = tmp_path / "index"
+        result = run_reindex(seeds, index, timeout=900)
+    finally:
+        restore_modes(seeds)
     assert result.returncode == 3, result.stderr[-2000:]
     report = json.loads(result.stdout)
     reasons = {item["path"]: item["reason"] for item in report["rejected"]}
@@ -114,3 +199,38 @@ def test_torture_corpus_is_indexed_safely(tmp_path: Path) -> None:
         titles = [fields["title"] for fields in searcher.all_stored_fields()]
     assert len(titles) == good
     assert not any("Secret" in title for title in titles)
+
+
+def test_unreadable_files_and_folders_are_reported_and_what_was_indexed_stays(
+    tmp_path: Path,
+) -> None:
+    seeds, index = tmp_path / "seeds", tmp_path / "index"
+    write_many(seeds, 6)
+    write_many(seeds / "locked", 3, start=100)
+    assert run_reindex(seeds, index).returncode == 0
+    changed = sorted(seeds.glob("*.txt"))[1]
+    changed.write_text(article_text("Changed, then unreadable"), encoding="utf-8")
+    new = seeds / "new_unreadable.txt"
+    new.write_text(article_text("Never readable"), encoding="utf-8")
+    for path in (changed, new, seeds / "locked"):
+        path.chmod(0)
+    try:
+        skip_unless_unreadable(changed)
+        result = run_reindex(seeds, index)
+    finally:
+        restore_modes(seeds)
+    assert result.returncode == 3, result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    reasons = {item["path"]: item["reason"] for item in report["rejected"]}
+    assert reasons == {
+        changed.name: "cannot read file: Permission denied",
+        new.name: "cannot read file: Permission denied",
+        "locked/": "cannot read folder: Permission denied",
+    }
+    # nothing is lost: the unreadable file's previous version and the folder's articles stay
+    assert (report["deleted"], report["documents"]) == (0, 9)
+    _, ix = layout.open_current(index)
+    with ix.searcher() as searcher:
+        titles = {fields["path"]: fields["title"] for fields in searcher.all_stored_fields()}
+    assert titles[changed.name].startswith("Article number 1 ")
+    assert sum(path.startswith("locked/") for path in titles) == 3
