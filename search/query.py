@@ -343,12 +343,11 @@ def to_whoosh(node: Node | None, expand: Callable[[Prefix], Sequence[str]]) -> o
         if isinstance(item, Any):
             return wq.Or([convert(c) for c in item.children])
         positives = [convert(c) for c in item.children if not isinstance(c, Not)]
-        negatives = [convert(c.child) for c in item.children if isinstance(c, Not)]
-        if not positives:
-            return wq.Not(wq.Or(negatives))
+        negatives = [wq.Not(convert(c.child)) for c in item.children if isinstance(c, Not)]
         if not negatives:
             return wq.Or(positives)
-        return wq.AndNot(wq.Or(positives), wq.Or(negatives))
+        # not AndNot: Whoosh's AndNot matcher can keep documents the excluded part matches
+        return wq.And(([wq.Or(positives)] if positives else []) + negatives)
 
     if node is None:
         return wq.NullQuery
