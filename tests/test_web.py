@@ -595,3 +595,9 @@ def test_configuration_from_the_environment(
         client, f"/api/search?q={UNPUBLISHED_WORD}", headers={"Authorization": "Bearer 12345"}
     )
     assert hidden["total"] == 1
+
+
+@pytest.mark.parametrize("per_page", [0, 101, "ten", True])
+def test_a_bad_page_size_setting_fails_at_start_up(per_page: Any) -> None:
+    with pytest.raises(ValueError, match="NEWSFIND_PER_PAGE"):
+        create_app({"PER_PAGE": per_page})

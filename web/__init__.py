@@ -37,6 +37,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config is not None:
         app.config.from_mapping(test_config)
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    _check_config(app)
 
     from . import api, errors, pages, protocol
 
@@ -45,3 +46,18 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     return app
+
+
+def _check_config(app: Flask) -> None:
+    """A bad setting fails at start-up with its name, not as a 400 on every request."""
+    from search.models import MAX_PER_PAGE
+
+    per_page = app.config["PER_PAGE"]
+    if isinstance(per_page, bool) or not isinstance(per_page, int):
+        raise ValueError(f"NEWSFIND_PER_PAGE must be an integer, got {per_page!r}")
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        raise ValueError(f"NEWSFIND_PER_PAGE must be between 1 and {MAX_PER_PAGE}")
+    for name in ("ADMIN_TOKEN", "CORS_ORIGINS"):  # NEWSFIND_ADMIN_TOKEN=12345 arrives as an int
+        app.config[name] = str(app.config.get(name) or "")
+    for name in ("INDEX_DIR", "SEEDS_DIR"):
+        app.config[name] = str(app.config[name])
