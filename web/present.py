@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from urllib.parse import urlsplit
+from dataclasses import dataclass, field
+from urllib.parse import urlencode, urlsplit
 
 from flask import url_for
 from markupsafe import Markup, escape
@@ -97,19 +97,24 @@ def machine_time(when: dt.datetime) -> str:
 
 @dataclass(frozen=True)
 class UrlState:
-    """The canonical query of the current search; each method returns a URL with one change."""
+    """The canonical query of the current search; each method returns a URL with one change.
+
+    A page holds a link per facet value, chip, bar and page number, so the query string is
+    encoded here directly (``url_for`` once, for the path) rather than through the router.
+    """
 
     args: dict[str, list[str]]
+    path: str = field(default_factory=lambda: url_for("pages.search"))
 
     def url(self, **changes: str | list[str] | None) -> str:
-        args = {name: list(values) for name, values in self.args.items()}
+        args = dict(self.args)
         for name, value in changes.items():
             if value is None or value == []:
                 args.pop(name, None)
             else:
                 args[name] = [value] if isinstance(value, str) else list(value)
-        canonical = {name: args[name] for name in SEARCH_PARAMS if name in args}
-        return url_for("pages.search", **canonical)  # type: ignore[arg-type]
+        pairs = [(name, value) for name in SEARCH_PARAMS for value in args.get(name, ())]
+        return f"{self.path}?{urlencode(pairs)}" if pairs else self.path
 
     def refine(self, **changes: str | list[str] | None) -> str:
         """A new filter state starts again at page 1."""
