@@ -47,8 +47,9 @@ def serve(
     access_log: bool,
 ) -> None:
     """Serve the search page and the JSON API (gunicorn), building the index first if needed."""
-    ensure_index(Path(index_dir), Path(seeds_dir))
     app = create_app({"INDEX_DIR": str(index_dir), "SEEDS_DIR": str(seeds_dir)})
+    if str(app.config["ENGINE"]).lower() == "whoosh":  # another engine keeps its own index
+        ensure_index(Path(index_dir), Path(seeds_dir))
     workers = workers or server.default_workers()
     click.echo(
         f"newsfind: serving {index_dir} on http://{_display(host)}:{port}/ "
