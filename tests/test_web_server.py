@@ -144,3 +144,15 @@ schema = schemathesis.openapi.from_dict(openapi.document(), config=CONFIG)
 )
 def test_api_conforms_to_its_openapi_document(case: Any, live_server: LiveServer) -> None:
     case.call_and_validate(base_url=live_server.url)
+
+
+def test_serve_refuses_a_bad_setting_with_one_clear_line(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from web.cli import main
+
+    result = CliRunner().invoke(
+        main, ["serve", "--index-dir", str(tmp_path)], env={"NEWSFIND_PER_PAGE": "0"}
+    )
+    assert result.exit_code == 1
+    assert result.output.strip() == "Error: NEWSFIND_PER_PAGE must be between 1 and 100"

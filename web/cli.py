@@ -47,7 +47,10 @@ def serve(
     access_log: bool,
 ) -> None:
     """Serve the search page and the JSON API (gunicorn), building the index first if needed."""
-    app = create_app({"INDEX_DIR": str(index_dir), "SEEDS_DIR": str(seeds_dir)})
+    try:
+        app = create_app({"INDEX_DIR": str(index_dir), "SEEDS_DIR": str(seeds_dir)})
+    except ValueError as exc:  # a bad NEWSFIND_* setting
+        raise click.ClickException(str(exc)) from None
     if str(app.config["ENGINE"]).lower() == "whoosh":  # another engine keeps its own index
         ensure_index(Path(index_dir), Path(seeds_dir))
     workers = workers or server.default_workers()
