@@ -5,6 +5,7 @@ Known errors become one clear line on stderr and a documented exit code, never a
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import sys
@@ -14,7 +15,8 @@ from pathlib import Path
 import click
 
 from . import indexer
-from .models import NewsfindError
+from .articles import to_utc
+from .models import RELATIVE_RANGES, SORTS, NewsfindError
 
 DEFAULT_INDEX_DIR = "index"
 DEFAULT_SEEDS_DIR = "seeds"
@@ -165,6 +167,84 @@ def _print_report(report: indexer.ReindexReport) -> None:
     click.echo(f"  {report.seconds:.2f} s, {report.docs_per_second:.0f} docs/s")
     for item in report.rejected:
         click.echo(f"  rejected {item.path}: {item.reason}", err=True)
+
+
+@main.command()
+@click.argument("q", required=False, default="")
+@click.option(
+    "--topic", "topics", multiple=True, help="Only this topic (repeat for any of several)."
+)
+@click.option(
+    "--provider",
+    "providers",
+    multiple=True,
+    help="Only this provider, by name or domain (repeatable).",
+)
+@click.option("--type", "types", multiple=True, help="Only this type (repeatable).")
+@click.option(
+    "--since",
+    help=f"A relative range ({', '.join(RELATIVE_RANGES)}) or a date / time (inclusive).",
+)
+@click.option("--until", help="A date / time (exclusive).")
+@click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
+@click.option("--page", type=int, default=1, show_default=True)
+@click.option("--per-page", type=int, default=10, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON.")
+@click.option("--include-unpublished", is_flag=True, help="Show unpublished articles too.")
+@index_dir_option
+def search(
+    q: str,
+    topics: tuple[str, ...],
+    providers: tuple[str, ...],
+    types: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    sort: str,
+    page: int,
+    per_page: int,
+    as_json: bool,
+    include_unpublished: bool,
+    index_dir: Path,
+) -> None:
+    """Search the index: ranked hits and facet counts (a table, or JSON with --json)."""
+    from . import engines, serialize
+    from .models import SearchRequest
+
+    relative = since if since in RELATIVE_RANGES else None
+    try:
+        request = SearchRequest(
+            q=q,
+            topics=topics,
+            providers=providers,
+            types=types,
+            since=None if relative else _cli_date("--since", since),
+            until=_cli_date("--until", until),
+            range=relative,
+            sort=sort,
+            page=page,
+            per_page=per_page,
+            include_unpublished=include_unpublished,
+        )
+        result = engines.make_engine({"INDEX_DIR": str(index_dir)}).search(request)
+    except (NewsfindError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(serialize.result_to_dict(result), ensure_ascii=False, indent=2))
+    else:
+        click.echo(serialize.result_to_text(result))
+
+
+def _cli_date(option: str, text: str | None) -> dt.datetime | None:
+    if not text:
+        return None
+    try:
+        return to_utc(text)
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is not a date (use 2024-01-31 or 2024-01-31T08:00:00Z"
+            f"{', or ' + ', '.join(RELATIVE_RANGES) if option == '--since' else ''})",
+            param_hint=option,
+        ) from None
 
 
 @main.command("typesense-dev")
