@@ -40,6 +40,12 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument("--engines", default=",".join(ENGINES))
     parser.add_argument("--repeat", type=int, default=3, help="timed runs of each query")
     parser.add_argument("--limit", type=int, help="only the first N queries (smoke tests)")
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=900.0,
+        help="seconds one engine may spend in all; a slower one is dropped from later rounds",
+    )
     parser.add_argument("--results", type=Path, default=common.RESULTS_DIR)
     parser.add_argument("--no-record", dest="results", action="store_const", const=None)
 
@@ -148,11 +154,10 @@ def main(args: Any) -> int:
     entries = data["queries"][: args.limit] if args.limit else data["queries"]
     names = [name for name in args.engines.split(",") if name]
     engines, notes = open_engines(args, names, now)
-    for note in notes:
-        print(note)
     if not engines:
         raise SystemExit("query: no engine to measure")
-    timings, answers = measure(engines, entries, args.repeat)
+    timings, answers, dropped = measure(engines, entries, args.repeat, args.budget)
+    notes += [f"{name} stopped after {args.budget:g} s (over budget)" for name in dropped]
     for engine in engines:
         engine.close()
     documents = _documents(args)
@@ -173,10 +178,13 @@ def main(args: Any) -> int:
                     "total": answers[name][entry["id"]].total,
                 }
                 for name in timings
+                if entry["id"] in timings[name]
             }
             for entry in entries
         },
     )
+    for note in notes:
+        print(note)
     print(render(record))
     path = common.write_record("query", record, args.results)
     if path:
@@ -191,19 +199,30 @@ def _documents(args: Any) -> int:
 
 
 def measure(
-    engines: list[Any], entries: list[dict[str, Any]], repeat: int
-) -> tuple[dict[str, dict[str, list[float]]], dict[str, dict[str, peers.Answer]]]:
+    engines: list[Any], entries: list[dict[str, Any]], repeat: int, budget: float = float("inf")
+) -> tuple[dict[str, dict[str, list[float]]], dict[str, dict[str, peers.Answer]], list[str]]:
+    """Round 0 warms caches and collects the answers; rounds 1..repeat are timed.
+
+    An engine whose time in all passes ``budget`` seconds is dropped (it keeps what it has).
+    """
     timings: dict[str, dict[str, list[float]]] = {e.name: {} for e in engines}
     answers: dict[str, dict[str, peers.Answer]] = {e.name: {} for e in engines}
-    for round_number in range(repeat + 1):  # round 0 warms caches and is not timed
+    spent: dict[str, float] = dict.fromkeys(timings, 0.0)
+    dropped: list[str] = []
+    for round_number in range(repeat + 1):
         for entry in entries:
             for engine in engines:
+                if engine.name in dropped:
+                    continue
                 milliseconds, answer = _time(engine.search, entry)
                 if round_number == 0:
                     answers[engine.name][entry["id"]] = answer
                 else:
                     timings[engine.name].setdefault(entry["id"], []).append(milliseconds)
-    return timings, answers
+                spent[engine.name] += milliseconds / 1000
+                if spent[engine.name] > budget:
+                    dropped.append(engine.name)
+    return timings, answers, dropped
 
 
 def _time(function: Callable[[Any], Any], entry: dict[str, Any]) -> tuple[float, Any]:
@@ -244,8 +263,11 @@ def agreement(
     result: dict[str, Any] = {"boolean_queries": len(boolean)}
     for i, first in enumerate(names):
         for second in names[i + 1 :]:
-            equal, differences = 0, []
+            equal, compared, differences = 0, 0, []
             for entry in boolean:
+                if entry["id"] not in answers[first] or entry["id"] not in answers[second]:
+                    continue
+                compared += 1
                 a = answers[first][entry["id"]].total
                 b = answers[second][entry["id"]].total
                 if a == b:
@@ -256,6 +278,7 @@ def agreement(
                 abs(d[first] - d[second]) / max(d[first], d[second], 1) for d in differences
             ]
             result[f"{first}~{second}"] = {
+                "compared": compared,
                 "equal": equal,
                 "different": len(differences),
                 "median_relative_difference": round(statistics.median(relative), 4)
@@ -299,7 +322,7 @@ def render(record: dict[str, Any]) -> str:
     for pair, stats in record["agreement"].items():
         if isinstance(stats, dict):
             lines.append(
-                f"totals {pair}: {stats['equal']}/{record['agreement']['boolean_queries']} equal, "
+                f"totals {pair}: {stats['equal']}/{stats['compared']} equal, "
                 f"{stats['within_1_percent']} within 1%, median difference of the others "
                 f"{stats['median_relative_difference']:.1%}"
             )
