@@ -677,7 +677,8 @@ def test_article_fields_for_the_index() -> None:
     assert fields["topic"] == schema.FACET_SEPARATOR.join(["Politics", "World"])
     assert (fields["provider"], fields["domain"], fields["type"]) == ("A Wire", "a.sample", "video")
     assert fields["published"] == "0"
-    assert fields["published_at"] == dt.datetime(2024, 3, 1, 8, 15, 0, 250000)  # naive UTC
+    # a value column of UTC epoch seconds
+    assert fields["published_at"] == int(dt.datetime(2024, 3, 1, 8, 15, tzinfo=UTC).timestamp())
     assert fields["related_text"] == "With everything\nBare"
     assert "" not in fields.values()
     assert set(fields) <= set(schema.make_schema().names())
