@@ -69,12 +69,16 @@ EMPTY_DOCS = np.zeros(0, dtype=np.int32)
 EMPTY_WEIGHTS = np.zeros(0, dtype=np.float32)
 
 
-def postings(leaf: Any, field: str, term: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """``(doc numbers, weights)`` of one term in one segment, deleted documents included."""
-    try:
-        info = leaf._terms.term_info(field, term)
-    except (KeyError, TermNotFound):
-        return EMPTY_DOCS, EMPTY_WEIGHTS
+def postings(leaf: Any, field: str, term: bytes, info: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(doc numbers, weights)`` of one term in one segment, deleted documents included.
+
+    ``info``: the term's ``TermInfo`` when the caller has it already (from ``term_infos``).
+    """
+    if info is None:
+        try:
+            info = leaf._terms.term_info(field, term)
+        except (KeyError, TermNotFound):
+            return EMPTY_DOCS, EMPTY_WEIGHTS
     try:
         return _read_blocks(leaf, info)
     except _Unexpected:
@@ -154,6 +158,28 @@ def _postings_by_matcher(leaf: Any, field: str, term: bytes) -> tuple[np.ndarray
 
 def term_range(leaf: Any, field: str, prefix: bytes) -> Iterator[tuple[bytes, int]]:
     """``(term, document frequency)`` of every term of ``field`` starting with ``prefix``."""
+    for term, record, at, _ in _records(leaf, field, prefix):
+        if isinstance(record, bytes):
+            yield term, _DOC_FREQ.unpack_from(record, at + 5)[0]
+        else:
+            yield term, record.doc_frequency()
+
+
+def term_infos(leaf: Any, field: str, prefix: bytes) -> Iterator[tuple[bytes, Any]]:
+    """``(term, TermInfo)`` of every term of ``field`` starting with ``prefix``."""
+    for term, record, at, length in _records(leaf, field, prefix):
+        if isinstance(record, bytes):
+            yield term, whoosh3.W3TermInfo.from_bytes(record[at : at + length])
+        else:
+            yield term, record
+
+
+def _records(leaf: Any, field: str, prefix: bytes) -> Iterator[tuple[bytes, Any, int, int]]:
+    """``(term, chunk, offset and length of its TermInfo in chunk)`` in term order.
+
+    The term table is read in big chunks; on the slow path (a table this module does not know)
+    the tuples are ``(term, TermInfo, 0, 0)``.
+    """
     terms = leaf._terms
     if field not in terms._fieldmap:
         return
@@ -162,7 +188,8 @@ def term_range(leaf: Any, field: str, prefix: bytes) -> Iterator[tuple[bytes, in
     try:
         position = table.closest_key_pos(key)
     except Exception:  # noqa: BLE001 - an unexpected table: take the slow, public way
-        yield from _term_range_slow(leaf, field, prefix)
+        for term, info in leaf.iter_prefix(field, prefix):
+            yield term, info, 0, 0
         return
     if position is None:
         return
@@ -186,14 +213,8 @@ def term_range(leaf: Any, field: str, prefix: bytes) -> Iterator[tuple[bytes, in
         record_key = chunk[offset + header : offset + header + key_length]
         if not record_key.startswith(key):
             return
-        value_at = offset + header + key_length
-        yield record_key[2:], _DOC_FREQ.unpack_from(chunk, value_at + 5)[0]
+        yield record_key[2:], chunk, offset + header + key_length, value_length
         position += header + key_length + value_length
-
-
-def _term_range_slow(leaf: Any, field: str, prefix: bytes) -> Iterator[tuple[bytes, int]]:
-    for term, info in leaf.iter_prefix(field, prefix):
-        yield term, info.doc_frequency()
 
 
 def doc_frequency(leaf: Any, field: str, term: bytes) -> int:

@@ -41,7 +41,7 @@ from .schema import MISSING_DATE, SEARCH_FIELDS, fold_accents
 
 T = TypeVar("T")
 FACET_FIELDS = ("topic", "provider", "domain", "type")
-DEFAULT_CACHE_BYTES = 256 * 1024 * 1024
+DEFAULT_CACHE_BYTES = 128 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -233,8 +233,8 @@ class Snapshot:
     def _facet_index(self, field: str) -> FacetIndex:
         by_value: dict[str, list[np.ndarray]] = {}
         for leaf, offset in self.leaves:
-            for term, _ in list(postings.term_range(leaf, field, b"")):
-                docs, _ = postings.postings(leaf, field, term)
+            for term, info in list(postings.term_infos(leaf, field, b"")):
+                docs, _ = postings.postings(leaf, field, term, info)
                 by_value.setdefault(term.decode("utf-8"), []).append(docs + offset)
         values = tuple(sorted(by_value))
         docs_per_value = [np.concatenate(by_value[value]) for value in values]
