@@ -9,7 +9,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, render_template, request, url_for
 
-from search.models import RequestError, SearchResult
+from search.models import MAX_FILTER_VALUES, RequestError, SearchResult
 
 from . import present
 from .data import article_and_similar, conditional, search_params
@@ -78,7 +78,14 @@ def render_search(result: SearchResult, args: dict[str, list[str]]) -> str:
 def _invalid_search(error: RequestError) -> Response:
     """The search page in its error state: the form stays, the message names the parameter."""
     problem = from_request_error(error)
-    args = {name: [v for v in request.args.getlist(name) if v.strip()] for name in SEARCH_PARAMS}
+    # as many values as a valid search may have: each chip's URL repeats all the others, so
+    # the 1,000 filters an 8 KB query string holds would cost seconds (quadratic)
+    args = {
+        name: list(dict.fromkeys(v for v in request.args.getlist(name) if v.strip()))[
+            :MAX_FILTER_VALUES
+        ]
+        for name in SEARCH_PARAMS
+    }
     state = present.UrlState({name: values for name, values in args.items() if values})
     html = render_template(
         "search.html",
