@@ -171,7 +171,7 @@ class WhooshEngine:
         facets, histogram, ranges = _facets(snapshot, request, matches, now)
         did_you_mean = None
         if total < DID_YOU_MEAN_BELOW and parsed.root is not None:
-            did_you_mean = self._did_you_mean(snapshot, request, parsed, matches, total, now)
+            did_you_mean = self._did_you_mean(snapshot, request, parsed, total, now)
         return SearchResult(
             request=request,
             total=total,
@@ -211,7 +211,6 @@ class WhooshEngine:
         snapshot: Snapshot,
         request: SearchRequest,
         parsed: query.ParsedQuery,
-        matches: _Matches,
         total: int,
         now: dt.datetime,
     ) -> Correction | None:
