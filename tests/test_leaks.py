@@ -1,0 +1,280 @@
+"""No leaks: a sweep over every endpoint and page, without the admin token, with it, and with a
+wrong one.
+
+Unpublished articles carry words found nowhere else (in the title, excerpt, body, a topic, a
+provider, a related article's title) and a date half an hour ago (so that they would count in
+every relative range and the histogram); every article carries a ``secured`` value, some of them
+unique. Without the token none of those words, ids or values may appear anywhere — hits, totals,
+facet values and counts, date histogram, ranges, suggestions, did-you-mean, article pages,
+more-like-this, error messages, headers, health — except where the request itself typed them
+(a query echoed back). Counts are recomputed from the visible hits. Asking for a hidden id must
+look exactly like asking for an id that does not exist. With the token, the unpublished articles
+do appear; ``secured`` never does. A wrong token gets the one 401 answer, the same for every URL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import urllib.parse
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import UNPUBLISHED_WORD, WEB_ADMIN_TOKEN, write_web_corpus
+from factory import file_name, write_article
+from flask.testing import FlaskClient
+
+from search.indexer import reindex
+from search.models import RELATIVE_RANGES
+from web import create_app
+
+ADMIN = {"Authorization": f"Bearer {WEB_ADMIN_TOKEN}"}
+WRONG_TOKENS = ["Bearer wrong", f"Bearer {WEB_ADMIN_TOKEN}x", "Bearer  ", "bearer nope"]
+FACTORY_SECRET = "c2VjcmV0LXZhbHVlLW5ldmVyLXNob3du"
+SECRETS = [FACTORY_SECRET, "SECURED-hidden-7f3a19", "SECURED-public-91c2e0"]
+HIDDEN_WORDS = [UNPUBLISHED_WORD, "quillfeather", "hushtopic", "hushwire", "backgroundquill"]
+HIDDEN_TITLE = "Quillfeather embargo memo"
+HIDDEN_ID = "hidden-quillfeather-0001"
+TWIN_ID = "public-lanternfish-0001"
+UNKNOWN_ID = "nothing-here-at-all-0001"  # as long as HIDDEN_ID
+SEARCH_TAIL = "per_page=100&facet_size=100"
+QUERIES = [
+    "", "oil", "quillfeather", "quill*", "q*", "hush*", "zeph*", "b*", "title:quillfeather",
+    '"quillfeather embargo"', "topic:hushtopic", "provider:hushwire", "backgroundquill",
+    "lanternfish", "lanternfish census", "secret draft", "embargo memo", "quillfeathr",
+    "quillfeathe oil", "zephyrin oil", UNPUBLISHED_WORD, "secured", FACTORY_SECRET, "c2vj*",
+]  # fmt: skip
+FILTERS = [
+    "topic=Hushtopic", "provider=Hushwire Agency", "provider=hushwire.sample", "topic=Economy",
+    "range=1h", "range=24h", "since=2024-01-01", "sort=newest", "sort=quality",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def leak_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("leaks")
+    seeds = root / "seeds"
+    write_web_corpus(seeds)
+    half_an_hour_ago = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=30)).replace(microsecond=0)
+    when = half_an_hour_ago.isoformat().replace("+00:00", "Z")
+    twin_text = "The lanternfish census counted lanternfish shoals again this spring."
+    write_article(
+        seeds, file_name(900), HIDDEN_TITLE, doc_id=HIDDEN_ID, published=False, date=when,
+        excerpt="Embargoed: the quillfeather details.", body=f"{twin_text} Quillfeather.",
+        topics=["Hushtopic", "Economy"], provider=("Hushwire Agency", "hushwire.sample"),
+        secured=SECRETS[1],
+        related=[{"title": "Backgroundquill explainer", "webUrl": "https://hushwire.sample/b"}],
+    )  # fmt: skip
+    write_article(
+        seeds, file_name(901), "Lanternfish census results", doc_id=TWIN_ID, date=when,
+        excerpt="Lanternfish census: the count is in.", body=twin_text, topics=["Science"],
+        secured=SECRETS[2],
+    )  # fmt: skip
+    report = reindex(seeds, root / "index", workers=1)
+    assert not report.rejected, report.rejected
+    return root / "index"
+
+
+@pytest.fixture(scope="module")
+def client(leak_index: Path) -> FlaskClient:
+    app = create_app({"INDEX_DIR": str(leak_index), "ADMIN_TOKEN": WEB_ADMIN_TOKEN})
+    return app.test_client()
+
+
+@pytest.fixture(scope="module")
+def everything(client: FlaskClient) -> list[dict[str, Any]]:
+    """Every article as the admin sees it (the corpus fits one page)."""
+    body = client.get(f"/api/search?{SEARCH_TAIL}", headers=ADMIN).get_json()
+    assert body["total"] == len(body["hits"]) < 100
+    return list(body["hits"])
+
+
+@pytest.fixture(scope="module")
+def hidden(everything: list[dict[str, Any]]) -> dict[str, str]:
+    """id → title of every unpublished article."""
+    found = {hit["id"]: hit["title"] for hit in everything if not hit["published"]}
+    assert HIDDEN_ID in found and len(found) == 2
+    return found
+
+
+def sweep(public_ids: list[str], hidden_ids: list[str]) -> list[str]:
+    """Every endpoint and page, with parameters aimed at the hidden articles."""
+    quoted = [urllib.parse.quote(q) for q in QUERIES]
+    urls = [f"/api/search?q={q}&{SEARCH_TAIL}" for q in quoted]
+    urls += [f"/api/search?{f}&{SEARCH_TAIL}" for f in FILTERS]
+    urls += [f"/?q={q}" for q in quoted] + [f"/?{f}" for f in FILTERS]
+    prefixes = {word[:n] for word in [*HIDDEN_WORDS, "secret", "embargo"] for n in range(1, 8)}
+    prefixes |= {"quillfeather emb", "secret draft ab", "Hushwire Ag", "Backgroundquill ex"}
+    urls += [f"/api/suggest?q={urllib.parse.quote(p)}&limit=20" for p in sorted(prefixes)]
+    for doc_id in [*public_ids, *hidden_ids, UNKNOWN_ID]:
+        urls += [f"/api/articles/{doc_id}?more_like_this=20", f"/articles/{doc_id}"]
+    urls += ["/api/health", "/api/openapi.json", "/api/nope", "/nope", "/api/search?bogus=1",
+             "/api/search?page=x&topic=Hushtopic", f"/api/articles/{HIDDEN_ID}?more_like_this=x",
+             "/?page=x&q=quillfeather", "/api/suggest?limit=0&q=quill"]  # fmt: skip
+    return urls
+
+
+def forbidden(url: str, hidden: dict[str, str]) -> list[str]:
+    """What may not appear in the answer to ``url``: hidden words, titles, ids and every secret
+    value, but for what the request typed itself (an echoed query is not a leak)."""
+    typed = urllib.parse.unquote(url).lower()
+    words = [*HIDDEN_WORDS, *hidden, *hidden.values(), "Hushwire Agency", "Embargoed", *SECRETS]
+    return [w for w in words if w.lower() not in typed]
+
+
+def text_of(response: Any) -> str:
+    headers = "\n".join(f"{k}: {v}" for k, v in response.headers.items())
+    return (headers + "\n" + response.get_data(as_text=True)).lower()
+
+
+def assert_counts_match_hits(body: dict[str, Any]) -> None:
+    """Unfiltered: every count is recomputed from the (complete, visible) hits."""
+    hits = body["hits"]
+    assert body["total"] == len(hits) and all(hit["published"] for hit in hits)
+    expected = {
+        "topic": Counter(t for hit in hits for t in hit["topics"]),
+        "provider": Counter(hit["provider"]["name"] for hit in hits if hit["provider"]),
+        "type": Counter(hit["type"] for hit in hits if hit["type"]),
+    }
+    for name, counts in expected.items():
+        shown = {v["value"]: v["count"] for v in body["facets"][name]["values"]}
+        assert shown == dict(counts), name
+    histogram = body["date_histogram"]
+    assert sum(b["count"] for b in histogram["buckets"]) + histogram["undated"] == len(hits)
+    now = dt.datetime.now(dt.UTC)
+    dates = [dt.datetime.fromisoformat(hit["published_at"]) for hit in hits if hit["published_at"]]
+    for entry in body["ranges"]:
+        span = RELATIVE_RANGES[entry["key"]][1]
+        assert entry["count"] == sum(now - span <= d <= now for d in dates), entry
+
+
+# --- without the token ---------------------------------------------------------------------------
+
+
+def test_nothing_unpublished_without_the_token(
+    client: FlaskClient, everything: list[dict[str, Any]], hidden: dict[str, str]
+) -> None:
+    public = [hit["id"] for hit in everything if hit["published"]]
+    checked = 0
+    for url in sweep(public, list(hidden)):
+        response = client.get(url)
+        assert response.status_code < 500, url
+        text = text_of(response)
+        leaked = [w for w in forbidden(url, hidden) if w.lower() in text]
+        assert not leaked, (url, leaked)
+        if url.startswith("/api/search") and response.status_code == 200:
+            body = response.get_json()
+            assert all(hit["published"] for hit in body["hits"]), url
+            if FACTORY_SECRET in url:
+                assert body["total"] == 0  # never indexed
+            assert body["did_you_mean"] is None or not any(
+                w in body["did_you_mean"]["q"] for w in HIDDEN_WORDS
+            )
+            if "topic=" not in url and "provider=" not in url and "range=" not in url:
+                if "since=" not in url:
+                    assert_counts_match_hits(body)
+        checked += 1
+    assert checked > 150
+    health = client.get("/api/health").get_json()
+    assert health["doc_count"] == len(public)
+
+
+def test_a_hidden_id_answers_exactly_as_an_unknown_one(
+    client: FlaskClient, hidden: dict[str, str]
+) -> None:
+    for doc_id in hidden:
+        unknown = UNKNOWN_ID[: len(doc_id)].ljust(len(doc_id), "x")
+        for template in ("/api/articles/{}", "/api/articles/{}?more_like_this=20", "/articles/{}"):
+            for headers in ({}, {"If-None-Match": "*"}, {"If-None-Match": 'W/"abc"'}):
+                seen, absent = (client.get(template.format(i), headers=headers)
+                                for i in (doc_id, unknown))  # fmt: skip
+                assert seen.status_code == absent.status_code in (304, 404)
+                assert seen.get_data().replace(doc_id.encode(), b"ID") == absent.get_data().replace(
+                    unknown.encode(), b"ID"
+                )
+                assert _comparable(seen.headers) == _comparable(absent.headers)
+
+
+def _comparable(headers: Any) -> dict[str, str]:
+    return {k: v for k, v in headers.items() if k not in ("Date", "Content-Length", "ETag")}
+
+
+def test_an_anonymous_etag_never_revalidates_an_admin_answer(client: FlaskClient) -> None:
+    url = "/api/search?q=quillfeather"
+    admin = client.get(url, headers=ADMIN)
+    assert admin.get_json()["total"] == 1
+    assert admin.headers["Cache-Control"] == "private, no-store"
+    replay = client.get(url, headers={"If-None-Match": admin.headers["ETag"]})
+    assert replay.status_code == 200 and replay.get_json()["total"] == 0
+
+
+# --- with the token, and with a wrong one ---------------------------------------------------------
+
+
+def test_with_the_token_unpublished_articles_appear_everywhere(
+    client: FlaskClient, everything: list[dict[str, Any]], hidden: dict[str, str]
+) -> None:
+    def api(url: str) -> Any:
+        response = client.get(url, headers=ADMIN)
+        assert response.status_code == 200, url
+        return response.get_json()
+
+    found = api("/api/search?q=quillfeather")
+    assert [hit["id"] for hit in found["hits"]] == [HIDDEN_ID]
+    assert api(f"/api/search?q={UNPUBLISHED_WORD}")["total"] == 1
+    assert api("/api/search?topic=Hushtopic")["total"] == 1
+    assert api("/api/search?provider=hushwire.sample")["total"] == 1
+    facets = api(f"/api/search?{SEARCH_TAIL}")["facets"]
+    assert {"value": "Hushtopic", "count": 1, "selected": False} in facets["topic"]["values"]
+    assert any(v["value"] == "Hushwire Agency" for v in facets["provider"]["values"])
+    suggested = {s["text"] for s in api("/api/suggest?q=hush&limit=20")["suggestions"]}
+    assert {"Hushtopic", "Hushwire Agency"} <= suggested
+    assert HIDDEN_TITLE in {s["text"] for s in api("/api/suggest?q=quillf")["suggestions"]}
+    assert api(f"/api/articles/{HIDDEN_ID}")["title"] == HIDDEN_TITLE
+    similar = api(f"/api/articles/{TWIN_ID}?more_like_this=20")["more_like_this"]
+    assert HIDDEN_ID in [hit["id"] for hit in similar]
+    page = client.get(f"/articles/{HIDDEN_ID}", headers=ADMIN)
+    assert page.status_code == 200 and HIDDEN_TITLE in page.get_data(as_text=True)
+    results = client.get("/?q=quillfeather", headers=ADMIN).get_data(as_text=True)
+    assert f"/articles/{HIDDEN_ID}" in results and "embargo memo" in results  # word highlighted
+    # without it, the twin's more-like-this does not hold the hidden one (the sweep checks all)
+    anonymous = client.get(f"/api/articles/{TWIN_ID}?more_like_this=20").get_json()
+    assert HIDDEN_ID not in [hit["id"] for hit in anonymous["more_like_this"]]
+
+
+def test_secured_never_appears_even_with_the_token(
+    client: FlaskClient, everything: list[dict[str, Any]], hidden: dict[str, str]
+) -> None:
+    ids = [hit["id"] for hit in everything]
+    for url in sweep(ids, []):
+        response = client.get(url, headers=ADMIN)
+        assert response.status_code < 500, url
+        text, typed = text_of(response), urllib.parse.unquote(url).lower()
+        assert not [s for s in SECRETS if s.lower() in text and s.lower() not in typed], url
+        if "openapi" not in url and "secured" not in typed:
+            assert not re.search(r"\bsecured\b", text), url
+        if url.startswith("/api/search") and FACTORY_SECRET in url:
+            assert response.get_json()["total"] == 0  # never indexed ("secured" finds Security)
+
+
+@pytest.mark.parametrize("header", WRONG_TOKENS)
+def test_a_wrong_token_gets_the_one_401_and_nothing_more(
+    client: FlaskClient, everything: list[dict[str, Any]], hidden: dict[str, str], header: str
+) -> None:
+    answers: dict[bool, set[bytes]] = {True: set(), False: set()}
+    ids = [hit["id"] for hit in everything][:5]
+    for url in sweep(ids, list(hidden)):
+        response = client.get(url, headers={"Authorization": header})
+        assert response.status_code == 401, url
+        assert response.headers["WWW-Authenticate"].startswith("Bearer ")
+        assert "ETag" not in response.headers
+        answers[url.startswith("/api/")].add(response.get_data())
+    assert len(answers[True]) == len(answers[False]) == 1  # one answer, whatever was asked
+    assert json.loads(answers[True].pop()) == {
+        "error": {"code": "unauthorized", "message": "invalid bearer token"}
+    }
+    page = answers[False].pop().decode()
+    assert "Error 401" in page and not any(hit["title"] in page for hit in everything)
