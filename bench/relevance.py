@@ -212,28 +212,45 @@ def markdown_table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def before_after_table(before: dict[str, Any], after: dict[str, Any]) -> str:
-    """newsfind's figures in two result files, side by side, with the best peer's for reference."""
-    header = "| collection | metric | newsfind before | newsfind after | best peer |"
-    lines = [header, "|---|---|---|---|---|"]
+def before_after_table(
+    before: dict[str, Any], after: dict[str, Any], proposed: dict[str, Any] | None = None
+) -> str:
+    """newsfind's figures from earlier result files beside this run's, and the best peer's."""
+    columns = ["newsfind before", "newsfind after"] + (
+        ["with proposed engine changes"] * bool(proposed)
+    )
+    lines = [
+        "| collection | metric | " + " | ".join(columns) + " | best peer |",
+        "|---|---|" + "---|" * (len(columns) + 1),
+    ]
     for name, data in after["collections"].items():
         engines = data["engines"]
-        old = before.get("collections", {}).get(name, {}).get("engines", {}).get("newsfind")
         peers = {e: s for e, s in engines.items() if e != "newsfind"}
         for metric in METRICS:
-            was = f"{old['metrics'][metric]:.4f}" if old else "–"
-            now = engines["newsfind"]["metrics"][metric] if "newsfind" in engines else None
+            cells = [
+                _newsfind_cell(before, name, metric),
+                _newsfind_cell(after, name, metric),
+            ] + ([_newsfind_cell(proposed, name, metric)] if proposed else [])
             peer = max(peers.items(), key=lambda kv: kv[1]["metrics"][metric], default=None)
             peer_cell = f"{peer[1]['metrics'][metric]:.4f} ({peer[0]})" if peer else "–"
-            now_cell = f"{now:.4f}" if now is not None else "–"
-            lines.append(f"| {name} | {metric} | {was} | {now_cell} | {peer_cell} |")
+            lines.append(f"| {name} | {metric} | " + " | ".join(cells) + f" | {peer_cell} |")
     return "\n".join(lines)
+
+
+def _newsfind_cell(results: dict[str, Any], collection: str, metric: str) -> str:
+    engines = results.get("collections", {}).get(collection, {}).get("engines", {})
+    scores = engines.get("newsfind")
+    return f"{scores['metrics'][metric]:.4f}" if scores else "–"
 
 
 README_HEADING = "## Ranking quality"
 
 
-def readme_section(results: dict[str, Any], before: dict[str, Any] | None) -> str:
+def readme_section(
+    results: dict[str, Any],
+    before: dict[str, Any] | None,
+    proposed: dict[str, Any] | None = None,
+) -> str:
     command = results.get("command", "python -m bench relevance")
     parts = [
         README_HEADING,
@@ -258,9 +275,15 @@ def readme_section(results: dict[str, Any], before: dict[str, Any] | None) -> st
     if before is not None:
         parts += [
             "",
-            "newsfind before and after tuning its defaults (the best peer for reference):",
+            "newsfind before and after tuning its defaults (the best peer for reference)"
+            + (
+                "; the third column is newsfind with the engine changes proposed in the next "
+                "section (`bench/results/relevance-proposed.json`):"
+                if proposed
+                else ":"
+            ),
             "",
-            before_after_table(before, results),
+            before_after_table(before, results, proposed),
         ]
     return "\n".join(parts) + "\n"
 
@@ -327,6 +350,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="an earlier results file: add a newsfind before/after table to the README section",
     )
     parser.add_argument(
+        "--proposed",
+        type=Path,
+        metavar="JSON",
+        help="with --before: a results file of newsfind with proposed changes, as a third column",
+    )
+    parser.add_argument(
         "--news-checks",
         action="store_true",
         help="check that known news articles come in the top 3 of their query",
@@ -364,8 +393,12 @@ def main(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
             args.out.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
             print(f"\nwrote {args.out}")
         if args.readme:
-            before = json.loads(args.before.read_text(encoding="utf-8")) if args.before else None
-            print(f"updated {write_readme_section(readme_section(results, before))}")
+            before, proposed = (
+                json.loads(path.read_text(encoding="utf-8")) if path else None
+                for path in (args.before, args.proposed)
+            )
+            section = readme_section(results, before, proposed)
+            print(f"updated {write_readme_section(section)}")
     if args.news_checks:
         from bench.relevance_news import run_news_checks
 

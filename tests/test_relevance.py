@@ -134,3 +134,30 @@ def test_command_writes_json_and_the_readme_section(
     assert text.count("## Ranking quality") == 1
     assert "| tiny | newsfind |" not in text
     assert "## Speed\n\nfast\n" in text
+
+
+def test_before_after_table_compares_newsfind_runs(
+    collection: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    readme = tmp_path / "README.md"
+    monkeypatch.setattr(relevance, "README", readme)
+    before = tmp_path / "before.json"
+    relevance.main(
+        ["--collection", str(collection), "--engines", "newsfind,fts5", "--out", str(before)]
+    )
+    relevance.main(
+        [
+            "--collection",
+            str(collection),
+            "--engines",
+            "newsfind,fts5",
+            "--readme",
+            "--before",
+            str(before),
+            "--proposed",
+            str(before),
+        ]
+    )
+    text = readme.read_text(encoding="utf-8")
+    assert "| collection | metric | newsfind before | newsfind after | with proposed" in text
+    assert text.count("| tiny | nDCG@10 |") == 1
