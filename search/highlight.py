@@ -9,6 +9,7 @@ the text was cut.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Collection
 
@@ -30,10 +31,9 @@ def _matches(text: str, terms: Collection[str]) -> list[tuple[int, int, str]]:
     if not terms:
         return []
     if isinstance(news_analyzer, NewsAnalyzer):
-        # the analyser's own tokens and per-word terms, without building a Token per word
         term = news_analyzer.term
         found = []
-        for match in WORD.finditer(text):
+        for match in _candidate_words(frozenset(t[:1] for t in terms)).finditer(text):
             stem = term(match.group().lower())
             if stem is not None and stem in terms:
                 found.append((match.start(), match.end(), stem))
@@ -43,6 +43,21 @@ def _matches(text: str, terms: Collection[str]) -> list[tuple[int, int, str]]:
         for token in news_analyzer(text, chars=True)
         if token.text in terms
     ]
+
+
+@functools.lru_cache(maxsize=512)
+def _candidate_words(first_letters: frozenset[str]) -> re.Pattern[str]:
+    """The analyser's words that can stem to a term starting with one of ``first_letters``.
+
+    A word's term starts with the word's first letter, lower-cased and without accents
+    (stemming keeps the first letter; possessives and inner dots come later in the word), so
+    only words starting with those ASCII letters, in either case, or with a non-ASCII letter
+    are candidates. The look-behinds keep the analyser's word boundaries: a word never starts
+    right after a letter, nor after a letter and an inner ``.`` or ``'`` (as ``s`` in ``u.s``).
+    """
+    letters = sorted({c for f in first_letters if f.isascii() for c in (f.lower(), f.upper())})
+    starts = f"[{re.escape(''.join(letters))}]|" if letters else ""
+    return re.compile(rf"(?<!\w)(?<!\w[.'])(?={starts}[^\x00-\x7f])" + WORD.pattern)
 
 
 def segments(text: str, terms: Collection[str]) -> tuple[Segment, ...]:

@@ -91,17 +91,18 @@ class FacetIndex:
 
     def counts(self, mask: np.ndarray) -> np.ndarray:
         """Documents of ``mask`` per value (a document counts once for each of its values)."""
+        if not len(self.values):
+            return np.zeros(0, dtype=np.int64)
         if np.count_nonzero(mask) * 8 > len(mask):
-            values = self.entry_values[mask[self.entry_docs]]
-        else:  # few documents: gather their entries rather than test every entry
-            docs = np.flatnonzero(mask)
-            starts = self.doc_starts[docs]
-            lengths = self.doc_starts[docs + 1] - starts
-            ends = np.cumsum(lengths)
-            where = np.repeat(starts - ends + lengths, lengths) + np.arange(
-                ends[-1] if len(ends) else 0
-            )
-            values = self.values_by_doc[where]
+            # entries are grouped by value: one gather, one sum per group
+            return np.add.reduceat(mask[self.entry_docs], self.starts[:-1], dtype=np.int64)
+        # few documents: gather their own entries rather than test every entry
+        docs = np.flatnonzero(mask)
+        starts = self.doc_starts[docs]
+        lengths = self.doc_starts[docs + 1] - starts
+        ends = np.cumsum(lengths)
+        total = int(ends[-1]) if len(ends) else 0
+        values = self.values_by_doc[np.repeat(starts - ends + lengths, lengths) + np.arange(total)]
         return np.bincount(values, minlength=len(self.values))
 
 

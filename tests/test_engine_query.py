@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from search import query, spelling
+from search import highlight, query, spelling
 from search.query import All, Any, Not, Prefix, Soft, Words, parse
-from search.schema import SEARCH_FIELDS
+from search.schema import SEARCH_FIELDS, news_analyzer
 
 
 def words(node: query.Node | None) -> object:
@@ -108,3 +108,23 @@ def test_edit_distance() -> None:
 )
 def test_surface_form(stem: str, typed: str, word: str) -> None:
     assert spelling.surface_form(stem, typed) == word
+
+
+# -- highlighting finds exactly the analyser's words ----------------------------------------------
+
+HIGHLIGHT_TEXT = st.lists(
+    st.sampled_from(list("aAbBsSuU.' -_1é\u00c9ﬁİ\u212a日\n") + ["dying", "U.S.", "Café"]),
+    max_size=40,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=HIGHLIGHT_TEXT, pick=st.lists(st.integers(0, 50), max_size=4))
+def test_highlight_marks_exactly_the_analysers_matches(text: str, pick: list[int]) -> None:
+    # the analyser reuses one Token object: copy what is needed as it goes
+    tokens = [(t.text, t.startchar, t.endchar) for t in news_analyzer(text, chars=True)]
+    terms = {tokens[i % len(tokens)][0] for i in pick} if tokens else {"b"}
+    expected = [(start, end) for stem, start, end in tokens if stem in terms]
+    marked = [segment for segment in highlight.segments(text, terms) if segment.match]
+    assert [segment.text for segment in marked] == [text[s:e] for s, e in expected]
+    assert "".join(segment.text for segment in highlight.segments(text, terms)) == text
