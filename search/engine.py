@@ -420,7 +420,9 @@ def _facets(
         final = matches.final
         dated = final & snapshot.dated
         undated = int(np.count_nonzero(final)) - int(np.count_nonzero(dated))
-        histogram = facet_counts.date_histogram(snapshot.dates[dated], undated)
+        histogram = facet_counts.date_histogram(
+            snapshot.dates[dated], undated, lambda unit: snapshot.date_slots(unit)[dated]
+        )
     ranges: tuple[RangeCount, ...] = ()
     if "range" in wanted:
         mask = matches.without("date") & snapshot.dated

@@ -19,7 +19,7 @@ Relative ranges (``models.RELATIVE_RANGES``): ``now − span ≤ date ≤ now``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -53,14 +53,22 @@ def facet_from_counts(
     )
 
 
-def date_histogram(dates: np.ndarray, undated: int) -> DateHistogram:
-    """Buckets of ``dates`` (UTC epoch seconds of the dated matches)."""
+def date_histogram(
+    dates: np.ndarray,
+    undated: int,
+    slots_of: Callable[[str], np.ndarray] | None = None,
+) -> DateHistogram:
+    """Buckets of ``dates`` (UTC epoch seconds of the dated matches).
+
+    ``slots_of(unit)``, when given, returns the same documents' day / month / year numbers
+    (``slots(dates, unit)``), precomputed.
+    """
     if not len(dates):
         return DateHistogram(interval="year", buckets=(), undated=undated)
     span = int(dates.max()) - int(dates.min())
     interval = "day" if span <= DAY_SPAN else "month" if span <= MONTH_SPAN else "year"
     unit = _UNITS[interval]
-    slots = dates.astype("datetime64[s]").astype(f"datetime64[{unit}]").astype(np.int64)
+    slots = slots_of(unit) if slots_of is not None else slot_numbers(dates, unit)
     first = int(slots.min())
     counts = np.bincount(slots - first)
     indexes = np.arange(len(counts)) if len(counts) <= MAX_BUCKETS else np.flatnonzero(counts)
@@ -70,6 +78,11 @@ def date_histogram(dates: np.ndarray, undated: int) -> DateHistogram:
         for start, end, index in zip(starts, ends, indexes.tolist(), strict=True)
     )
     return DateHistogram(interval=interval, buckets=buckets, undated=undated)
+
+
+def slot_numbers(dates: np.ndarray, unit: str) -> np.ndarray:
+    """Days (``D``), months (``M``) or years (``Y``) since 1970 of epoch seconds, in UTC."""
+    return dates.astype("datetime64[s]").astype(f"datetime64[{unit}]").astype(np.int64)
 
 
 def _bounds(slots: np.ndarray, unit: str) -> list[dt.datetime]:

@@ -35,6 +35,7 @@ from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 
 from . import layout, postings, ranking
+from .facets import slot_numbers
 from .models import IndexUnavailable
 from .query import MAX_EXPANSIONS
 from .schema import MISSING_DATE, SEARCH_FIELDS, fold_accents
@@ -400,6 +401,14 @@ class Snapshot:
                 for field in fields
                 for leaf, _ in self.leaves
             )
+
+    def date_slots(self, unit: str) -> np.ndarray:
+        """Every document's day / month / year number (``facets.slot_numbers``), computed once."""
+        return self.memo(
+            ("slots", unit),
+            lambda: slot_numbers(np.where(self.dated, self.dates, 0), unit),
+            lambda slots: int(slots.nbytes),
+        )
 
     # -- facet values for suggestions ----------------------------------------------------------
 
