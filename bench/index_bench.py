@@ -228,6 +228,8 @@ def ensure_built(corpus: Path, work: Path, engines: list[str], timeout: float = 
         built = {"corpus": str(corpus.resolve()), "engines": []}
     have = set(built.get("engines", []))
     have_names = {"newsfind" if name.startswith("newsfind") else name for name in have}
+    if "newsfind" in have_names and not newsfind_index_current(work / "newsfind"):
+        have_names.discard("newsfind")
     missing = [name for name in engines if name not in have_names]
     if not missing:
         return
@@ -254,3 +256,19 @@ def ensure_built(corpus: Path, work: Path, engines: list[str], timeout: float = 
         parsed.unlink(missing_ok=True)
     built["engines"] = sorted(have)
     built_file.write_text(json.dumps(built) + "\n", encoding="utf-8")
+
+
+def newsfind_index_current(index_dir: Path) -> bool:
+    """False when the index was built with another schema version (the engine needs a rebuild)."""
+    try:
+        from search import layout
+        from search.indexer import SCHEMA_MARK
+        from search.schema import SCHEMA_VERSION
+
+        name = layout.current_generation(index_dir)
+        if name is None:
+            return False
+        mark = (index_dir / name / SCHEMA_MARK).read_text(encoding="utf-8").strip()
+    except (ImportError, OSError, ValueError):
+        return False
+    return bool(mark == SCHEMA_VERSION)
