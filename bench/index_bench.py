@@ -269,6 +269,6 @@ def newsfind_index_current(index_dir: Path) -> bool:
         if name is None:
             return False
         mark = (index_dir / name / SCHEMA_MARK).read_text(encoding="utf-8").strip()
-    except (ImportError, OSError, ValueError):
+    except Exception:  # no indexer yet, no index, a corrupt pointer: rebuild
         return False
     return bool(mark == SCHEMA_VERSION)
