@@ -6,8 +6,8 @@
     idf(t)     = ln(1 + (N − df(t) + 0.5) / (df(t) + 0.5))
     score(t,d) = idf(t) · tf~ · (k1 + 1) / (k1 + tf~)
 
-``w_f`` are ``schema.FIELD_WEIGHTS`` (title 1.5, excerpt 0.5, topics 1.2, provider 1.0,
-body 1.0, related titles 0.3); ``df`` counts documents having the term in any of the fields the
+``w_f`` are ``schema.FIELD_WEIGHTS`` (title 3.0 > excerpt 1.6 > topics 1.2 > provider 1.0 >
+body 0.8 > related titles 0.3); ``df`` counts documents having the term in any of the fields the
 clause searches; ``len_f`` are Whoosh's stored (byte-quantised) field lengths; ``N`` counts every
 document of the index. Knobs: ``K1`` and ``B`` below.
 
@@ -41,11 +41,11 @@ from .schema import FIELD_WEIGHTS, SEARCH_FIELDS
 
 K1 = 1.2
 B: dict[str, float] = {
-    "title": 0.75,
+    "title": 0.4,
     "excerpt": 0.6,
     "topics_text": 0.3,
     "provider_text": 0.0,
-    "body": 0.5,
+    "body": 0.75,
     "related_text": 0.5,
 }
 FRESHNESS = 0.08

@@ -58,17 +58,16 @@ MISSING_DATE = -(2**63)
 # Separator for multi-valued exact facet fields: a control character never found in a value.
 FACET_SEPARATOR = "\x1f"
 
-# BM25F weight of each searchable field. The body holds the whole text and the excerpt repeats
-# its start, so a word of the excerpt already counts 1.5 times: the title counts 1.5 more on
-# top of its body occurrence. Tuned on the relevance collections (bench/README.md, "Ranking
-# quality"); the earlier title 3.0 / excerpt 1.6 / body 0.8 over-weighted short fields. The
-# engine scores with these; Whoosh's field_boost mirrors them.
+# BM25F weight of each searchable field (title above excerpt above topics/provider above body
+# above related titles). The engine scores with these; Whoosh's field_boost mirrors them.
+# Without the engine's strict coordination, title 1.5 / excerpt 0.5 / body 1.0 rank better on
+# the relevance collections (bench/README.md, "Ranking quality"); with it, these do.
 FIELD_WEIGHTS: dict[str, float] = {
-    "title": 1.5,
-    "excerpt": 0.5,
+    "title": 3.0,
+    "excerpt": 1.6,
     "topics_text": 1.2,
     "provider_text": 1.0,
-    "body": 1.0,
+    "body": 0.8,
     "related_text": 0.3,
 }
 SEARCH_FIELDS = tuple(FIELD_WEIGHTS)
