@@ -161,3 +161,12 @@ def test_before_after_table_compares_newsfind_runs(
     text = readme.read_text(encoding="utf-8")
     assert "| collection | metric | newsfind before | newsfind after | with proposed" in text
     assert text.count("| tiny | nDCG@10 |") == 1
+
+
+def test_news_checks_file_lists_queries_and_article_ids() -> None:
+    from bench.relevance_news import read_checks
+
+    checks = read_checks(relevance.NEWS_CHECKS)
+    assert len(checks) >= 6
+    for query, expected in checks:
+        assert query.strip() and " " not in expected and len(expected) == 16
