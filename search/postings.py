@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 from whoosh.codec import whoosh3
+from whoosh.filedb import compound, structfile
 from whoosh.filedb.filetables import _lengths as _RECORD_HEADER
 from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
@@ -93,24 +94,11 @@ def _read_blocks(leaf: Any, info: Any) -> tuple[np.ndarray, np.ndarray]:
     if info.is_inlined():
         ids, inlined_weights, _ = info.inlined_postings()
         return np.asarray(ids, dtype=np.int32), np.asarray(inlined_weights, dtype=np.float32)
-    offset, length = info.extent()
-    if isinstance(length, tuple):  # whoosh3 unpacks the length without taking item 0
-        length = length[0]
-    data = leaf._terms._postfile.get(offset, length)
-    if data[:4] != _MAGIC:
-        raise _Unexpected
     deltas: list[int] = []
     weights: list[float] = []
     previous_last = 0
-    position = 4
-    end = len(data)
-    while position < end:
-        size = abs(int.from_bytes(data[position : position + 4], "big", signed=True))
-        block = data[position + 4 : position + 4 + size]
-        position += 4 + size
-        stream = io.BytesIO(block)
-        count, last_id, _, compression, _, _ = pickle.load(stream)
-        ids, block_weights = _block_head(block[stream.tell() :], count, compression)
+    for count, last_id, compression, payload in _blocks(leaf, info):
+        ids, block_weights = _block_head(payload, count, compression)
         if len(ids) != count:
             raise _Unexpected
         if deltas:  # each block's first id is absolute: make it relative to the previous block
@@ -126,6 +114,79 @@ def _read_blocks(leaf: Any, info: Any) -> tuple[np.ndarray, np.ndarray]:
             weights.extend(block_weights)
     docs = np.cumsum(np.fromiter(deltas, dtype=np.int64, count=len(deltas)))
     return docs.astype(np.int32), np.fromiter(weights, dtype=np.float32, count=len(weights))
+
+
+def _blocks(leaf: Any, info: Any) -> Iterator[tuple[int, int, int, bytes]]:
+    """``(count, last id, compression, payload)`` of each block of a posting list."""
+    offset, length = info.extent()
+    if isinstance(length, tuple):  # whoosh3 unpacks the length without taking item 0
+        length = length[0]
+    data = leaf._terms._postfile.get(offset, length)
+    if data[:4] != _MAGIC:
+        raise _Unexpected
+    position = 4
+    end = len(data)
+    while position < end:
+        size = abs(int.from_bytes(data[position : position + 4], "big", signed=True))
+        block = data[position + 4 : position + 4 + size]
+        position += 4 + size
+        stream = io.BytesIO(block)
+        count, last_id, _, compression, _, _ = pickle.load(stream)
+        yield count, last_id, compression, block[stream.tell() :]
+
+
+def positions(leaf: Any, field: str, term: bytes, docs: list[int]) -> dict[int, list[int]]:
+    """``{doc: positions}`` of a term for those of ``docs`` (sorted, segment-local) having it.
+
+    Only the blocks that can hold one of ``docs`` are inflated and fully unpickled.
+    """
+    try:
+        info = leaf._terms.term_info(field, term)
+    except (KeyError, TermNotFound):
+        return {}
+    decode = leaf.schema[field].format.decoder("positions")
+    wanted = set(docs)
+    found: dict[int, list[int]] = {}
+    try:
+        if info.is_inlined():
+            ids, _, values = info.inlined_postings()
+            return {
+                doc: decode(value) for doc, value in zip(ids, values, strict=True) if doc in wanted
+            }
+        pending = iter(docs)
+        next_doc = next(pending, None)
+        for _count, last_id, compression, payload in _blocks(leaf, info):
+            if next_doc is None:
+                break
+            if next_doc > last_id:
+                continue
+            raw = zlib.decompress(payload) if compression else payload
+            deltas, _, values = pickle.loads(raw)
+            doc = 0
+            for delta, value in zip(deltas, values, strict=True):
+                doc += delta
+                if doc in wanted:
+                    found[doc] = decode(value)
+            while next_doc is not None and next_doc <= last_id:
+                next_doc = next(pending, None)
+    except _Unexpected:
+        return _positions_by_matcher(leaf, field, term, docs)
+    return found
+
+
+def _positions_by_matcher(
+    leaf: Any, field: str, term: bytes, docs: list[int]
+) -> dict[int, list[int]]:
+    matcher = leaf._terms.matcher(field, term, leaf.schema[field].format)
+    found = {}
+    for doc in docs:
+        if matcher.is_active() and matcher.id() < doc:
+            matcher.skip_to(doc)
+        if not matcher.is_active():
+            break
+        if matcher.id() == doc:
+            found[doc] = matcher.value_as("positions")
+    return found
 
 
 def _block_head(payload: bytes, count: int, compression: int) -> tuple[Any, Any]:
@@ -248,3 +309,60 @@ def field_lengths(leaf: Any, field: str) -> np.ndarray:
     codes = np.zeros(count, dtype=np.uint8)
     codes[:stored] = np.frombuffer(reader._dbfile.get(reader._basepos, stored), dtype=np.uint8)
     return _LENGTH_TABLE[codes]
+
+
+class _LazyBufferFile(structfile.BufferFile):  # type: ignore[misc]
+    """A ``BufferFile`` that copies its buffer into a ``BytesIO`` only when first read as a file.
+
+    Whoosh's compound segments hand out every sub-file (postings, term index, columns, stored
+    fields) as a ``BufferFile`` over the segment's memory map, whose constructor copies the
+    sub-file into a ``BytesIO`` for ``seek``/``read``. This module and Whoosh's lookups use
+    ``get`` (a slice of the map) instead, so the copy — the size of the index — is mostly never
+    needed. Behaviour is unchanged: the first ``seek``/``read`` makes the copy.
+    """
+
+    def __init__(self, buf: Any, name: str | None = None, onclose: Any = None) -> None:
+        self._buf = buf
+        self._name = name
+        self._stream: io.BytesIO | None = None
+        self.onclose = onclose
+        self.is_real = False
+        self.is_closed = False
+
+    @property
+    def file(self) -> io.BytesIO:
+        if self._stream is None:
+            self._stream = io.BytesIO(self._buf)
+        return self._stream
+
+    @file.setter
+    def file(self, stream: io.BytesIO) -> None:
+        self._stream = stream
+
+    def release(self) -> None:
+        """Drop the copy (the next ``seek``/``read`` makes a new one)."""
+        self._stream = None
+
+    def close(self) -> None:
+        if self.is_closed:
+            raise Exception("This file is already closed")
+        if self.onclose:
+            self.onclose(self)
+        if self._stream is not None:
+            self._stream.close()
+        self.is_closed = True
+
+
+def lazy_compound_buffers() -> None:
+    """Open compound segment files as ``_LazyBufferFile``s from now on (idempotent)."""
+    compound.BufferFile = _LazyBufferFile
+
+
+def release_term_table_copy(leaf: Any) -> None:
+    """Free the copy of a segment's term table made when Whoosh read its header.
+
+    The term table is only read with ``get`` afterwards (by Whoosh's lookups and this module).
+    """
+    table_file = getattr(getattr(leaf._terms, "_tindex", None), "dbfile", None)
+    if isinstance(table_file, _LazyBufferFile):
+        table_file.release()

@@ -153,6 +153,7 @@ def probe(index_dir: str | os.PathLike[str]) -> tuple[str, int] | None:
 
 class Snapshot:
     def __init__(self, name: str, ix: Any, cache_bytes: int = DEFAULT_CACHE_BYTES) -> None:
+        postings.lazy_compound_buffers()
         toc = ix._read_toc()
         self.name = name
         self.toc_generation: int = toc.generation
@@ -161,6 +162,8 @@ class Snapshot:
         self._lock = threading.RLock()
         self._cache = _LRU(cache_bytes)
         self.leaves: list[tuple[Any, int]] = list(self.reader.leaf_readers())
+        for leaf, _ in self.leaves:
+            postings.release_term_table_copy(leaf)
         self.doc_count = int(self.reader.doc_count_all())
         self._load_documents()
         self._load_facets()
@@ -451,25 +454,16 @@ def _text_bytes(items: Sized) -> int:
 
 def _phrase_in_segment(leaf: Any, field: str, stems: tuple[str, ...], docs: list[int]) -> list[int]:
     """Which of ``docs`` (segment-local, sorted) hold ``stems`` at consecutive positions."""
-    fmt = leaf.schema[field].format
-    matchers = [leaf._terms.matcher(field, stem.encode("utf-8"), fmt) for stem in stems]
+    per_stem = [postings.positions(leaf, field, stem.encode("utf-8"), docs) for stem in stems]
     found: list[int] = []
     for doc in docs:
-        positions = []
-        for matcher in matchers:
-            if matcher.is_active() and matcher.id() < doc:
-                matcher.skip_to(doc)
-            if not matcher.is_active():
-                return found
-            if matcher.id() != doc:
+        if any(doc not in stem_positions for stem_positions in per_stem):
+            continue
+        starts = set(per_stem[0][doc])
+        for index, stem_positions in enumerate(per_stem[1:], start=1):
+            starts &= {position - index for position in stem_positions[doc]}
+            if not starts:
                 break
-            positions.append(matcher.value_as("positions"))
-        else:
-            starts = set(positions[0])
-            for index, later in enumerate(positions[1:], start=1):
-                starts &= {position - index for position in later}
-                if not starts:
-                    break
-            if starts:
-                found.append(doc)
+        if starts:
+            found.append(doc)
     return found
