@@ -140,6 +140,8 @@ def summarize(stages: dict[str, Any]) -> dict[str, Any]:
             row["share_of_full"] = round(
                 incremental["measured_seconds"] / max(full["measured_seconds"], 1e-9), 4
             )
+        if incremental.get("full"):  # e.g. the schema version changed between the two steps
+            row["became_full"] = incremental.get("note", "")
         rows["newsfind incremental (1%)"] = row
     if parse:
         rows["parse only (1 process)"] = _row(parse["documents"], parse["seconds"], parse)
@@ -207,7 +209,9 @@ def render(record: dict[str, Any]) -> str:
     )
     text = common.table(headers, rows)
     incremental = record["summary"].get("newsfind incremental (1%)")
-    if incremental and "share_of_full" in incremental:
+    if incremental and incremental.get("became_full"):
+        text += f"\nthe incremental run was a full one: {incremental['became_full']}"
+    elif incremental and "share_of_full" in incremental:
         text += (
             f"\nincremental after changing {incremental['changed_files']:,} files: "
             f"{incremental['seconds']} s = {incremental['share_of_full']:.1%} of the full reindex"
