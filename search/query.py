@@ -15,6 +15,10 @@ What a reader can type::
                           expands to at most ``MAX_EXPANSIONS`` indexed terms, the most
                           frequent kept
 
+Limits that keep one request cheap: at most ``MAX_CLAUSES`` words, phrases and prefixes (the
+rest of a pasted text is ignored), of which at most ``MAX_PREFIXES`` prefixes (a further
+``word*`` is searched as ``word``).
+
 Operators are upper case (``and``/``or``/``not`` are ordinary, stop, words). ``OR`` and ``AND``
 bind tighter than the plain juxtaposition of words, as in web search engines:
 ``bank rates OR yields`` is ``bank`` and ``(rates OR yields)``. A clause left with no word after
@@ -46,6 +50,10 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
 }
 MAX_DEPTH = 32
 """Parentheses nested deeper than this are a syntax error (the text is then plain words)."""
+MAX_CLAUSES = 64
+"""Words, phrases and prefixes a query may hold; further ones are ignored."""
+MAX_PREFIXES = 4
+"""Prefixes a query may hold; further ``word*`` are searched as the plain ``word``."""
 
 
 @dataclass(frozen=True)
@@ -151,7 +159,7 @@ def plain_words(text: str) -> Node | None:
     children: list[Node] = []
     for match in re.finditer(r"\S+", stripped):
         node = _words(match.group(), SEARCH_FIELDS, (match.start(), match.end()), quoted=False)
-        if node is not None:
+        if node is not None and len(children) < MAX_CLAUSES:
             children.append(node)
     return _soft(children)
 
@@ -181,6 +189,8 @@ class _Parser:
         self.tokens = [t for t in _tokenize(text) if t.kind != "space"]
         self.position = 0
         self.depth = 0
+        self.clauses = 0
+        self.prefixes = 0
 
     def parse(self) -> Node | None:
         if not self.tokens:
@@ -268,14 +278,25 @@ class _Parser:
         if token.kind == "quote":
             if len(token.text) < 2 or not token.text.endswith('"'):
                 raise QuerySyntaxError("unbalanced quote")
-            return _words(token.text[1:-1], fields, (token.start, token.end), quoted=True)
+            return self.leaf(_words(token.text[1:-1], fields, (token.start, token.end), True))
         if token.kind == "word":
             if token.text in _OPERATORS:
                 raise QuerySyntaxError(f"operator {token.text} without an operand")
             if "*" in token.text:
-                return _prefix(token, fields)
-            return _words(token.text, fields, (token.start, token.end), quoted=False)
+                prefix = _prefix(token, fields)
+                if self.prefixes < MAX_PREFIXES:
+                    self.prefixes += 1
+                    return self.leaf(prefix)
+                return self.leaf(_words(token.text[:-1], fields, (token.start, token.end), False))
+            return self.leaf(_words(token.text, fields, (token.start, token.end), False))
         raise QuerySyntaxError(f"unexpected {token.text!r}")
+
+    def leaf(self, node: Words | Prefix | None) -> Node | None:
+        """``node``, unless the query already has ``MAX_CLAUSES`` clauses (then it is ignored)."""
+        if node is None or self.clauses >= MAX_CLAUSES:
+            return None
+        self.clauses += 1
+        return node
 
 
 def _prefix(token: _Token, fields: tuple[str, ...]) -> Prefix:

@@ -128,3 +128,12 @@ def test_highlight_marks_exactly_the_analysers_matches(text: str, pick: list[int
     marked = [segment for segment in highlight.segments(text, terms) if segment.match]
     assert [segment.text for segment in marked] == [text[s:e] for s, e in expected]
     assert "".join(segment.text for segment in highlight.segments(text, terms)) == text
+
+
+def test_clause_limits() -> None:
+    many = " ".join(f"word{n}" for n in range(100))
+    assert len(list(query.positive_leaves(parse(many).root))) == query.MAX_CLAUSES
+    assert len(list(query.positive_leaves(parse(f"({many}").root))) == query.MAX_CLAUSES
+    prefixes = list(query.positive_leaves(parse("ab* cd* ef* gh* ij* kl*").root))
+    assert [type(leaf).__name__ for leaf in prefixes] == ["Prefix"] * 4 + ["Words"] * 2
+    assert [leaf.stems for leaf in prefixes if isinstance(leaf, Words)] == [("ij",), ("kl",)]
