@@ -154,7 +154,8 @@ def score_run(collection: Collection, run: dict[str, list[str]]) -> dict[str, An
         label: round(sum(q[label] for q in per_query.values()) / max(len(judged), 1), 4)
         for label in METRICS
     }
-    return {"metrics": means, "per_query": per_query}
+    rounded = {qid: {m: round(v, 4) for m, v in q.items()} for qid, q in per_query.items()}
+    return {"metrics": means, "per_query": rounded}
 
 
 def evaluate(
