@@ -447,8 +447,8 @@ def test_sigkilled_reindexes_never_disturb_the_server_and_need_no_clean_up(
 ) -> None:
     seeds, index = tmp_path / "seeds", tmp_path / "index"
     corpus = Corpus(seeds)
-    base = {n: "a" for n in range(700)}
-    other = changed(base, version="b", change=range(0, 400), delete=range(400, 420),
+    base = {n: "a" for n in range(500)}
+    other = changed(base, version="b", change=range(0, 300), delete=range(300, 320),
                     add=range(1000, 1020))  # fmt: skip
     corpus.apply(other)
     state_b = corpus.state("B")
@@ -464,7 +464,7 @@ def test_sigkilled_reindexes_never_disturb_the_server_and_need_no_clean_up(
     outcomes: Counter[str] = Counter()
     with serving(index, seeds, tmp_path / "serve.log") as server:
         port = port_of(server)
-        with Load(port, load_paths(article_id(699)), clients=2) as load:
+        with Load(port, load_paths(article_id(499)), clients=2) as load:
             load.wait_for(lambda a: True, count=10)
             # one uninterrupted run of each kind gives the time scale of the kills
             durations = {}
@@ -476,7 +476,7 @@ def test_sigkilled_reindexes_never_disturb_the_server_and_need_no_clean_up(
             plan: list[tuple[bool, float | str]] = [
                 (full, round(durations[full] * fraction, 3))
                 for full in (True, False)
-                for fraction in (0.02, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.97)
+                for fraction in (0.02, 0.08, 0.15, 0.25, 0.35, 0.45, 0.55, 0.65, 0.75, 0.85, 0.92)
             ]
             plan += [(event.startswith("full"), event) for event in EVENTS]
             for number, (full, when) in enumerate(plan):
