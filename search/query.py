@@ -11,9 +11,9 @@ What a reader can type::
     (oil OR gas) prices   parentheses group
     title:oil             a field: title, excerpt, body, topic (or topics), provider;
     title:(oil gas)       also before a phrase, a prefix or a group
-    econom*               a prefix (at least one letter; no leading or inner wildcards); it
+    econom*               a prefix (at least two letters; no leading or inner wildcards); it
                           expands to at most ``MAX_EXPANSIONS`` indexed terms, the most
-                          frequent kept
+                          frequent kept (see ``EXPANSION_POSTINGS``)
 
 Limits that keep one request cheap: at most ``MAX_CLAUSES`` words, phrases and prefixes (the
 rest of a pasted text is ignored), of which at most ``MAX_PREFIXES`` prefixes (a further
@@ -38,7 +38,10 @@ from dataclasses import dataclass
 from .schema import SEARCH_FIELDS, fold_accents, news_analyzer
 
 MAX_EXPANSIONS = 200
-"""A prefix expands to at most this many terms (the most frequent in the index)."""
+"""A prefix expands to at most this many terms (the most frequent in the index)…"""
+EXPANSION_POSTINGS = 3
+"""… holding together at most this many postings per document of the index (a broad prefix
+such as ``co*`` keeps its most frequent terms, rather than reading half the index)."""
 
 FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "title": ("title",),
@@ -304,6 +307,8 @@ def _prefix(token: _Token, fields: tuple[str, ...]) -> Prefix:
     if not _PREFIX_BODY.fullmatch(body):
         raise QuerySyntaxError("wildcards only at the end of a word")
     normalized = fold_accents(body.lower()).replace("'", "").replace(".", "")
+    if len(normalized) < 2:
+        raise QuerySyntaxError("a prefix needs two letters")
     return Prefix(normalized, fields, token.text)
 
 

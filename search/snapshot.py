@@ -37,7 +37,7 @@ from whoosh.filedb.filestore import FileStorage
 from . import layout, postings, ranking
 from .facets import slot_numbers
 from .models import IndexUnavailable
-from .query import MAX_EXPANSIONS
+from .query import EXPANSION_POSTINGS, MAX_EXPANSIONS
 from .schema import MISSING_DATE, SEARCH_FIELDS, fold_accents
 
 T = TypeVar("T")
@@ -346,12 +346,21 @@ class Snapshot:
         return np.asarray(matched, dtype=np.int32)
 
     def expand(self, prefix: str, fields: tuple[str, ...]) -> tuple[str, ...]:
-        """The indexed terms starting with ``prefix``: the ``MAX_EXPANSIONS`` most frequent."""
+        """The indexed terms starting with ``prefix``, most frequent first: at most
+        ``MAX_EXPANSIONS``, and no more than ``EXPANSION_POSTINGS`` postings per document of
+        the index in all (the first term is always kept)."""
 
         def most_frequent() -> tuple[str, ...]:
             frequencies = self.terms_with_prefix(prefix, fields)
             ranked = sorted(frequencies.items(), key=lambda item: (-item[1], item[0]))
-            return tuple(term for term, _ in ranked[:MAX_EXPANSIONS])
+            budget = EXPANSION_POSTINGS * self.doc_count
+            kept: list[str] = []
+            for term, df in ranked[:MAX_EXPANSIONS]:
+                budget -= df
+                if kept and budget < 0:
+                    break
+                kept.append(term)
+            return tuple(kept)
 
         return self.memo(("x", prefix, fields), most_frequent, _text_bytes)
 

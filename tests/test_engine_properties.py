@@ -185,7 +185,7 @@ def atoms() -> st.SearchStrategy[str]:
     phrase = st.lists(st.sampled_from(WORDS), min_size=2, max_size=3).map(
         lambda ws: '"' + " ".join(ws) + '"'
     )
-    prefix = st.tuples(st.sampled_from(WORDS), st.integers(1, 4)).map(lambda p: p[0][: p[1]] + "*")
+    prefix = st.tuples(st.sampled_from(WORDS), st.integers(2, 4)).map(lambda p: p[0][: p[1]] + "*")
     simple = word | phrase | prefix
     field = st.tuples(st.sampled_from(["title", "excerpt", "body", "topic", "provider"]), simple)
     topic_word = st.sampled_from(["energy", "finance", "economie", "reuters", "lemonde", "ap"])

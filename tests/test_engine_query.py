@@ -137,3 +137,9 @@ def test_clause_limits() -> None:
     prefixes = list(query.positive_leaves(parse("ab* cd* ef* gh* ij* kl*").root))
     assert [type(leaf).__name__ for leaf in prefixes] == ["Prefix"] * 4 + ["Words"] * 2
     assert [leaf.stems for leaf in prefixes if isinstance(leaf, Words)] == [("ij",), ("kl",)]
+
+
+def test_one_letter_prefixes_are_plain_words() -> None:
+    parsed = parse("s* oil")
+    assert parsed.plain_fallback
+    assert words(parsed.root) == ("soft", "s", "oil")
