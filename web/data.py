@@ -35,7 +35,8 @@ def conditional(
     variant: str, produce: Callable[[], tuple[str, Response]], *, clock_dependent: bool = False
 ) -> Response:
     """A 304 when the client's ETag still holds; else ``produce() → (generation, response)``."""
-    if request.if_none_match:
+    # "*" means "any current representation": only produce() knows whether there is one
+    if request.if_none_match and not request.if_none_match.star_tag:
         generation = get_engine().info().generation
         etag = etag_for(generation, variant=variant, clock_dependent=clock_dependent)
         if not_modified(etag):
