@@ -26,8 +26,8 @@ def search() -> Response:
 @bp.get("/suggest")
 def suggest() -> Response:
     def produce() -> tuple[str, Response]:
+        generation = get_engine().info().generation  # first: see article()
         found = suggestions()
-        generation = get_engine().info().generation
         return generation, jsonify(
             {"suggestions": [jsonview.suggestion_to_dict(item) for item in found]}
         )
@@ -38,8 +38,10 @@ def suggest() -> Response:
 @bp.get("/articles/<article_id>")
 def article(article_id: str) -> Response:
     def produce() -> tuple[str, Response]:
-        found, similar = article_and_similar(article_id)
+        # read before the data: were a reindex swapped in between, an older generation's ETag
+        # on newer data costs one 200 later; the reverse would 304 stale data until the next one
         generation = get_engine().info().generation
+        found, similar = article_and_similar(article_id)
         body = jsonview.article_to_dict(found)
         body["more_like_this"] = [jsonview.hit_to_dict(hit) for hit in similar]
         return generation, jsonify(body)

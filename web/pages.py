@@ -103,6 +103,7 @@ def _invalid_search(error: RequestError) -> Response:
 @bp.get("/articles/<article_id>")
 def article(article_id: str) -> Response:
     def produce() -> tuple[str, Response]:
+        generation = get_engine().info().generation  # first: see api.article()
         found, similar = article_and_similar(article_id)
         state = present.UrlState({})
         html = render_template(
@@ -113,6 +114,6 @@ def article(article_id: str) -> Response:
             state=state,
             now=dt.datetime.now(dt.UTC),
         )
-        return get_engine().info().generation, Response(html, mimetype="text/html")
+        return generation, Response(html, mimetype="text/html")
 
     return conditional("html", produce, clock_dependent=True)
