@@ -257,8 +257,20 @@ def summarize(
 def agreement(
     answers: dict[str, dict[str, peers.Answer]], entries: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    """Totals of the boolean queries compared for each pair of engines."""
-    boolean = [entry for entry in entries if entry.get("boolean")]
+    """Totals of the boolean queries compared for each pair of engines.
+
+    A query with a word that newsfind's *current* stop list drops is left out: the list may have
+    grown since the query set was made, and then newsfind answers a different question.
+    """
+    try:
+        from search.schema import STOP_WORDS
+    except ImportError:  # pragma: no cover - the schema defines it
+        STOP_WORDS = frozenset()
+    boolean = [
+        entry
+        for entry in entries
+        if entry.get("boolean") and not any(term in STOP_WORDS for term in entry["terms"])
+    ]
     names = list(answers)
     result: dict[str, Any] = {"boolean_queries": len(boolean)}
     for i, first in enumerate(names):
