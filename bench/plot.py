@@ -1,5 +1,7 @@
 """``python -m bench plot``: draw ``bench/results/bench.png`` from the JSON records.
 
+``--markdown`` also prints the README's tables (latest record per corpus size).
+
 Three panels, each from the latest record per corpus size: query latency (p50 solid, p95
 dashed) against corpus size for each engine; indexing docs/s against corpus size for each
 engine; HTTP requests/s of ``newsfind serve``, steady and during a full reindex.
@@ -25,6 +27,7 @@ INDEX_ROWS = {
 def add_arguments(parser: Any) -> None:
     parser.add_argument("--results", type=Path, default=common.RESULTS_DIR)
     parser.add_argument("--out", type=Path, help="default: <results>/bench.png")
+    parser.add_argument("--markdown", action="store_true", help="print the README tables")
 
 
 def latest(results: Path, kind: str) -> list[dict[str, Any]]:
@@ -109,4 +112,112 @@ def _log_axes(axes: Any, title: str, ylabel: str) -> None:
 def main(args: Any) -> int:
     out = draw(args.results, args.out or args.results / "bench.png")
     print(f"wrote {out}")
+    if args.markdown:
+        print(markdown(args.results))
     return 0
+
+
+def _md(headers: list[str], rows: list[list[Any]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(common._cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def markdown(results: Path) -> str:
+    """The README's tables from the latest record of each kind and corpus size."""
+    parts = []
+    for record in latest(results, "index"):
+        rows = [
+            [
+                label,
+                row["documents"],
+                row["seconds"],
+                row.get("cpu_seconds"),
+                row["docs_per_second"],
+                row.get("index_docs_per_second"),
+                row["peak_rss_mb"],
+                row.get("newsfind_speedup"),
+            ]
+            for label, row in record["summary"].items()
+        ]
+        headers = [
+            "step",
+            "docs",
+            "wall s",
+            "CPU s",
+            "docs/s",
+            "index-only docs/s",
+            "peak RSS MB",
+            "newsfind ×",
+        ]
+        load = record["machine"]["load_average"][0]
+        parts.append(
+            f"**index, {record['label']}** ({record['files']:,} files; commit "
+            f"{record['commit']}; load average {load} at the start)\n\n" + _md(headers, rows)
+        )
+    for record in latest(results, "query"):
+        reference = record["engines"].get("newsfind", {}).get("p50_ms")
+        rows = []
+        for name, row in record["engines"].items():
+            ratio = (
+                round(row["p50_ms"] / reference, 2) if reference and name != "newsfind" else None
+            )
+            rows.append(
+                [
+                    name,
+                    row["requests"],
+                    row["p50_ms"],
+                    row["p95_ms"],
+                    row["p99_ms"],
+                    row["mean_ms"],
+                    ratio,
+                ]
+            )
+        headers = ["engine", "requests", "p50 ms", "p95 ms", "p99 ms", "mean ms", "p50 ÷ newsfind"]
+        agreement = [
+            f"{pair}: {stats['equal']}/{stats['compared']} equal, "
+            f"{stats['within_1_percent']} within 1%"
+            for pair, stats in record["agreement"].items()
+            if isinstance(stats, dict)
+        ]
+        parts.append(
+            f"**query, {record['label']}** ({record['queries']} queries × {record['repeat']}, "
+            f"commit {record['commit']}, load average {record['machine']['load_average'][0]})"
+            "\n\n"
+            + _md(headers, rows)
+            + "\n\ntotals of the boolean queries: "
+            + "; ".join(agreement)
+        )
+    for record in latest(results, "http"):
+        rows = [
+            [
+                name,
+                p["requests"],
+                p["requests_per_second"],
+                p["p50_ms"],
+                p["p95_ms"],
+                p["p99_ms"],
+                p["errors"],
+                p["server_rss_mb_before"],
+                p["server_rss_mb_after"],
+            ]
+            for name, p in record["phases"].items()
+        ]
+        headers = [
+            "phase",
+            "requests",
+            "req/s",
+            "p50 ms",
+            "p95 ms",
+            "p99 ms",
+            "errors",
+            "server RSS MB before",
+            "after",
+        ]
+        reindex = record["phases"].get("reindex", {})
+        parts.append(
+            f"**http, {record['label']}** (commit {record['commit']}, load average "
+            f"{record['machine']['load_average'][0]}; full reindex during the load: "
+            f"{reindex.get('reindex_seconds')} s)\n\n" + _md(headers, rows)
+        )
+    return "\n\n".join(parts)
