@@ -9,15 +9,16 @@ index changes. It holds:
   ``quality``, ``heat`` and their percentile ranks, per-field token counts, the id and its rank
   in id order (the last tie-breaker of every sort);
 - the exact-value facets (``topic``, ``provider``, ``domain``, ``type``) as ``FacetIndex``:
-  (document, value ordinal) entries grouped by value, so a filter is a slice and a count is a
-  ``bincount``;
+  (document, value ordinal) entries grouped by value and by document, so a filter is a slice
+  and the counts are one gather and a sum per value;
 - a size-bounded LRU of per-clause score vectors (sorted document numbers, BM25F scores, field
   bits), filled lazily from the posting lists (``search.postings``), and of prefix expansions.
 
-The Whoosh reader stays open for stored fields (the hits' display data), phrase positions and
-term ranges. Whoosh readers are not thread-safe, so every access goes through one lock; the
-cached arrays need none. The reader keeps its files open, so a snapshot stays usable when a later
-reindex replaces or removes them, until the last request using it finishes.
+The Whoosh reader stays open for stored fields (the hits' display data) and for the term table
+and posting files that ``search.postings`` reads in bulk. Whoosh readers are not thread-safe, so
+every access goes through one lock; the cached arrays need none. The reader keeps its files
+open (memory-mapped), so a snapshot stays usable when a later reindex replaces or removes them,
+until the last request using it finishes.
 """
 
 from __future__ import annotations
@@ -176,11 +177,14 @@ class Snapshot:
     def open(
         cls, index_dir: str | os.PathLike[str], cache_bytes: int = DEFAULT_CACHE_BYTES
     ) -> Snapshot:
-        name, ix = layout.open_current(index_dir)
+        name = layout.current_generation(index_dir)
         try:
+            name, ix = layout.open_current(index_dir)
             return cls(name, ix, cache_bytes)
-        except (OSError, whoosh_index.EmptyIndexError) as exc:
-            raise IndexUnavailable(f"cannot read index generation {name}: {exc}") from exc
+        except IndexUnavailable:
+            raise
+        except Exception as exc:  # a damaged or vanishing generation
+            raise IndexUnavailable(f"cannot read index generation {name}: {exc!r}") from exc
 
     def close(self) -> None:
         with self._lock:

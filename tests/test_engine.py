@@ -681,3 +681,30 @@ def test_threads_share_one_engine(language: WhooshEngine) -> None:
     for thread in threads:
         thread.join()
     assert not errors
+
+
+@pytest.mark.parametrize(
+    "toc",
+    [
+        None,  # no table of contents at all
+        pytest.param(
+            b"not a table of contents",
+            # Whoosh leaves the file of an unreadable table of contents open
+            marks=pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+        ),
+    ],
+)
+def test_a_broken_generation_keeps_the_old_snapshot_serving(
+    tmp_path: Path, toc: bytes | None
+) -> None:
+    built = build(tmp_path, [Doc("Kestrel hovering", doc_id="k1")])
+    broken = built.index / "gen-20990101T000000-broken"
+    broken.mkdir()
+    if toc is not None:
+        (broken / "_MAIN_1.toc").write_bytes(toc)
+    layout.switch_to(built.index, broken.name)
+    result = built.engine.search(request(q="kestrel"))
+    assert [hit.article.id for hit in result.hits] == ["k1"]
+    assert not result.generation.startswith(broken.name)
+    with pytest.raises(IndexUnavailable):
+        WhooshEngine(built.index)
