@@ -131,7 +131,8 @@ def summarize(stages: dict[str, Any]) -> dict[str, Any]:
     if full:
         docs = full.get("added", 0)
         rows["newsfind full reindex"] = _row(docs, full["measured_seconds"], full)
-    incremental = stages.get("newsfind_incremental")
+    # a rerun (added by hand to a record) replaces an incremental step that had to rebuild
+    incremental = stages.get("newsfind_incremental_rerun") or stages.get("newsfind_incremental")
     if incremental:
         changed = incremental.get("added", 0) + incremental.get("updated", 0)
         row = _row(changed, incremental["measured_seconds"], incremental)
