@@ -10,7 +10,9 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -29,7 +31,10 @@ held the lock past --lock-timeout (try again later); 2 a usage error.
 """
 
 
-def index_dir_option(function):  # type: ignore[no-untyped-def]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def index_dir_option(function: F) -> F:
     return click.option(
         "--index-dir",
         type=click.Path(file_okay=False, path_type=Path),
@@ -39,7 +44,7 @@ def index_dir_option(function):  # type: ignore[no-untyped-def]
     )(function)
 
 
-def seeds_dir_option(function):  # type: ignore[no-untyped-def]
+def seeds_dir_option(function: F) -> F:
     return click.option(
         "--seeds-dir",
         type=click.Path(file_okay=False, path_type=Path),
@@ -130,7 +135,7 @@ def reindex(
     sys.exit(report.exit_code)
 
 
-def _progress_printer():  # type: ignore[no-untyped-def]
+def _progress_printer() -> Callable[[indexer.Progress], None]:
     """A redrawn progress bar on a terminal; a log line every few seconds otherwise."""
     stream = sys.stderr
     tty = stream.isatty()

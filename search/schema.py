@@ -73,7 +73,7 @@ FIELD_WEIGHTS: dict[str, float] = {
 SEARCH_FIELDS = tuple(FIELD_WEIGHTS)
 
 
-class AccentFoldFilter(analysis.Filter):
+class AccentFoldFilter(analysis.Filter):  # type: ignore[misc]
     """Fold accents (café → cafe); ASCII tokens, the vast majority, pass untouched."""
 
     def __call__(self, tokens: Iterator[Any]) -> Iterator[Any]:
@@ -99,7 +99,7 @@ def _stem(word: str) -> str:
 _WORD = re.compile(r"\w+(?:[.']\w+)*")
 
 
-class NewsAnalyzer(analysis.Tokenizer):
+class NewsAnalyzer(analysis.Tokenizer):  # type: ignore[misc]
     """Words → lower case → possessives and inner dots dropped → accents folded → stop words
     dropped → Porter2 stems, in one pass.
 
@@ -148,7 +148,7 @@ class NewsAnalyzer(analysis.Tokenizer):
         self._stems[word] = stem
         return stem or None
 
-    def __call__(  # type: ignore[override]
+    def __call__(
         self,
         value: str,
         positions: bool = False,
@@ -211,7 +211,7 @@ def make_news_analyzer() -> analysis.Analyzer:
     return NewsAnalyzer()
 
 
-class PossessiveFilter(analysis.Filter):
+class PossessiveFilter(analysis.Filter):  # type: ignore[misc]
     """``company's`` → ``company``; ``u.s.`` → ``us`` (dots inside a word are dropped)."""
 
     def __call__(self, tokens: Iterator[Any]) -> Iterator[Any]:
@@ -263,7 +263,7 @@ def _facet(stored: bool = False) -> fields.KEYWORD:
     )
 
 
-class NewsSchema(fields.SchemaClass):
+class NewsSchema(fields.SchemaClass):  # type: ignore[misc]
     id = fields.ID(unique=True, stored=True, sortable=True)
     path = fields.ID(stored=True, sortable=True)
     content_hash = fields.ID(stored=True, sortable=True)

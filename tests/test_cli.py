@@ -1,4 +1,4 @@
-"""``newsfind reindex`` through click's CliRunner and as a real subprocess: output and exit codes."""
+"""``newsfind reindex`` through CliRunner and as a real subprocess: output and exit codes."""
 
 from __future__ import annotations
 
