@@ -20,6 +20,7 @@ import http.client
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -528,8 +529,6 @@ def _socket_owner(pids: set[int], client_port: int, server_port: int) -> int | N
 def test_a_worker_killed_mid_request_is_replaced_and_only_its_request_fails(
     web_index: Path, tmp_path: Path
 ) -> None:
-    import socket
-
     with serving(web_index, web_index.parent / "seeds", tmp_path / "serve.log") as server:
         port = port_of(server)
         master = server.process.pid
