@@ -198,7 +198,13 @@ def test_plot_command(tmp_path: Path) -> None:
         "label": "1k",
         "when": "2026-01-01T00:00:00+00:00",
         "files": 1000,
-        "summary": {"newsfind full reindex": {"docs_per_second": 900.0}},
+        "summary": {
+            "newsfind full reindex": {
+                "documents": 1000,
+                "docs_per_second": 900.0,
+                "cpu_seconds": 2.0,
+            }
+        },
     }
     query_record = {
         "kind": "query",
