@@ -245,6 +245,8 @@ def main(args: Any) -> int:
     paths = search_paths(queryset.load(args.queries)["queries"])
     port = free_port()
     log = Path(work or index) / "serve.log"
+    # a SIGTERM (timeout, Ctrl+C's cousin) must still stop the server: make it an exception
+    previous_handler = signal.signal(signal.SIGTERM, _terminate)
     server = Server(index, seeds or index, port, args, log)
     phases: dict[str, Any] = {}
     try:
@@ -255,6 +257,7 @@ def main(args: Any) -> int:
             phases["reindex"] = reindex_phase(server, port, paths, args, index, seeds)
     finally:
         server.stop()
+        signal.signal(signal.SIGTERM, previous_handler)
     documents = len(list(Path(seeds).rglob("*.txt"))) if seeds else 0
     label = common.count_label(documents) if documents else "index"
     record = common.base_record("http", label, args.corpus)
@@ -265,6 +268,10 @@ def main(args: Any) -> int:
         print(f"\nrecord: {path}")
     failed = sum(p["errors"] for p in phases.values())
     return 1 if failed else 0
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise SystemExit(f"http: stopped by signal {signum}")
 
 
 def phase(server: Server, load: Load, seconds: float, **options: Any) -> dict[str, Any]:
