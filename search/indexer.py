@@ -298,11 +298,16 @@ def _incremental(
         report.updated = sum(1 for _, rel, _ in new_docs if rel in indexed)
         report.deleted = len(removed)
         report.unchanged -= len(losers)
-        segments = writer._merge_segments(NO_MERGE, False, False)
-        segments += [r.segment for r in results if r.segment is not None]
-        writer._close_segment()
-        writer._commit_toc(segments)
-        writer._finish()
+        fresh = [r.segment for r in results if r.segment is not None]
+        if fresh or removed or replaced or losers:
+            segments = writer._merge_segments(NO_MERGE, False, False) + fresh
+            writer._close_segment()
+            writer._commit_toc(segments)
+            writer._finish()
+        else:  # nothing changed: no new commit, so servers keep their snapshot and ETags hold
+            writer.cancel()
+            toc = ix._read_toc()  # the cancelled writer leaves its empty segment's files
+            whoosh_index.clean_files(ix.storage, ix.indexname, toc.generation, toc.segments)
     except BaseException:
         _cancel(writer)
         raise
