@@ -569,3 +569,28 @@ def test_a_worker_killed_mid_request_is_replaced_and_only_its_request_fails(
         assert len(load.failures) <= 3, load.failures  # at most one per load client
         for _ in range(10):
             assert fetch(port, "/api/search?q=oil")[0] == 200
+
+
+# --- a reindex with nothing to do ---------------------------------------------------------------
+
+
+def test_a_reindex_with_nothing_to_do_leaves_the_served_generation_alone(tmp_path: Path) -> None:
+    """Cron runs it every few minutes: without a change, no new commit, so every worker keeps
+    its snapshot and every client its ETag (and no file is left behind)."""
+    from web import create_app
+
+    seeds, index = tmp_path / "seeds", tmp_path / "index"
+    Corpus(seeds).apply({n: "a" for n in range(30)})
+    run_reindex(seeds, index)
+    key, files = (
+        generation_key(index),
+        sorted(os.listdir(index / str(layout.current_generation(index)))),
+    )
+    client = create_app({"INDEX_DIR": str(index)}).test_client()
+    etag = client.get("/api/search?q=story").headers["ETag"]
+    for _ in range(3):
+        report = run_reindex(seeds, index)
+        assert (report["unchanged"], report["added"], report["updated"]) == (30, 0, 0)
+    assert generation_key(index) == key
+    assert sorted(os.listdir(index / str(layout.current_generation(index)))) == files
+    assert client.get("/api/search?q=story", headers={"If-None-Match": etag}).status_code == 304
