@@ -1,4 +1,4 @@
-"""``python -m bench <command>``: scale, index, query, http, queries, plot (see bench/README.md)."""
+"""``python -m bench <command>``: scale, index, query, http, queries, plot, relevance, soak."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ COMMANDS = {
     "queries": ("bench.queryset", "regenerate the versioned query set file"),
     "plot": ("bench.plot", "draw bench/results/*.png from the JSON records"),
     "relevance": ("bench.relevance", "ranking quality (nDCG, MAP) against BM25 peers"),
+    "soak": ("bench.soak", "mixed load with a full reindex every minute: RSS, open files, errors"),
 }
 
 
