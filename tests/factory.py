@@ -90,3 +90,20 @@ def write_many(folder: Path, count: int, start: int = 0) -> list[Path]:
             )
         )
     return paths
+
+
+def reindex_command(seeds: Path, index: Path, *extra: str) -> list[str]:
+    """The real ``newsfind reindex`` as a subprocess command line (run it with cwd = the repo)."""
+    import sys
+
+    return [
+        sys.executable,
+        "-m",
+        "search.cli",
+        "reindex",
+        "--seeds-dir",
+        str(seeds),
+        "--index-dir",
+        str(index),
+        *extra,
+    ]

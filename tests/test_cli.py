@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from factory import write_many
+from factory import reindex_command, write_many
 
 from search import indexer
 from search.cli import main
@@ -84,16 +83,7 @@ def test_environment_variables_set_the_folders(seeds: Path, tmp_path: Path) -> N
 
 
 def test_real_subprocess_progress_lines_and_exit_code(seeds: Path, tmp_path: Path) -> None:
-    command = [
-        sys.executable,
-        "-m",
-        "search.cli",
-        "reindex",
-        "--seeds-dir",
-        str(seeds),
-        "--index-dir",
-        str(tmp_path / "ix"),
-    ]
+    command = reindex_command(seeds, tmp_path / "ix")
     first = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert first.returncode == 0, first.stderr
     assert "reindex: 5/5 files" in first.stderr  # plain log lines when not a terminal

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from factory import article_text, file_name, write_article, write_many
+from factory import article_text, file_name, reindex_command, write_article, write_many
 from whoosh import index as whoosh_index
 from whoosh.query import Every
 
@@ -218,19 +218,7 @@ def test_a_second_reindex_waits_then_gives_up_clearly(seeds: Path, tmp_path: Pat
 
 def test_two_real_reindex_processes_serialise(seeds: Path, tmp_path: Path) -> None:
     index = tmp_path / "index"
-    command = [
-        sys.executable,
-        "-m",
-        "search.cli",
-        "reindex",
-        "--seeds-dir",
-        str(seeds),
-        "--index-dir",
-        str(index),
-        "--json",
-        "--lock-timeout",
-        "60",
-    ]
+    command = reindex_command(seeds, index, "--json", "--lock-timeout", "60")
     runs = [
         subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         for _ in range(2)
@@ -242,19 +230,7 @@ def test_two_real_reindex_processes_serialise(seeds: Path, tmp_path: Path) -> No
 
 
 def _run_and_kill(seeds: Path, index: Path, delay: float, full: bool) -> None:
-    command = [
-        sys.executable,
-        "-m",
-        "search.cli",
-        "reindex",
-        "--seeds-dir",
-        str(seeds),
-        "--index-dir",
-        str(index),
-        "-q",
-        "--workers",
-        "2",
-    ] + (["--full"] if full else [])
+    command = reindex_command(seeds, index, "-q", "--workers", "2", *(["--full"] if full else []))
     process = subprocess.Popen(
         command,
         cwd=REPO,

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from factory import article_text, file_name, write_many
+from factory import article_text, file_name, reindex_command, write_many
 
 from search import layout
 
@@ -150,8 +150,7 @@ def _confine() -> None:
 
 
 def run_reindex(seeds: Path, index: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "search.cli", "reindex", "--seeds-dir", str(seeds),
-               "--index-dir", str(index), "--json"]  # fmt: skip
+    command = reindex_command(seeds, index, "--json")
     return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=timeout,
                           preexec_fn=_confine)  # fmt: skip
 
