@@ -334,7 +334,7 @@ class Writer:
             lines += ["", "images:"]
             for number, (width, height) in enumerate(template.images):
                 suffix = f"-{number}" if number else ""
-                lines.append(f'  - url: "https://img.example/{article_id}{suffix}.jpg"')
+                lines.append(f'  - url: "https://images.scaled.example/{article_id}{suffix}.jpg"')
                 if width is not None:
                     lines.append(f"    width: {width}")
                 if height is not None:
