@@ -1,4 +1,5 @@
-"""``python -m bench <command>``: scale, index, query, http, queries, plot, relevance, soak."""
+"""``python -m bench <command>``: scale, index, query, http, typesense, queries, plot, relevance,
+soak."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ COMMANDS = {
     "index": ("bench.index_bench", "full / incremental reindex speed against the peers"),
     "query": ("bench.query_bench", "faceted query latency against the peers"),
     "http": ("bench.http_bench", "newsfind serve under a bounded concurrent load"),
+    "typesense": ("bench.typesense_bench", "Typesense beside Whoosh: index, query, http"),
     "queries": ("bench.queryset", "regenerate the versioned query set file"),
     "plot": ("bench.plot", "draw bench/results/*.png from the JSON records"),
     "relevance": ("bench.relevance", "ranking quality (nDCG, MAP) against BM25 peers"),

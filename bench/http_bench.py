@@ -80,7 +80,15 @@ def search_paths(queries: list[dict[str, Any]]) -> list[str]:
 class Server:
     """``newsfind serve`` in its own process group, stopped (SIGTERM, then SIGKILL) on exit."""
 
-    def __init__(self, index: Path, seeds: Path, port: int, args: Any, log: Path) -> None:
+    def __init__(
+        self,
+        index: Path,
+        seeds: Path,
+        port: int,
+        args: Any,
+        log: Path,
+        env: dict[str, str] | None = None,
+    ) -> None:
         command = [
             sys.executable,
             "-c",
@@ -104,7 +112,7 @@ class Server:
         self.process = subprocess.Popen(
             command,
             cwd=common.ROOT,
-            env=_env(),
+            env={**_env(), **(env or {})},  # e.g. NEWSFIND_ENGINE=typesense
             stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -24,13 +24,39 @@ PICKLE_CHUNK = 2000
 def newsfind_reindex(seeds: str, index: str, full: bool, workers: int | None = None) -> dict:
     from search.indexer import reindex
 
+    return _timed_report(
+        lambda: reindex(seeds, index, full=full, workers=workers, lock_timeout=600)
+    )
+
+
+def _timed_report(run: Any) -> dict:
+    """A reindex report as a dict, with its measured wall time and the count of rejections."""
     started = time.perf_counter()
-    report = reindex(seeds, index, full=full, workers=workers, lock_timeout=600)
+    report = run()
     seconds = time.perf_counter() - started
-    data = report.to_dict()
+    data: dict = report.to_dict()
     data["rejected"] = len(report.rejected)
     data["measured_seconds"] = round(seconds, 3)
     return data
+
+
+def typesense_reindex(
+    seeds: str,
+    nodes: list[str],
+    api_key: str,
+    collection: str,
+    lock_dir: str,
+    workers: int | None = None,
+) -> dict:
+    """``newsfind reindex --engine typesense --full``'s code path into a running Typesense."""
+    from search import typesense_engine
+
+    settings = typesense_engine.TypesenseSettings(tuple(nodes), api_key, collection)
+    return _timed_report(
+        lambda: typesense_engine.reindex(
+            seeds, settings, full=True, workers=workers, lock_timeout=600, lock_dir=lock_dir
+        )
+    )
 
 
 def parse(corpus: str, out: str) -> dict:
@@ -107,7 +133,12 @@ def _rss() -> int:
     return int(psutil.Process().memory_info().rss)
 
 
-STAGES = {"newsfind_reindex": newsfind_reindex, "parse": parse, "build": build}
+STAGES = {
+    "newsfind_reindex": newsfind_reindex,
+    "typesense_reindex": typesense_reindex,
+    "parse": parse,
+    "build": build,
+}
 
 
 def main() -> int:
