@@ -44,12 +44,13 @@ from typing import Any
 
 from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
-from whoosh.writing import NO_MERGE, SegmentWriter
+from whoosh.writing import NO_MERGE
 
 from . import layout, whoosh_tuning
 from .articles import MAX_FILE_BYTES, ArticleError, parse_article
 from .models import NewsfindError
 from .schema import SCHEMA_VERSION, article_fields, make_schema
+from .segment_writer import NewsSegmentWriter
 
 whoosh_tuning.apply()
 
@@ -378,7 +379,7 @@ _worker_counter: Any = None
 def _write_shard(index_path: str, files: list[SeedFile], counter: Any = None) -> _ShardResult:
     counter = counter if counter is not None else _worker_counter
     ix = FileStorage(index_path).open_index()
-    writer = SegmentWriter(ix, _lk=False)
+    writer = NewsSegmentWriter(ix, _lk=False)
     docs: list[tuple[str, str, int]] = []
     rejected: list[Rejected] = []
     try:

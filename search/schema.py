@@ -148,6 +148,27 @@ class NewsAnalyzer(analysis.Tokenizer):  # type: ignore[misc]
         self._stems[word] = stem
         return stem or None
 
+    def positions(self, value: str) -> dict[str, list[int]]:
+        """Each term of ``value`` → its positions, as ``self(value, positions=True)`` gives them.
+
+        The indexing fast path (``search.segment_writer``): no Token objects. A test checks it
+        agrees with ``__call__`` on the corpus and on hostile strings.
+        """
+        found: dict[str, list[int]] = {}
+        term = self.term
+        position = 0
+        for word in _WORD.findall(value):
+            stem = term(word.lower())
+            if stem is None:
+                continue
+            known = found.get(stem)
+            if known is None:
+                found[stem] = [position]
+            else:
+                known.append(position)
+            position += 1
+        return found
+
     def __call__(
         self,
         value: str,

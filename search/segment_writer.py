@@ -1,0 +1,282 @@
+"""A faster way to write one Whoosh segment for newsfind's schema — the same files, byte for byte.
+
+Whoosh's ``SegmentWriter`` sends every posting through a sorting pool as a 5-tuple, sorts all of
+them when the segment is flushed, then hands them one at a time to the postings writer, which
+checks their types and reads each document's field length back from the length column it has
+just written. For news articles that is about half of the indexing time.
+
+``NewsSegmentWriter`` writes the same segment with less work per posting:
+
+- the text fields analysed by ``NewsAnalyzer`` into ``Positions`` are tokenised in one pass
+  (``NewsAnalyzer.positions``) and their posting values are encoded exactly as
+  ``Positions.encode`` does (with the one-position values cached);
+- postings are grouped by field and term as they arrive (no sort of all postings, only of the
+  terms), with document numbers and weights in compact arrays;
+- field lengths are kept in memory, and the postings are written block by block (128 per block,
+  as ``W3PostingsWriter`` would) straight into Whoosh's own postings writer, so the block layout,
+  compression and term statistics are Whoosh's.
+
+Memory stays bounded like Whoosh's pool: past ``limitmb`` of buffered postings, the buffer is
+written to a temporary run file (``marshal``), and the runs are merged term by term at the end.
+
+Fields this fast path does not know (other formats, spelling, vectors) go through Whoosh's own
+``field.index``; a schema with vectors or separate spelling falls back to Whoosh's writer.
+``tests/test_segment_writer.py`` checks that both writers produce identical segment files.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import marshal
+import pickle
+from array import array
+from collections.abc import Iterator
+from typing import Any
+
+from whoosh.formats import Positions
+from whoosh.system import pack_uint
+from whoosh.util import random_name
+from whoosh.util.numeric import byte_to_length, length_to_byte
+from whoosh.writing import SegmentWriter
+
+# one buffered posting costs about this many bytes of memory beside its value bytes
+_POSTING_OVERHEAD = 90
+_TERM_OVERHEAD = 300
+_SINGLE_CACHE = 4096
+_SINGLE_POSITION: list[bytes] = [
+    pack_uint(1) + pickle.dumps([pos], 2) for pos in range(_SINGLE_CACHE)
+]
+
+Entry = tuple[
+    "array[int]", "array[float]", list[bytes]
+]  # document numbers, weights, encoded values
+
+
+def encode_positions(positions: list[int]) -> bytes:
+    """``Positions.encode``: the count, then the pickled position deltas."""
+    if len(positions) == 1 and positions[0] < _SINGLE_CACHE:
+        return _SINGLE_POSITION[positions[0]]
+    deltas = [positions[0]]
+    deltas.extend(b - a for a, b in itertools.pairwise(positions))
+    encoded: bytes = pack_uint(len(deltas)) + pickle.dumps(deltas, 2)
+    return encoded
+
+
+def _quantised(length: int, cache: dict[int, int] = {}) -> int:  # noqa: B006 (a memo)
+    """The length the postings writer sees: Whoosh stores lengths as one byte."""
+    value = cache.get(length)
+    if value is None:
+        value = cache[length] = byte_to_length(length_to_byte(length)) if length else 0
+    return value
+
+
+class NewsSegmentWriter(SegmentWriter):  # type: ignore[misc]
+    """``SegmentWriter`` with a direct postings path; use it as Whoosh's (add, then finalize)."""
+
+    def __init__(self, ix: Any, **kwargs: Any) -> None:
+        super().__init__(ix, **kwargs)
+        self._limit = self.pool.limit
+        self._buffered = 0
+        self._terms: dict[str, dict[bytes, Entry]] = {}
+        self._lengths: dict[str, array[int]] = {}
+        self._runs: list[str] = []
+        self._plans = {name: self._plan(field) for name, field in self.schema.items()}
+        self._whoosh_only = any(
+            field.separate_spelling() or field.vector for _, field in self.schema.items()
+        )
+
+    @staticmethod
+    def _plan(field: Any) -> str:
+        if not field.indexed:
+            return "stored"
+        if type(field.format) is Positions and hasattr(field.analyzer, "positions"):
+            return "positions"
+        return "generic"
+
+    # --- adding documents -----------------------------------------------------------------------
+
+    def add_document(self, **fields: Any) -> None:
+        names = sorted(name for name in fields if not name.startswith("_"))
+        if self._whoosh_only or any(
+            name.startswith("_") and not name.startswith("_stored_") for name in fields
+        ):
+            raise NotImplementedError("boosts and vectors need Whoosh's own writer")
+        self._check_state()
+        self._check_fields(self.schema, names)
+        perdoc = self.perdocwriter
+        docnum = self.docnum
+        perdoc.start_doc(docnum)
+        try:
+            for name in names:
+                value = fields[name]
+                if value is None:
+                    continue
+                field = self.schema[name]
+                plan = self._plans[name]
+                length = 0
+                if plan == "positions" and isinstance(value, str):
+                    length = self._add_positions(name, field, value, docnum)
+                elif plan != "stored":
+                    length = self._add_generic(name, field, value, docnum)
+                shown = fields.get(f"_stored_{name}", value)  # Whoosh's custom stored value
+                perdoc.add_field(name, field, shown if field.stored else None, length)
+                if length:
+                    self._record_length(name, docnum, length)
+                column = field.column_type
+                if column and shown is not None:
+                    perdoc.add_column_value(name, column, field.to_column_value(shown))
+        except Exception:
+            perdoc.cancel_doc()
+            raise
+        perdoc.finish_doc()
+        self._added = True
+        self.docnum += 1
+        if self._buffered > self._limit:
+            self._spill()
+
+    def _add_positions(self, name: str, field: Any, value: str, docnum: int) -> int:
+        boost = float(field.format.field_boost)
+        terms = self._terms.setdefault(name, {})
+        length = 0
+        added = 0
+        for term, positions in field.analyzer.positions(value).items():
+            freq = len(positions)
+            length += freq
+            encoded = encode_positions(positions)
+            added += _POSTING_OVERHEAD + len(encoded)
+            key = term.encode("utf-8")
+            entry = terms.get(key)
+            if entry is None:
+                entry = terms[key] = (array("I"), array("d"), [])
+                added += _TERM_OVERHEAD
+            entry[0].append(docnum)
+            entry[1].append(freq * boost)
+            entry[2].append(encoded)
+        self._buffered += added
+        return length if field.scorable else 0
+
+    def _add_generic(self, name: str, field: Any, value: Any, docnum: int) -> int:
+        terms = self._terms.setdefault(name, {})
+        length = 0
+        for key, freq, weight, encoded in field.index(value):
+            length += freq
+            entry = terms.get(key)
+            if entry is None:
+                entry = terms[key] = (array("I"), array("d"), [])
+                self._buffered += _TERM_OVERHEAD
+            entry[0].append(docnum)
+            entry[1].append(weight)
+            if encoded:
+                entry[2].append(encoded)
+            self._buffered += _POSTING_OVERHEAD + len(encoded or b"")
+        return length if field.scorable else 0
+
+    def _record_length(self, name: str, docnum: int, length: int) -> None:
+        lengths = self._lengths.get(name)
+        if lengths is None:
+            lengths = self._lengths[name] = array("I")
+        index = docnum - self.docbase
+        if len(lengths) <= index:
+            lengths.extend([0] * (index + 1 - len(lengths)))
+        lengths[index] = _quantised(length)
+
+    # --- runs: bounded memory -------------------------------------------------------------------
+
+    def _sorted_buffer(self) -> Iterator[tuple[str, bytes, Entry]]:
+        for name in sorted(self._terms):
+            terms = self._terms[name]
+            for key in sorted(terms):
+                yield name, key, terms[key]
+
+    def _spill(self) -> None:
+        path = f"{random_name()}.nfrun"  # workers share the temp folder
+        with self._tempstorage.create_file(path).raw_file() as handle:
+            for name, key, (docs, weights, values) in self._sorted_buffer():
+                marshal.dump((name, key, docs.tobytes(), weights.tobytes(), values), handle)
+        self._runs.append(path)
+        self._terms = {}
+        self._buffered = 0
+
+    def _read_run(self, path: str) -> Iterator[tuple[str, bytes, Entry]]:
+        with self._tempstorage.open_file(path).raw_file() as handle:
+            while True:
+                try:
+                    name, key, docs, weights, values = marshal.load(handle)
+                except EOFError:
+                    return
+                yield name, key, (array("I", docs), array("d", weights), values)
+
+    def _merged(self) -> Iterator[tuple[str, bytes, Entry]]:
+        if not self._runs:
+            yield from self._sorted_buffer()
+            return
+        sources = [self._read_run(path) for path in self._runs] + [self._sorted_buffer()]
+        pending: tuple[str, bytes, Entry] | None = None
+        # heapq.merge is stable: equal terms come in run order, which is document order
+        for name, key, entry in heapq.merge(*sources, key=lambda item: (item[0], item[1])):
+            if pending is not None and pending[0] == name and pending[1] == key:
+                pending[2][0].extend(entry[0])
+                pending[2][1].extend(entry[1])
+                pending[2][2].extend(entry[2])
+                continue
+            if pending is not None:
+                yield pending
+            pending = (name, key, entry)
+        if pending is not None:
+            yield pending
+
+    # --- writing the segment --------------------------------------------------------------------
+
+    def _flush_segment(self) -> None:
+        if self._whoosh_only:
+            super()._flush_segment()
+            return
+        self.perdocwriter.close()
+        writer = self.fieldwriter
+        current = None
+        for name, key, entry in self._merged():
+            if name != current:
+                if current is not None:
+                    writer.finish_field()
+                writer.start_field(name, self.schema[name])
+                current = name
+                lengths = self._lengths.get(name, array("I"))
+            self._write_term(key, entry, lengths)
+        if current is not None:
+            writer.finish_field()
+        self.fieldwriter.close()
+
+    def _write_term(self, key: bytes, entry: Entry, lengths: array[int]) -> None:
+        docs, weights, values = entry
+        if values and len(values) != len(docs):
+            raise ValueError(f"term {key!r}: some postings have values and some do not")
+        writer = self.fieldwriter
+        writer.start_term(key)
+        postings = writer._postwriter
+        limit = postings._blocklimit
+        base = self.docbase
+        count = len(docs)
+        for start in range(0, count, limit):
+            end = min(start + limit, count)
+            ids = docs[start:end]
+            block_weights = weights[start:end]
+            postings._ids = ids
+            postings._weights = array("f", block_weights)  # as add_posting stores them
+            postings._values = values[start:end]
+            block_lengths = [lengths[doc - base] for doc in ids if doc - base < len(lengths)]
+            block_lengths = [length for length in block_lengths if length]
+            postings._minlength = min(block_lengths) if block_lengths else None
+            postings._maxlength = max(block_lengths) if block_lengths else 0
+            postings._maxweight = max(0, max(block_weights))  # of the unrounded weights
+            if end < count:
+                postings._write_block()
+        writer.finish_term()
+
+    def _close_segment(self) -> None:
+        super()._close_segment()
+        for path in self._runs:
+            if self._tempstorage.file_exists(path):
+                self._tempstorage.delete_file(path)
+        self._runs = []
+        self._terms = {}
