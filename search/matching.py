@@ -7,9 +7,10 @@ included: visibility is applied once, by the engine, afterwards):
 - ``NOT x``: the complement of ``x``, scoring nothing;
 - ``a AND b``: intersection, scores added; ``a OR b``: union, scores added;
 - juxtaposed clauses (``Soft``): the union of the positive clauses minus every negated one,
-  scores added; at the top of the query, up to ``ranking.STRICT_COORDINATION`` clauses, the
-  number of clauses a document matches is returned as its ``tier`` (ranked before the score);
-  otherwise (longer or nested) the score is multiplied by ``matched / clauses``.
+  scores added; a clause typed ``c`` times (the same words, the same fields) is evaluated once
+  and weighs ``c ** ranking.REPEAT_EXPONENT``; at the top of the query, up to
+  ``ranking.STRICT_COORDINATION`` distinct clauses, the number of them a document matches is
+  returned as its ``tier`` (ranked before the score); longer or nested: the plain sum.
 """
 
 from __future__ import annotations
@@ -70,14 +71,21 @@ def _soft(
     node: query.Soft, snapshot: Snapshot, top: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     n = snapshot.doc_count
-    positives = [child for child in node.children if not isinstance(child, query.Not)]
+    positives: dict[object, tuple[query.Node, int]] = {}
+    for child in node.children:
+        if not isinstance(child, query.Not):
+            key = query.clause_key(child)
+            first, count = positives.get(key, (child, 0))
+            positives[key] = (first, count + 1)
     negatives = [child.child for child in node.children if isinstance(child, query.Not)]
     mask = np.zeros(n, dtype=bool)
     score = np.zeros(n, dtype=np.float32)
     matched = np.zeros(n, dtype=np.uint8)
-    for child in positives:
+    for child, count in positives.values():
         child_mask, child_score = _evaluate(child, snapshot)
         mask |= child_mask
+        if count > 1:
+            child_score = child_score * np.float32(count**ranking.REPEAT_EXPONENT)
         score += child_score
         matched += child_mask
     if not positives:
@@ -86,11 +94,8 @@ def _soft(
         child_mask, _ = _evaluate(negated, snapshot)
         mask &= ~child_mask
     tier = None
-    if positives:
-        if top and len(positives) <= ranking.STRICT_COORDINATION:
-            tier = matched
-        else:
-            score *= matched.astype(np.float32) / len(positives)
+    if top and positives and len(positives) <= ranking.STRICT_COORDINATION:
+        tier = matched
     return mask, score, tier
 
 

@@ -3,7 +3,7 @@
 What a reader can type::
 
     bank rates            plain words: documents with any of them match; those with all of
-                          them rank first (see ``engine`` for the coordination rule)
+                          them rank first (up to three words: ``ranking`` has the rule)
     "bank of england"     a phrase: the words next to each other (stop words take no position)
     -wheat   NOT wheat    exclude
     oil OR gas            either
@@ -18,6 +18,11 @@ What a reader can type::
 Limits that keep one request cheap: at most ``MAX_CLAUSES`` words, phrases and prefixes (the
 rest of a pasted text is ignored), of which at most ``MAX_PREFIXES`` prefixes (a further
 ``word*`` is searched as ``word``).
+
+A query of more than ``ranking.STRICT_COORDINATION`` searchable words is read as a sentence
+(``is_natural_language``): a typed word joining several (``non-linear``, ``oil/gas``) is those
+words, not a phrase (quotes still make one), and when the text has no lower-case letter,
+``AND`` / ``OR`` / ``NOT`` are words too (a question typed in capitals is not a formula).
 
 Operators are upper case (``and``/``or``/``not`` are ordinary, stop, words). ``OR`` and ``AND``
 bind tighter than the plain juxtaposition of words, as in web search engines:
@@ -35,7 +40,8 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from .schema import SEARCH_FIELDS, fold_accents, news_analyzer
+from . import ranking
+from .schema import LEAD_FIELD, SEARCH_FIELDS, WORD_PATTERN, fold_accents, news_analyzer
 
 MAX_EXPANSIONS = 200
 """A prefix expands to at most this many terms (the most frequent in the index)…"""
@@ -45,7 +51,7 @@ such as ``co*`` keeps its most frequent terms, rather than reading half the inde
 
 FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "title": ("title",),
-    "excerpt": ("excerpt",),
+    "excerpt": ("excerpt", LEAD_FIELD),
     "body": ("body",),
     "topic": ("topics_text",),
     "topics": ("topics_text",),
@@ -146,9 +152,20 @@ def parse(text: str) -> ParsedQuery:
     """The clause tree of ``text``; never raises (see the module docstring)."""
     text = clean(text)
     try:
-        return ParsedQuery(_Parser(text).parse())
+        return ParsedQuery(_Parser(text, natural=is_natural_language(text)).parse())
     except QuerySyntaxError:
         return ParsedQuery(plain_words(text), plain_fallback=True)
+
+
+def is_natural_language(text: str) -> bool:
+    """More than ``ranking.STRICT_COORDINATION`` searchable words: a sentence, not keywords."""
+    count = 0
+    for match in WORD_PATTERN.finditer(_SYNTAX_CHARS.sub(" ", text)):
+        if match.group() not in _OPERATORS and news_analyzer.term(match.group().lower()):
+            count += 1
+            if count > ranking.STRICT_COORDINATION:
+                return True
+    return False
 
 
 def clean(text: str) -> str:
@@ -160,7 +177,8 @@ def plain_words(text: str) -> Node | None:
     """The text's words, every operator and special character ignored."""
     stripped = _SYNTAX_CHARS.sub(lambda match: " " * len(match.group()), text)
     children: list[Node] = []
-    for match in re.finditer(r"\S+", stripped):
+    split = WORD_PATTERN if is_natural_language(text) else re.compile(r"\S+")
+    for match in split.finditer(stripped):
         node = _words(match.group(), SEARCH_FIELDS, (match.start(), match.end()), quoted=False)
         if node is not None and len(children) < MAX_CLAUSES:
             children.append(node)
@@ -187,9 +205,14 @@ def _soft(children: list[Node]) -> Node | None:
 
 
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, natural: bool = False) -> None:
         self.text = text
         self.tokens = [t for t in _tokenize(text) if t.kind != "space"]
+        self.operators: dict[str, str] = _OPERATORS
+        if natural:
+            self.tokens = list(_split_words(self.tokens))
+        if natural and not any(ch.islower() for ch in text):
+            self.operators = {}
         self.position = 0
         self.depth = 0
         self.clauses = 0
@@ -241,13 +264,13 @@ class _Parser:
 
     def _operator(self, name: str) -> bool:
         token = self.peek()
-        return token is not None and token.kind == "word" and _OPERATORS.get(token.text) == name
+        return token is not None and token.kind == "word" and self.operators.get(token.text) == name
 
     def unary(self, fields: tuple[str, ...]) -> Node | None:
         negations = 0
         token = self.take()
         while token.kind == "minus" or (
-            token.kind == "word" and _OPERATORS.get(token.text) == "not"
+            token.kind == "word" and self.operators.get(token.text) == "not"
         ):
             negations += 1
             token = self.take()
@@ -257,7 +280,7 @@ class _Parser:
         return Not(node)
 
     def operand(self, fields: tuple[str, ...], token: _Token) -> Node | None:
-        if token.kind == "word" and token.text in _OPERATORS:
+        if token.kind == "word" and token.text in self.operators:
             raise QuerySyntaxError(f"operator {token.text} without a left operand")
         if token.kind == "field":
             name = token.text[:-1].lower()
@@ -283,7 +306,7 @@ class _Parser:
                 raise QuerySyntaxError("unbalanced quote")
             return self.leaf(_words(token.text[1:-1], fields, (token.start, token.end), True))
         if token.kind == "word":
-            if token.text in _OPERATORS:
+            if token.text in self.operators:
                 raise QuerySyntaxError(f"operator {token.text} without an operand")
             if "*" in token.text:
                 prefix = _prefix(token, fields)
@@ -319,6 +342,28 @@ def _combine(kind: type[All] | type[Any], nodes: list[Node | None]) -> Node | No
     if len(kept) == 1:
         return kept[0]
     return kind(tuple(kept))
+
+
+def _split_words(tokens: list[_Token]) -> Iterator[_Token]:
+    """Each word of a typed token (``non-linear`` → ``non``, ``linear``), prefixes aside."""
+    for token in tokens:
+        if token.kind != "word" or "*" in token.text or token.text in _OPERATORS:
+            yield token
+            continue
+        for match in WORD_PATTERN.finditer(token.text):
+            start = token.start + match.start()
+            yield _Token("word", match.group(), start, start + len(match.group()))
+
+
+def clause_key(node: Node) -> object:
+    """What a clause searches, whatever its place in the text (equal keys: the same clause)."""
+    if isinstance(node, Words):
+        return ("w", node.stems, node.fields)
+    if isinstance(node, Prefix):
+        return ("p", node.prefix, node.fields)
+    if isinstance(node, Not):
+        return ("n", clause_key(node.child))
+    return (type(node).__name__, tuple(clause_key(child) for child in node.children))
 
 
 def _tokenize(text: str) -> Iterator[_Token]:

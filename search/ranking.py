@@ -6,18 +6,29 @@
     idf(t)     = ln(1 + (N − df(t) + 0.5) / (df(t) + 0.5))
     score(t,d) = idf(t) · tf~ · (k1 + 1) / (k1 + tf~)
 
-``w_f`` are ``schema.FIELD_WEIGHTS`` (title 3.0 > excerpt 1.6 > topics 1.2 > provider 1.0 >
-body 0.8 > related titles 0.3); ``df`` counts documents having the term in any of the fields the
+``w_f`` are ``schema.FIELD_WEIGHTS`` (title 1.5 > excerpt 1.4 > topics 1.3 > provider 1.2 >
+body 1.0 > related titles 0.3); ``df`` counts documents having the term in any of the fields the
 clause searches; ``len_f`` are Whoosh's stored (byte-quantised) field lengths; ``N`` counts every
-document of the index. Knobs: ``K1`` and ``B`` below.
+document of the index. Knobs: ``K1`` and ``B`` below. An excerpt that the body starts with is
+indexed in ``schema.LEAD_FIELD`` instead of ``excerpt`` (plain words find its words in the body,
+once; ``excerpt:`` searches it with the excerpt's weight and ``b``).
 
 A prefix (``econom*``) scores as one term: the term-frequency part of a document's best
 expansion times the idf of the documents having any expansion.
 
-**Coordination** (plain words): for up to ``STRICT_COORDINATION`` words, documents are ranked
-first by how many of the words they contain, so all-words documents always come before
-some-words ones; for longer queries (pasted sentences), a document's score is multiplied by
-``(matched words / words)`` instead, so a document missing one word of ten is not buried.
+**Repeated words**: a word (or phrase) typed ``c`` times is scored once, times
+``c ** REPEAT_EXPONENT`` (0.7): long questions repeat their topic, which should weigh more, but
+not ``c`` times more.
+
+**Coordination** (plain words): for up to ``STRICT_COORDINATION`` (3) distinct words — what
+readers type — documents are ranked first by how many of the words they contain, so all-words
+documents always come before some-words ones. A longer query (a pasted sentence, a question) is
+ranked by the BM25F sum alone, with no tiers and no matched-share factor: the sum already
+favours documents with more of the words, and a document with a query's two rare words should
+not fall below one with three common ones. Such a query is also read as a sentence
+(``query.is_natural_language``): joined words (``non-linear``) are separate words rather than
+a phrase, and in all-caps text ``AND`` / ``OR`` / ``NOT`` are words rather than operators.
+Measured on four test collections in ``bench/README.md`` ("Ranking quality").
 
 **Boosts** (relevance sort only, applied to the BM25F sum)::
 
@@ -37,25 +48,36 @@ import math
 
 import numpy as np
 
-from .schema import FIELD_WEIGHTS, SEARCH_FIELDS
+from .schema import FIELD_WEIGHTS, LEAD_FIELD, TEXT_FIELDS
 
-K1 = 1.2
+K1 = 1.1
 B: dict[str, float] = {
-    "title": 0.4,
+    "title": 1.0,
     "excerpt": 0.6,
     "topics_text": 0.3,
     "provider_text": 0.0,
-    "body": 0.75,
+    "body": 0.6,
     "related_text": 0.5,
 }
 FRESHNESS = 0.08
 HALF_LIFE_SECONDS = 30 * 86_400
 QUALITY = 0.04
 HEAT = 0.02
-STRICT_COORDINATION = 7
-"""Up to this many plain words, documents with more of them always rank first."""
+STRICT_COORDINATION = 3
+"""Up to this many distinct plain words, documents with more of them always rank first."""
+REPEAT_EXPONENT = 0.7
+"""A clause typed ``c`` times weighs ``c ** REPEAT_EXPONENT`` (not ``c``)."""
 
-FIELD_BITS = {field: 1 << index for index, field in enumerate(SEARCH_FIELDS)}
+FIELD_BITS = {field: 1 << index for index, field in enumerate(TEXT_FIELDS)}
+
+
+def field_weight(field: str) -> float:
+    """``FIELD_WEIGHTS``; the lead-excerpt field weighs as the excerpt."""
+    return FIELD_WEIGHTS["excerpt" if field == LEAD_FIELD else field]
+
+
+def field_b(field: str) -> float:
+    return B["excerpt" if field == LEAD_FIELD else field]
 
 
 def bm25f(
@@ -74,14 +96,14 @@ def bm25f(
     for field, docs, tf in per_field:
         if not len(docs):
             continue
-        b = B[field]
+        b = field_b(field)
         average = averages[field]
         if average > 0 and b > 0:
             norm = (1.0 - b) + b * (lengths[field][docs] / average)
         else:
             norm = 1.0
         # a document number appears once per field: plain fancy-index addition is exact
-        pseudo_tf[docs] += FIELD_WEIGHTS[field] * tf / norm
+        pseudo_tf[docs] += field_weight(field) * tf / norm
         bits[docs] |= FIELD_BITS[field]
     docs = np.flatnonzero(bits).astype(np.int32)
     if not len(docs):

@@ -39,7 +39,7 @@ from . import layout, postings, ranking
 from .facets import slot_numbers
 from .models import IndexUnavailable
 from .query import EXPANSION_POSTINGS, MAX_EXPANSIONS
-from .schema import MISSING_DATE, SEARCH_FIELDS, fold_accents
+from .schema import MISSING_DATE, TEXT_FIELDS, fold_accents
 
 T = TypeVar("T")
 FACET_FIELDS = ("topic", "provider", "domain", "type")
@@ -201,8 +201,8 @@ class Snapshot:
         published = np.zeros(n, dtype=bool)
         ids: list[str] = []
         dates, quality, heat = [], [], []
-        lengths: dict[str, list[np.ndarray]] = {field: [] for field in SEARCH_FIELDS}
-        totals = dict.fromkeys(SEARCH_FIELDS, 0.0)
+        lengths: dict[str, list[np.ndarray]] = {field: [] for field in TEXT_FIELDS}
+        totals = dict.fromkeys(TEXT_FIELDS, 0.0)
         for leaf, offset in self.leaves:
             count = leaf.doc_count_all()
             if leaf.has_deletions():
@@ -215,7 +215,7 @@ class Snapshot:
             dates.append(postings.numeric_column(leaf, "published_at", ">i8", MISSING_DATE))
             quality.append(postings.numeric_column(leaf, "quality", ">f8", 0.0))
             heat.append(postings.numeric_column(leaf, "heat", ">f8", 0.0))
-            for field in SEARCH_FIELDS:
+            for field in TEXT_FIELDS:
                 lengths[field].append(postings.field_lengths(leaf, field))
                 totals[field] += leaf.field_length(field)
         self.live = live
@@ -228,7 +228,7 @@ class Snapshot:
         self.quality_rank = ranking.percentile_ranks(self.quality)
         self.heat_rank = ranking.percentile_ranks(self.heat)
         self.lengths = {f: self._concat(parts, np.float32) for f, parts in lengths.items()}
-        self.averages = {f: (totals[f] / n if n else 0.0) for f in SEARCH_FIELDS}
+        self.averages = {f: (totals[f] / n if n else 0.0) for f in TEXT_FIELDS}
         self.ids = ids
         order = sorted(range(n), key=ids.__getitem__)
         self.id_rank = np.empty(n, dtype=np.int32)

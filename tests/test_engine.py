@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from test_engine_helpers import NOW, Doc, all_ids, build, request, titles, write_docs
 
-from search import layout
+from search import layout, ranking, schema
 from search.engine import WhooshEngine
 from search.indexer import reindex
 from search.models import (
@@ -71,6 +71,81 @@ def test_long_queries_coordinate_softly(tmp_path: Path) -> None:
     )
     result = built.engine.search(request(q=words))
     assert titles(result) == ["Alpha bravo charlie delta echo foxtrot golf", "Hotel"]
+
+
+def test_short_queries_keep_all_words_above_some(tmp_path: Path) -> None:
+    # up to STRICT_COORDINATION words, however strong the two-word matches are
+    note = "A long note on " + "markets " * 30 + "that mentions copper, zinc and tin once each."
+    built = build(
+        tmp_path,
+        [
+            Doc("Copper copper copper", excerpt="Zinc zinc mines, copper and zinc prices."),
+            Doc("Zinc zinc tin", excerpt="Tin zinc zinc smelters, zinc and tin."),
+            Doc("Weekly metals note", body=note),
+        ],
+    )
+    assert titles(built.engine.search(request(q="copper zinc tin")))[0] == "Weekly metals note"
+
+
+def test_long_queries_rank_by_the_bm25f_sum_and_keep_partial_matches(tmp_path: Path) -> None:
+    # past STRICT_COORDINATION words, two rare words beat three that are everywhere
+    common = [
+        Doc(f"Report {n}", body="The plane made flights over the cloud cover again.")
+        for n in range(8)
+    ]
+    built = build(tmp_path, [*common, Doc("Volcanic ash", body="Volcanic ash fell on the town.")])
+    result = built.engine.search(request(q="volcanic ash cloud plane flights"))
+    assert titles(result)[0] == "Volcanic ash"
+    assert result.total == 9
+    # up to STRICT_COORDINATION words, more of the words still come first
+    assert titles(built.engine.search(request(q="ash cloud plane")))[0] != "Volcanic ash"
+
+
+def test_a_word_typed_again_weighs_less_than_twice(tmp_path: Path) -> None:
+    built = build(tmp_path, [Doc("Harbour strike", body="The harbour strike goes on.")])
+    once = built.engine.search(request(q="harbour")).hits[0].score
+    four = built.engine.search(request(q="harbour harbour harbour harbour")).hits[0].score
+    assert four == pytest.approx(once * 4**ranking.REPEAT_EXPONENT, rel=1e-5)
+
+
+def test_an_excerpt_repeating_the_body_lead_is_not_counted_twice(tmp_path: Path) -> None:
+    lead = "Copper prices rose sharply."
+    built = build(
+        tmp_path,
+        [
+            Doc("Metals", excerpt=lead, body=f"{lead}  Miners cheered.", doc_id="lead"),
+            Doc("Metals", body=f"{lead} Miners cheered.", doc_id="no-excerpt"),
+            Doc("Metals", excerpt="Copper is up.", body="Miners cheered.", doc_id="own-excerpt"),
+            Doc("Metals", excerpt="Tin is flat.", body="Miners waited.", doc_id="other"),
+        ],
+    )
+    hits = built.engine.search(request(q="copper")).hits
+    score = {hit.article.id: hit.score for hit in hits}
+    assert set(score) == {"lead", "no-excerpt", "own-excerpt"}
+    assert score["lead"] == score["no-excerpt"]
+    # an excerpt of its own is a field of its own (and weighs more than the body)
+    assert score["own-excerpt"] > score["lead"]
+    # the repeated lead still is the article's excerpt for excerpt: and highlighting
+    assert ids(built.engine, "excerpt:copper") == {"lead", "own-excerpt"}
+    assert ids(built.engine, 'excerpt:"prices rose"') == {"lead"}
+    by_id = {hit.article.id: hit for hit in hits}
+    assert by_id["lead"].excerpt[0].text == "Copper"
+    assert by_id["lead"].excerpt[0].match
+
+
+@pytest.mark.parametrize(
+    ("text", "lead", "rest"),
+    [
+        ("Oil rose.  Gas fell.", "Oil rose.", "  Gas fell."),
+        ("Oil\nrose. Gas fell.", " Oil rose. ", " Gas fell."),
+        ("Oil rose.", "Oil rose.", ""),
+        ("Oil rose sharply.", "Oil rose sha", "sharply."),  # cut inside a word: the word stays
+        ("Oil rose.", "Gas", None),
+        ("Oil rose.", "", None),
+    ],
+)
+def test_without_lead(text: str, lead: str, rest: str | None) -> None:
+    assert schema.without_lead(text, lead) == rest
 
 
 def test_equal_matches_newer_first(tmp_path: Path) -> None:

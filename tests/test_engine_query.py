@@ -55,6 +55,28 @@ def test_grammar(text: str, tree: object) -> None:
 @pytest.mark.parametrize(
     ("text", "tree"),
     [
+        # up to ranking.STRICT_COORDINATION words: keywords, the grammar as above
+        ("non-linear flow", ("soft", "non linear", "flow")),
+        ("OIL AND GAS", ("and", "oil", "gas")),
+        ("OIL NOT GAS", ("soft", "oil", ("not", "gas"))),
+        # longer: a sentence; joined words are words, and in all-caps text AND/OR/NOT are words
+        ("non-linear flow of heated gases", ("soft", "non", "linear", "flow", "heat", "gase")),
+        ('"non-linear" flow of heated gases', ("soft", "non linear", "flow", "heat", "gase")),
+        ("OIL AND GAS PRICES RISE", ("soft", "oil", "gas", "price", "rise")),
+        ("OIL NOT GAS PRICES RISE", ("soft", "oil", "gas", "price", "rise")),
+        ("oil NOT gas prices rise", ("soft", "oil", ("not", "gas"), "price", "rise")),
+        ("oil-gas price* rise today", ("soft", "oil", "gas", "price*", "rise", "today")),
+    ],
+)  # fmt: skip
+def test_long_queries_are_read_as_sentences(text: str, tree: object) -> None:
+    parsed = parse(text)
+    assert not parsed.plain_fallback
+    assert words(parsed.root) == tree
+
+
+@pytest.mark.parametrize(
+    ("text", "tree"),
+    [
         ('"open quote', "open quot"),
         ("(oil", "oil"),
         ("oil)", "oil"),
