@@ -38,8 +38,10 @@ from bench import common, http_bench, peers, query_bench, queryset
 
 COLLECTION = "bench"
 QUERY_COLUMNS = ("requests", "p50_ms", "p95_ms", "p99_ms", "mean_ms")
-HTTP_COLUMNS = ("requests", "requests_per_second", "p50_ms", "p95_ms", "p99_ms", "errors")
-HTTP_COLUMNS += ("server_rss_mb_after", "typesense_rss_mb_after", "rss_mb_after_total")
+HTTP_COLUMNS = (
+    *("requests", "requests_per_second", "p50_ms", "p95_ms", "p99_ms", "errors"),
+    *("server_rss_mb_after", "typesense_rss_mb_after", "rss_mb_after_total"),
+)
 
 
 def add_arguments(parser: Any) -> None:
@@ -72,7 +74,7 @@ class TypesenseAdapter(query_bench.Newsfind):
     def __init__(self, settings: Any, now: Any) -> None:
         from search.typesense_engine import TypesenseEngine
 
-        self.engine = TypesenseEngine(settings)
+        self.engine = TypesenseEngine(settings)  # type: ignore[assignment]
         self.now = now
 
 
@@ -283,8 +285,8 @@ def render(record: dict[str, Any]) -> str:
         )
         for name, step in index.items()
     ]
-    headers = (f"index {label}", "docs", "wall s", "CPU s", "server CPU s", "docs/s", "peak RSS MB")
-    headers += ("server peak RSS MB", "docs/s ÷ whoosh")
+    headers = [f"index {label}", "docs", "wall s", "CPU s", "server CPU s", "docs/s"]
+    headers += ["peak RSS MB", "server peak RSS MB", "docs/s ÷ whoosh"]
     parts.append(common.table(headers, rows))
     query = record["query"]
     engines = query["engines"]
@@ -298,8 +300,8 @@ def render(record: dict[str, Any]) -> str:
         for name, row in engines.items()
     ]
     mapped = query["agreement"]["compared"]
-    headers = (f"query {label} ({mapped} queries × {record['repeat']})", "requests", "p50 ms")
-    headers += ("p95 ms", "p99 ms", "mean ms", "p50 ÷ whoosh")
+    headers = [f"query {label} ({mapped} queries × {record['repeat']})", "requests", "p50 ms"]
+    headers += ["p95 ms", "p99 ms", "mean ms", "p50 ÷ whoosh"]
     parts.append(common.table(headers, rows))
     agreement = query["agreement"]
     unmapped = query["unmapped"]
@@ -311,7 +313,7 @@ def render(record: dict[str, Any]) -> str:
     if "http" in record:
         rows = [(name, *(p.get(key) for key in HTTP_COLUMNS)) for name, p in record["http"].items()]
         connections = next(iter(record["http"].values()))["connections"]
-        headers = (f"http {label} ({connections} conns)", "requests", "req/s", "p50 ms")
-        headers += ("p95 ms", "p99 ms", "errors", "serve RSS MB", "typesense RSS MB", "total MB")
+        headers = [f"http {label} ({connections} conns)", "requests", "req/s", "p50 ms"]
+        headers += ["p95 ms", "p99 ms", "errors", "serve RSS MB", "typesense RSS MB", "total MB"]
         parts.append(common.table(headers, rows))
     return "\n\n".join(parts)
