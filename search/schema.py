@@ -365,10 +365,14 @@ def without_lead(text: str, lead: str) -> str | None:
     words = lead.split()
     if not words:
         return None
-    match = re.match(r"\s*" + r"\s+".join(map(re.escape, words)), text)
-    if match is None:
-        return None
-    cut = match.end()
+    cut = 0  # walked word by word: a regex built per article cost a fifth of indexing time
+    for number, word in enumerate(words):
+        start = cut
+        while cut < len(text) and text[cut].isspace():
+            cut += 1
+        if (number and cut == start) or not text.startswith(word, cut):
+            return None
+        cut += len(word)
     while 0 < cut < len(text) and text[cut].isalnum() and text[cut - 1].isalnum():
         cut -= 1
     return text[cut:]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import random
+import re
 import threading
 from pathlib import Path
 
@@ -146,6 +148,27 @@ def test_an_excerpt_repeating_the_body_lead_is_not_counted_twice(tmp_path: Path)
 )
 def test_without_lead(text: str, lead: str, rest: str | None) -> None:
     assert schema.without_lead(text, lead) == rest
+
+
+def test_without_lead_is_the_whitespace_tolerant_prefix() -> None:
+    """Against its definition as a regex (lead words joined by ``\\s+``), on random strings."""
+
+    def by_regex(text: str, lead: str) -> str | None:
+        words = lead.split()
+        found = re.match(r"\s*" + r"\s+".join(map(re.escape, words)), text) if words else None
+        if found is None:
+            return None
+        cut = found.end()
+        while 0 < cut < len(text) and text[cut].isalnum() and text[cut - 1].isalnum():
+            cut -= 1
+        return text[cut:]
+
+    rng = random.Random(5)
+    alphabet = "ab .\n\t\u00a0\u2003x*("
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        lead = text[: rng.randint(0, len(text))] if rng.random() < 0.6 else rng.choice(alphabet)
+        assert schema.without_lead(text, lead) == by_regex(text, lead), (text, lead)
 
 
 def test_equal_matches_newer_first(tmp_path: Path) -> None:
