@@ -5,7 +5,7 @@ included: visibility is applied once, by the engine, afterwards):
 
 - a word, phrase or prefix: its ``ClauseVector`` scattered into the arrays;
 - ``NOT x``: the complement of ``x``, scoring nothing;
-- ``a AND b``: intersection, scores added; ``a OR b``: union, scores added;
+- ``a AND b``: intersection, scores added where both match; ``a OR b``: union, scores added;
 - juxtaposed clauses (``Soft``): the union of the positive clauses minus every negated one,
   scores added; a clause typed ``c`` times (the same words, the same fields) is evaluated once
   and weighs ``c ** ranking.REPEAT_EXPONENT``; at the top of the query, up to
@@ -64,6 +64,7 @@ def _evaluate(node: query.Node, snapshot: Snapshot) -> tuple[np.ndarray, np.ndar
     for child_mask, child_score in parts[1:]:
         combine(mask, child_mask, out=mask)
         score += child_score
+    score[~mask] = 0  # a AND b: a document with only a gets no score from this clause
     return mask, score
 
 

@@ -21,7 +21,8 @@ rest of a pasted text is ignored), of which at most ``MAX_PREFIXES`` prefixes (a
 
 A query of more than ``ranking.STRICT_COORDINATION`` searchable words is read as a sentence
 (``is_natural_language``): a typed word joining several (``non-linear``, ``oil/gas``) is those
-words, not a phrase (quotes still make one).
+words, not a phrase (quotes still make one), and when the text has no lower-case letter,
+``AND`` / ``OR`` / ``NOT`` are words too (a question typed in capitals is not a formula).
 
 Operators are upper case (``and``/``or``/``not`` are ordinary, stop, words). ``OR`` and ``AND``
 bind tighter than the plain juxtaposition of words, as in web search engines:
@@ -207,8 +208,11 @@ class _Parser:
     def __init__(self, text: str, natural: bool = False) -> None:
         self.text = text
         self.tokens = [t for t in _tokenize(text) if t.kind != "space"]
+        self.operators: dict[str, str] = _OPERATORS
         if natural:
             self.tokens = list(_split_words(self.tokens))
+        if natural and not any(ch.islower() for ch in text):
+            self.operators = {}
         self.position = 0
         self.depth = 0
         self.clauses = 0
@@ -260,13 +264,13 @@ class _Parser:
 
     def _operator(self, name: str) -> bool:
         token = self.peek()
-        return token is not None and token.kind == "word" and _OPERATORS.get(token.text) == name
+        return token is not None and token.kind == "word" and self.operators.get(token.text) == name
 
     def unary(self, fields: tuple[str, ...]) -> Node | None:
         negations = 0
         token = self.take()
         while token.kind == "minus" or (
-            token.kind == "word" and _OPERATORS.get(token.text) == "not"
+            token.kind == "word" and self.operators.get(token.text) == "not"
         ):
             negations += 1
             token = self.take()
@@ -276,7 +280,7 @@ class _Parser:
         return Not(node)
 
     def operand(self, fields: tuple[str, ...], token: _Token) -> Node | None:
-        if token.kind == "word" and token.text in _OPERATORS:
+        if token.kind == "word" and token.text in self.operators:
             raise QuerySyntaxError(f"operator {token.text} without a left operand")
         if token.kind == "field":
             name = token.text[:-1].lower()
@@ -302,7 +306,7 @@ class _Parser:
                 raise QuerySyntaxError("unbalanced quote")
             return self.leaf(_words(token.text[1:-1], fields, (token.start, token.end), True))
         if token.kind == "word":
-            if token.text in _OPERATORS:
+            if token.text in self.operators:
                 raise QuerySyntaxError(f"operator {token.text} without an operand")
             if "*" in token.text:
                 prefix = _prefix(token, fields)

@@ -27,7 +27,7 @@ ranked by the BM25F sum alone, with no tiers and no matched-share factor: the su
 favours documents with more of the words, and a document with a query's two rare words should
 not fall below one with three common ones. Such a query is also read as a sentence
 (``query.is_natural_language``): joined words (``non-linear``) are separate words rather than
-a phrase.
+a phrase, and in all-caps text ``AND`` / ``OR`` / ``NOT`` are words rather than operators.
 Measured on four test collections in ``bench/README.md`` ("Ranking quality").
 
 **Boosts** (relevance sort only, applied to the BM25F sum)::

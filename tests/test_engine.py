@@ -806,3 +806,20 @@ def test_a_broken_generation_keeps_the_old_snapshot_serving(
     assert not result.generation.startswith(broken.name)
     with pytest.raises(IndexUnavailable):
         WhooshEngine(built.index)
+
+
+def test_an_and_clause_scores_only_where_both_sides_match(tmp_path: Path) -> None:
+    """``harbour (tram AND ferry)``: a document with the tram but no ferry matches the AND clause
+    no more than one with neither, so it gets no part of that clause's score."""
+    built = build(
+        tmp_path,
+        [
+            Doc("harbour tram", date="2024-05-01T12:00:00Z"),
+            Doc("harbour crane", date="2024-05-01T12:00:00Z"),
+            Doc("harbour tram ferry", date="2024-05-01T12:00:00Z"),
+        ],
+    )
+    for q in ("harbour (tram AND ferry)", "harbour quay dock pier (tram AND ferry)"):
+        score = {hit.article.title: hit.score for hit in built.engine.search(request(q=q)).hits}
+        assert score["harbour tram"] == score["harbour crane"], q
+        assert score["harbour tram ferry"] > score["harbour tram"], q

@@ -59,9 +59,11 @@ def test_grammar(text: str, tree: object) -> None:
         ("non-linear flow", ("soft", "non linear", "flow")),
         ("OIL AND GAS", ("and", "oil", "gas")),
         ("OIL NOT GAS", ("soft", "oil", ("not", "gas"))),
-        # longer: a sentence, where joined words are words (operators keep their meaning)
+        # longer: a sentence; joined words are words, and in all-caps text AND/OR/NOT are words
         ("non-linear flow of heated gases", ("soft", "non", "linear", "flow", "heat", "gase")),
         ('"non-linear" flow of heated gases', ("soft", "non linear", "flow", "heat", "gase")),
+        ("OIL AND GAS PRICES RISE", ("soft", "oil", "gas", "price", "rise")),
+        ("OIL NOT GAS PRICES RISE", ("soft", "oil", "gas", "price", "rise")),
         ("oil NOT gas prices rise", ("soft", "oil", ("not", "gas"), "price", "rise")),
         ("oil-gas price* rise today", ("soft", "oil", "gas", "price*", "rise", "today")),
     ],
