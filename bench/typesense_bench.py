@@ -198,8 +198,8 @@ def compare(
     whoosh: dict[str, Any], typesense: dict[str, Any], mapped: list[dict[str, Any]]
 ) -> dict[str, Any]:
     """Equal totals and equal facet counts (as sets of value → count) on the mapped queries."""
-    totals = facets = 0
-    differences = []
+    totals = 0
+    differences, facet_differences = [], []
     for entry in mapped:
         a, b = whoosh[entry["id"]], typesense[entry["id"]]
         if a.total == b.total:
@@ -208,15 +208,16 @@ def compare(
             differences.append(
                 {"id": entry["id"], "kind": entry["kind"], "whoosh": a.total, "typesense": b.total}
             )
-        if {k: dict(v) for k, v in a.facets.items()} == {k: dict(v) for k, v in b.facets.items()}:
-            facets += 1
+        if {k: dict(v) for k, v in a.facets.items()} != {k: dict(v) for k, v in b.facets.items()}:
+            facet_differences.append(entry["id"])
     relative = [
         abs(d["whoosh"] - d["typesense"]) / max(d["whoosh"], d["typesense"], 1) for d in differences
     ]
     return {
         "compared": len(mapped),
         "totals_equal": totals,
-        "facets_equal": facets,
+        "facets_equal": len(mapped) - len(facet_differences),
+        "facet_differences": facet_differences,
         "median_relative_difference": round(statistics.median(relative), 4) if relative else 0.0,
         "differences": sorted(differences, key=lambda d: -abs(d["whoosh"] - d["typesense"])),
     }
