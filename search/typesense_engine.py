@@ -31,6 +31,12 @@ among words of different fields, and parenthesised groups mixing these.
 newer first, then quality — not newsfind's BM25F with freshness boosts: totals and facets match
 the Whoosh engine, the order of hits may not.
 
+**Exact values** (topic, provider name and domain, type, URL) are kept as written and compared
+exactly, as with Whoosh: Typesense 0.24 folds case, accents and punctuation in ``string`` facets
+and ``:=`` filters and cuts tokens at 100 characters, so each is also indexed as a hex key
+(``exact_key``) that filters compare, and faceted as its text followed by that key
+(``facet_value``, read back by ``facet_text``).
+
 **Visibility**: requests without ``include_unpublished`` use a scoped search key whose embedded
 filter is ``published:=true``, so the cluster itself refuses to return unpublished articles;
 the request's own filter repeats it.
@@ -105,7 +111,7 @@ __all__ = [
     "SCHEMA_VERSION",
 ]
 
-SCHEMA_VERSION = "ts-1"
+SCHEMA_VERSION = "ts-2"
 """Bump when the collection fields or the analysis change: the next reindex is then full."""
 
 TEXT_FIELDS: dict[str, str] = {
@@ -141,11 +147,15 @@ COLLECTION_FIELDS: list[dict[str, Any]] = [
     {"name": "title", "type": "string"},
     {"name": "words", "type": "string"},
     {"name": "path", "type": "string"},
-    {"name": "url", "type": "string"},
-    {"name": "topic", "type": "string[]", "facet": True},
-    {"name": "provider", "type": "string", "facet": True},
-    {"name": "domain", "type": "string", "facet": True},
-    {"name": "type", "type": "string", "facet": True},
+    # exact values (see exact_key): faceted as "<value> <marked key>", filtered by key
+    {"name": "topic_facet", "type": "string[]", "facet": True, "optional": True},
+    {"name": "provider_facet", "type": "string", "facet": True, "optional": True},
+    {"name": "type_facet", "type": "string", "facet": True, "optional": True},
+    {"name": "topic_key", "type": "string[]", "optional": True},
+    {"name": "provider_key", "type": "string", "optional": True},
+    {"name": "domain_key", "type": "string", "optional": True},
+    {"name": "type_key", "type": "string", "optional": True},
+    {"name": "url_key", "type": "string", "optional": True},
     {"name": "published", "type": "bool"},
     {"name": "published_at", "type": "int64"},
     {"name": "dated", "type": "int32"},
@@ -155,8 +165,21 @@ COLLECTION_FIELDS: list[dict[str, Any]] = [
     {"name": "quality", "type": "float"},
     {"name": "heat", "type": "float"},
 ]
-"""Indexed fields. ``excerpt``, ``body``, ``doc`` (the stored JSON), ``content_hash`` and
+"""Indexed fields. ``excerpt``, ``body``, ``url``, ``doc`` (the stored JSON), ``content_hash`` and
 ``stamp`` are stored in each document without an index (Typesense keeps undeclared fields)."""
+FACET_FIELDS: dict[str, str] = {
+    "topic": "topic_facet",
+    "provider": "provider_facet",
+    "type": "type_facet",
+}
+"""The facet field of each facet of ``SearchRequest.facets`` (values decoded by ``facet_text``)."""
+KEY_CHUNK = 64
+"""Hex digits per token of an exact key: Typesense 0.24 cuts every token at 100 characters."""
+KEY_MARK = "ǂ"
+"""Leads each key token in a facet field, so that a typed prefix never matches the hex digits
+(a letter Typesense keeps as it is and nobody types; ``ⓧ`` would be folded to ``x``)."""
+NOTHING = "dated:<0"
+"""A filter that matches no document (a filter on empty values only, as Whoosh)."""
 
 
 # --- settings and clients ------------------------------------------------------------------------
@@ -300,10 +323,6 @@ def article_document(
         "body": article.body,
         "path": rel,
         "url": article.url,
-        "topic": list(article.topics),
-        "provider": provider.name,
-        "domain": provider.domain,
-        "type": article.type,
         "published": article.published,
         "published_at": int(moment.timestamp()) if moment else UNDATED,
         "dated": 1 if moment else 0,
@@ -316,7 +335,47 @@ def article_document(
         "content_hash": content_hash,
         "stamp": stamp,
     }
+    topics = [topic for topic in article.topics if topic]
+    if topics:
+        document["topic_facet"] = [facet_value(topic) for topic in topics]
+        document["topic_key"] = [exact_key(topic) for topic in topics]
+    for name, value in (
+        ("provider", provider.name),
+        ("domain", provider.domain),
+        ("type", article.type),
+        ("url", article.url),
+    ):
+        if value:  # Whoosh indexes no empty value either
+            document[f"{name}_key"] = exact_key(value)
+            if name in FACET_FIELDS:
+                document[FACET_FIELDS[name]] = facet_value(value)
     return document
+
+
+def exact_key(value: str) -> str:
+    """The case- and accent-exact form of a facet or filter value: the lower-case hex of its UTF-8
+    bytes, in tokens of ``KEY_CHUNK`` digits. Typesense 0.24 folds case, accents, punctuation and
+    Unicode compatibility forms in ``string`` facets and ``:=`` filters (``MarketWatch`` and
+    ``Marketwatch``, ``Café`` and ``Cafe``, ``A, B`` and ``A B`` would be one value) and cuts
+    tokens at 100 characters; hex digits it cannot fold, and a filter on them needs no escaping."""
+    digits = value.encode("utf-8").hex()
+    return " ".join(digits[start : start + KEY_CHUNK] for start in range(0, len(digits), KEY_CHUNK))
+
+
+def facet_value(value: str) -> str:
+    """A facet field's text: the value as written (for facet-query prefixes: suggestions), then
+    its key, each token marked with ``KEY_MARK`` (which keeps the facet values apart)."""
+    return " ".join([value, *(KEY_MARK + part for part in exact_key(value).split(" "))])
+
+
+def facet_text(stored: str) -> str | None:
+    """The value of a facet field's text (``facet_value``'s inverse); None if it is not one."""
+    end = len(stored)
+    while (end := stored.rfind(" " + KEY_MARK, 0, end)) >= 0:
+        candidate = stored[:end]
+        if facet_value(candidate) == stored:
+            return candidate
+    return None
 
 
 def collection_schema(name: str) -> dict[str, Any]:
@@ -587,8 +646,18 @@ class TypesenseEngine:
         results = response["results"]
         for result in results:
             if "error" in result:
-                code = result.get("code")
-                if code == 404:
+                try:
+                    version = schema_mark(self.admin, self.settings)
+                except _unreachable():
+                    version = None
+                if version is not None and version != SCHEMA_VERSION:
+                    # indexed by another newsfind: its fields are not the ones asked for (404)
+                    raise IndexUnavailable(
+                        f"the Typesense collection {collection!r} has schema {version}, this "
+                        f"newsfind needs {SCHEMA_VERSION}: run 'newsfind reindex --engine "
+                        f"typesense' ({result['error']})"
+                    )
+                if result.get("code") == 404:
                     raise IndexUnavailable(
                         f"no Typesense collection {collection!r}: run 'newsfind reindex "
                         f"--engine typesense' ({result['error']})"
@@ -707,6 +776,8 @@ class TypesenseEngine:
             return []
         filters = _join(_base_filter(include_unpublished))
         needle = text.replace("`", "")
+        # the values are matched as Whoosh does; the facet query only narrows them down
+        folded = " ".join(fold_accents(ql.clean(text).strip().lower()).split())
         searches = [
             {
                 "q": text,
@@ -718,36 +789,31 @@ class TypesenseEngine:
                 "filter_by": filters,
                 "drop_tokens_threshold": 0,
             },
-            {
-                "q": "*",
-                "per_page": 0,
-                "facet_by": "topic",
-                "facet_query": f"topic:{needle}",
-                "max_facet_values": limit,
-                "filter_by": filters,
-            },
-            {
-                "q": "*",
-                "per_page": 0,
-                "facet_by": "provider",
-                "facet_query": f"provider:{needle}",
-                "max_facet_values": limit,
-                "filter_by": filters,
-            },
+            *(
+                {
+                    "q": "*",
+                    "per_page": 0,
+                    "facet_by": FACET_FIELDS[kind],
+                    "facet_query": f"{FACET_FIELDS[kind]}:{needle}",
+                    "max_facet_values": limit + FACET_SLACK,
+                    "filter_by": filters,
+                }
+                for kind in ("topic", "provider")
+            ),
         ]
         titles, topics, providers = self._multi(searches, include_unpublished)
         found: list[Suggestion] = []
         for kind, response in (("topic", topics), ("provider", providers)):
-            for facet in response.get("facet_counts", []):
-                for count in facet["counts"]:
-                    found.append(Suggestion(count["value"], kind, int(count["count"])))
+            for value, count in _facet_counts(response, FACET_FIELDS[kind]):
+                words = " ".join(fold_accents(value.lower()).split())
+                if words.startswith(folded) or f" {folded}" in words:
+                    found.append(Suggestion(value, kind, count))
         seen_titles: set[str] = set()
         for hit in titles.get("hits", []):
             title = hit["document"]["title"]
             if title not in seen_titles:
                 seen_titles.add(title)
                 found.append(Suggestion(title, "title", 1))
-        folded = fold_accents(text.lower())
         found.sort(
             key=lambda s: (
                 not fold_accents(s.text.lower()).startswith(folded),
@@ -787,7 +853,7 @@ class TypesenseEngine:
         base = _base_filter(include_unpublished)
         hits: list[Hit] = []
         seen = {article.id}
-        urls = [entry.url for entry in article.related if entry.url and "`" not in entry.url]
+        urls = list(dict.fromkeys(entry.url for entry in article.related if entry.url))[:100]
         searches = []
         if urls:
             searches.append(
@@ -795,9 +861,7 @@ class TypesenseEngine:
                     "q": "*",
                     "per_page": min(PAGE_LIMIT, len(urls) + 1),
                     "exclude_fields": STRIP_FIELDS,
-                    "filter_by": _join(
-                        [*base, "url:=[" + ",".join(f"`{u}`" for u in urls[:100]) + "]"]
-                    ),
+                    "filter_by": _join([*base, f"url_key:={_keys(urls)}"]),
                 }
             )
         terms = list(dict.fromkeys(stems(f"{article.title} {article.excerpt}").split()))[:12]
@@ -1059,13 +1123,13 @@ class _Filters:
 
 def _request_filters(request: SearchRequest) -> _Filters:
     parts: dict[str, str] = {"published": _join(_base_filter(request.include_unpublished))}
-    if request.topics:
-        parts["topic"] = f"topic:={_values(request.topics, 'topics')}"
-    if request.providers:
-        values = _values(request.providers, "providers")
-        parts["provider"] = f"(provider:={values} || domain:={values})"
-    if request.types:
-        parts["type"] = f"type:={_values(request.types, 'types')}"
+    for name, values in (
+        ("topic", request.topics),
+        ("provider", request.providers),
+        ("type", request.types),
+    ):
+        if values:
+            parts[name] = _value_filter(name, values)
     dates = []
     if request.since is not None:
         dates.append(f"published_at:>={_epoch_ceil(request.since)}")
@@ -1099,13 +1163,20 @@ def _join(parts: Iterable[str]) -> str:
     return " && ".join(f"({part})" if "||" in part else part for part in parts)
 
 
-def _values(values: Sequence[str], param: str) -> str:
-    for value in values:
-        if "`" in value:
-            raise RequestError(
-                param, "values may not contain a backtick (`) on the Typesense engine"
-            )
-    return "[" + ",".join(f"`{value}`" for value in values) + "]"
+def _keys(values: Iterable[str]) -> str:
+    """``[`key`,…]``: any of the (non-empty) values, exactly; empty when there is none."""
+    keys = dict.fromkeys(exact_key(value) for value in values if value)
+    return "[" + ",".join(f"`{key}`" for key in keys) + "]" if keys else ""
+
+
+def _value_filter(name: str, values: Sequence[str]) -> str:
+    """Articles with any of ``values`` as their ``name`` (a provider by name or by domain)."""
+    keys = _keys(values)
+    if not keys:
+        return NOTHING
+    if name == "provider":
+        return f"(provider_key:={keys} || domain_key:={keys})"
+    return f"{name}_key:={keys}"
 
 
 def _weights(fields: tuple[str, ...]) -> str:
@@ -1194,14 +1265,14 @@ class _SearchBatch:
         own = {"topic": "topic", "provider": "provider", "type": "type"}
         plain_facets = [name for name in wanted if own[name] not in self.filters.parts]
         if plain_facets:
-            main["facet_by"] = ",".join(plain_facets)
+            main["facet_by"] = ",".join(FACET_FIELDS[name] for name in plain_facets)
         main_index = self.add(main)
         facet_index: dict[str, int] = {}
         for name in wanted:
             if name in plain_facets:
                 continue
             params = self.count_params(self.filters.without(own[name]))
-            params.update(per_page=0, facet_by=name, max_facet_values=max_values)
+            params.update(per_page=0, facet_by=FACET_FIELDS[name], max_facet_values=max_values)
             facet_index[name] = self.add(params)
         # a selected value is always listed with its count, even outside the top values
         selected_index: dict[tuple[str, str], int] = {}
@@ -1209,7 +1280,7 @@ class _SearchBatch:
             if facet_name not in wanted:
                 continue
             for value in values:
-                condition = _value_filter(facet_name, value)
+                condition = _value_filter(facet_name, [value])
                 params = self.count_params([*self.filters.without(own[facet_name]), condition])
                 params["per_page"] = 0
                 selected_index[(facet_name, value)] = self.add(params)
@@ -1301,27 +1372,14 @@ def _merge(lists: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
     )
 
 
-def _value_filter(name: str, value: str) -> str:
-    values = _values([value], name)
-    if name == "provider":
-        return f"(provider:={values} || domain:={values})"
-    return f"{name}:={values}"
-
-
 def _facet(name: str, response: dict[str, Any], size: int, selected: dict[str, int]) -> Facet:
     """The ``size`` values with the highest counts (ties by value) plus every selected value
     (as ``search.facets``); ``truncated`` when another value has a count."""
-    counts: list[tuple[str, int]] = []
+    counts = _facet_counts(response, FACET_FIELDS[name])
     distinct = 0
     for facet in response.get("facet_counts", []):
-        if facet.get("field_name") != name:
-            continue
-        counts = [
-            (str(c["value"]), int(c["count"]))
-            for c in facet.get("counts", [])
-            if int(c["count"]) > 0
-        ]
-        distinct = int(facet.get("stats", {}).get("total_values", len(counts)))
+        if facet.get("field_name") == FACET_FIELDS[name]:
+            distinct = int(facet.get("stats", {}).get("total_values", len(counts)))
     counts.sort(key=lambda item: (-item[1], item[0]))
     listed = dict(counts[:size])
     nonzero_listed = len(listed)
@@ -1333,6 +1391,19 @@ def _facet(name: str, response: dict[str, Any], size: int, selected: dict[str, i
     values = tuple(FacetValue(value, count, value in selected) for value, count in ranked)
     truncated = max(distinct, len(counts)) > nonzero_listed
     return Facet(name, values, truncated=truncated)
+
+
+def _facet_counts(response: dict[str, Any], field_name: str) -> list[tuple[str, int]]:
+    """(value as written, count) of a facet field's counts in ``response``."""
+    counts: list[tuple[str, int]] = []
+    for facet in response.get("facet_counts", []):
+        if facet.get("field_name") != field_name:
+            continue
+        for entry in facet.get("counts", []):
+            value = facet_text(str(entry["value"]))
+            if value is not None and int(entry["count"]) > 0:
+                counts.append((value, int(entry["count"])))
+    return counts
 
 
 def _histogram(
@@ -1667,15 +1738,23 @@ def reindex(
     return report
 
 
-def _needs_full(admin: Any, settings: TypesenseSettings, current: str | None) -> str:
-    if current is None:
-        return "no collection yet"
+def schema_mark(admin: Any, settings: TypesenseSettings) -> str | None:
+    """The ``SCHEMA_VERSION`` of the last reindex into ``settings.collection``; None if unknown."""
     errors = _errors()
     try:
         document = admin.collections[meta_collection(settings)].documents[META_ID].retrieve()
     except errors.ObjectNotFound:
-        return "no schema mark"
+        return None
     version = document.get("schema_version")
+    return str(version) if version is not None else None
+
+
+def _needs_full(admin: Any, settings: TypesenseSettings, current: str | None) -> str:
+    if current is None:
+        return "no collection yet"
+    version = schema_mark(admin, settings)
+    if version is None:
+        return "no schema mark"
     if version != SCHEMA_VERSION:
         return f"schema changed ({version} → {SCHEMA_VERSION})"
     return ""

@@ -369,3 +369,186 @@ def test_zero_downtime_full_reindex(cluster: Any, corpus: Path, tmp_path: Path) 
             thread.join(30)
     assert not failures
     assert len(totals) > 10 and set(totals) == {expected}
+
+
+# --- exact values: letter case, accents, punctuation (Typesense folds them, newsfind does not) ---
+
+LONG = "A very long topic name that runs well past fifty bytes of UTF-8, " * 2
+EXACT_ARTICLES: list[tuple[list[str], tuple[str, str], str]] = [
+    # (topics, (provider name, domain), type)
+    (["Café", "Politics"], ("MarketWatch", "mw-one.sample"), "article"),
+    (["Café", "A, B"], ("MarketWatch", "mw-one.sample"), "article"),
+    (["Cafe", "A B"], ("MarketWatch", "mw-two.sample"), "Article"),
+    (["CAFÉ", "A B", "politics"], ("Marketwatch", "mw-two.sample"), "article"),
+    (["x`y", "[br]"], ("Marketwatch", "mw-three.sample"), "analysis"),
+    (["[br]", "a,b`c] d"], ("MARKETWATCH", "café.sample"), "Analysis"),
+    (["Ⅻ Club", LONG + "one"], ("Café Crème", "café.sample"), "article"),
+    (["XII Club", LONG + "two"], ("Café Crème", "cafe.sample"), "article"),
+    (["xii club", LONG + "two", "A  B"], ("Cafe Creme", "cafe.sample"), "article"),
+    (['say "hi", (ok)', "Politics"], ("Café Crème", "café.sample"), "article"),
+]
+EXACT_TOPICS = sorted({t for topics, _, _ in EXACT_ARTICLES for t in topics})
+EXACT_PROVIDERS = sorted(
+    {name for _, (name, _), _ in EXACT_ARTICLES} | {d for _, (_, d), _ in EXACT_ARTICLES}
+)
+EXACT_TYPES = sorted({kind for _, _, kind in EXACT_ARTICLES})
+
+
+def exact_seeds(folder: Path) -> Path:
+    for number, (topics, provider, kind) in enumerate(EXACT_ARTICLES):
+        path = write_article(
+            folder,
+            f"000_exactvalues{number:05d}.txt",
+            f"Harbour story {number}",
+            body=f"Harbour body {number}.",
+            topics=topics,
+            provider=provider,
+        )
+        text = path.read_text(encoding="utf-8").replace("type: article", f"type: {kind}")
+        path.write_text(text, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def exact(cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any]:
+    """(Typesense engine, Whoosh engine) over the same articles with look-alike values."""
+    from search import indexer
+    from search.engine import WhooshEngine
+
+    seeds = exact_seeds(tmp_path_factory.mktemp("exact") / "seeds")
+    settings = settings_for(cluster, "exact")
+    report = ts.reindex(seeds, settings, lock_dir=tmp_path_factory.mktemp("lock"))
+    assert report.exit_code == 0, report.rejected
+    index_dir = tmp_path_factory.mktemp("exact-index")
+    indexer.reindex(seeds, index_dir)
+    return ts.TypesenseEngine(settings), WhooshEngine(index_dir)
+
+
+def test_look_alike_values_are_distinct_facet_values(exact: tuple[Any, Any]) -> None:
+    typesense, whoosh = exact
+    request = SearchRequest(facet_size=100, facets=("topic", "provider", "type"), now=NOW)
+    result = typesense.search(request)
+    assert summary(result) == summary(whoosh.search(request))
+    providers = {v.value: v.count for v in result.facets["provider"].values}
+    assert providers == {
+        "MarketWatch": 3,
+        "Marketwatch": 2,
+        "MARKETWATCH": 1,
+        "Café Crème": 3,
+        "Cafe Creme": 1,
+    }
+    topics = {v.value: v.count for v in result.facets["topic"].values}
+    assert (topics["Café"], topics["Cafe"], topics["CAFÉ"]) == (2, 1, 1)
+    assert (topics["A, B"], topics["A B"], topics["A  B"]) == (1, 2, 1)
+    assert (topics["Ⅻ Club"], topics["XII Club"], topics["xii club"]) == (1, 1, 1)
+    assert (topics[LONG + "one"], topics[LONG + "two"]) == (1, 2)
+    types = {v.value: v.count for v in result.facets["type"].values}
+    assert types == {"article": 7, "Article": 1, "analysis": 1, "Analysis": 1}
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        *({"topics": (topic,)} for topic in EXACT_TOPICS),
+        *({"providers": (provider,)} for provider in EXACT_PROVIDERS),
+        *({"types": (kind,)} for kind in EXACT_TYPES),
+        {"topics": ("Café", "A B"), "providers": ("Marketwatch", "café.sample")},
+        {"topics": ("cafe",)},  # no such value: nothing, as with Whoosh
+        {"providers": ("marketwatch",)},
+        {"types": ("ARTICLE",)},
+        {"q": "harbour", "topics": ("x`y", "a,b`c] d", 'say "hi", (ok)')},
+        {"q": "harbour", "providers": ("MARKETWATCH",), "types": ("Analysis",)},
+    ],
+    ids=lambda p: repr(p)[:70],
+)
+def test_look_alike_values_filter_exactly(exact: tuple[Any, Any], params: dict[str, Any]) -> None:
+    typesense, whoosh = exact
+    request = SearchRequest(facet_size=100, facets=("topic", "provider", "type"), now=NOW, **params)
+    got = typesense.search(request)
+    assert summary(got) == summary(whoosh.search(request))
+    wanted = set(params.get("topics", ())) | set(params.get("providers", ()))
+    wanted |= set(params.get("types", ()))
+    expected = sum(
+        1
+        for topics, (name, domain), kind in EXACT_ARTICLES
+        if (not params.get("topics") or set(topics) & set(params["topics"]))
+        and (not params.get("providers") or {name, domain} & set(params["providers"]))
+        and (not params.get("types") or kind in params["types"])
+    )
+    assert got.total == expected
+    for name, values in (("topic", "topics"), ("provider", "providers"), ("type", "types")):
+        selected = {v.value for v in got.facets[name].values if v.selected}
+        assert selected == set(params.get(values, ()))
+
+
+def test_suggestions_keep_look_alike_values_apart(exact: tuple[Any, Any]) -> None:
+    typesense, whoosh = exact
+    for prefix in ("cafe", "CAF", "market", "xii", "a b", "[br", "x`"):
+        got = {(s.text, s.kind, s.count) for s in typesense.suggest(prefix, limit=50)}
+        want = {(s.text, s.kind, s.count) for s in whoosh.suggest(prefix, limit=50)}
+        assert {s for s in got if s[1] != "title"} == {s for s in want if s[1] != "title"}, prefix
+    assert ("MarketWatch", "provider", 3) in {
+        (s.text, s.kind, s.count) for s in typesense.suggest("marketw")
+    }
+
+
+def test_related_links_are_found_by_their_exact_url(cluster: Any, tmp_path: Path) -> None:
+    """More-like-this looks related links up by URL: URLs differing in case are other pages."""
+    seeds = tmp_path / "seeds"
+    urls = [f"https://wire.sample/{path}" for path in ("story-a", "STORY-A", "Story-A", "story-A")]
+    for number, url in enumerate(urls):
+        write_article(seeds, f"000_relatedurl{number:06d}.txt", "Kiwi orchard yield", url=url)
+    for number, url in ((0, urls[0]), (1, urls[3])):
+        write_article(
+            seeds,
+            f"001_relatedfrom{number:05d}.txt",
+            f"Ferry timetable review {number}",
+            related=[{"title": "Kiwi orchard yield", "webUrl": url}],
+        )
+    settings = settings_for(cluster, "exact-urls")
+    assert ts.reindex(seeds, settings, lock_dir=tmp_path / "lock").exit_code == 0
+    engine = ts.TypesenseEngine(settings)
+    for number, url in ((0, urls[0]), (1, urls[3])):
+        similar = engine.more_like_this(f"relatedfrom{number:05d}", limit=1)
+        assert [hit.article.url for hit in similar] == [url]
+
+
+def test_a_collection_of_the_previous_schema_is_rebuilt(cluster: Any, tmp_path: Path) -> None:
+    """ts-1 faceted and filtered the values themselves; until the next (full) reindex, searches
+    say that the collection must be reindexed."""
+    seeds = exact_seeds(tmp_path / "seeds")
+    settings = settings_for(cluster, "upgrade")
+    engine = ts.TypesenseEngine(settings)
+    old_fields = [
+        spec for spec in ts.COLLECTION_FIELDS if not spec["name"].endswith(("_facet", "_key"))
+    ] + [
+        {"name": "topic", "type": "string[]", "facet": True},
+        {"name": "provider", "type": "string", "facet": True},
+    ]
+    old = "upgrade-20000101T000000000000"
+    engine.admin.collections.create({"name": old, "fields": old_fields, "token_separators": []})
+    engine.admin.aliases.upsert("upgrade", {"collection_name": old})
+    engine.admin.collections.create(
+        {"name": "upgrade-meta", "fields": [{"name": "kind", "type": "string"}]}
+    )
+    engine.admin.collections["upgrade-meta"].documents.upsert(
+        {"id": "state", "kind": "state", "schema_version": "ts-1", "report": "{}"}
+    )
+    with pytest.raises(IndexUnavailable, match="schema ts-1.*newsfind reindex"):
+        engine.search(SearchRequest(providers=("MarketWatch",)))
+    report = ts.reindex(seeds, settings, lock_dir=tmp_path / "lock")
+    assert report.full and report.note == "schema changed (ts-1 → ts-2)"
+    assert engine.search(SearchRequest(providers=("MarketWatch",))).total == 3
+    assert old not in {c["name"] for c in engine.admin.collections.retrieve()}
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["MarketWatch", "Café", "A, B", "a ǂ61", "ǂ", "x`y", "tab\tand  spaces", "日本語", "é" * 200],
+)
+def test_exact_keys_round_trip(value: str) -> None:
+    key = ts.exact_key(value)
+    assert all(0 < len(token) <= 64 and token == token.lower() for token in key.split(" "))
+    assert bytes.fromhex(key.replace(" ", "")).decode("utf-8") == value
+    assert ts.facet_text(ts.facet_value(value)) == value
+    assert ts.facet_text(value) is None or value == ts.facet_value("a")  # "a ǂ61" is one
