@@ -30,19 +30,23 @@ import heapq
 import itertools
 import marshal
 import pickle
+import zlib
 from array import array
 from collections.abc import Iterator
 from typing import Any
 
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
 from whoosh.formats import Positions
-from whoosh.system import pack_uint
+from whoosh.system import pack_int, pack_uint, pack_ushort
 from whoosh.util import random_name
 from whoosh.util.numeric import byte_to_length, length_to_byte
+from whoosh.util.numlists import delta_encode
 from whoosh.writing import SegmentWriter
 
 # one buffered posting costs about this many bytes of memory beside its value bytes
 _POSTING_OVERHEAD = 90
 _TERM_OVERHEAD = 300
+_COMPRESS_FROM = 96  # below this, zlib's output is no shorter than its input
 _SINGLE_CACHE = 4096
 _SINGLE_POSITION: list[bytes] = [
     pack_uint(1) + pickle.dumps([pos], 2) for pos in range(_SINGLE_CACHE)
@@ -61,6 +65,42 @@ def encode_positions(positions: list[int]) -> bytes:
     deltas.extend(b - a for a, b in itertools.pairwise(positions))
     encoded: bytes = pack_uint(len(deltas)) + pickle.dumps(deltas, 2)
     return encoded
+
+
+def _block_bytes(block: Any, fixed: int | None, compression: int, last: bool) -> bytes:
+    """``W3PostingsWriter._write_block``'s bytes: length, pickled info, (compressed) data."""
+    ids, weights = block._ids, block._weights
+    if all(weight == 1.0 for weight in weights):
+        mini_weights: Any = None
+    elif all(weight == weights[0] for weight in weights):
+        mini_weights = weights[0]
+    else:
+        mini_weights = tuple(weights)
+    if fixed is None or fixed < 0:
+        mini_values: Any = tuple(block._values)
+    elif fixed == 0:
+        mini_values = None
+    else:
+        mini_values = b"".join(block._values)
+    data = pickle.dumps((tuple(delta_encode(ids)), mini_weights, mini_values), 2)
+    if len(data) < _COMPRESS_FROM:
+        compression = 0
+    if compression:
+        data = zlib.compress(data, compression)
+    info = pickle.dumps(
+        (
+            len(ids),
+            ids[-1],
+            block._maxweight,
+            compression,
+            length_to_byte(block._minlength),
+            length_to_byte(block._maxlength),
+        ),
+        2,
+    )
+    size = len(info) + len(data)
+    head: bytes = pack_int(-size if last else size)
+    return head + info + data
 
 
 def _quantised(length: int, cache: dict[int, int] = {}) -> int:  # noqa: B006 (a memo)
@@ -82,7 +122,8 @@ class NewsSegmentWriter(SegmentWriter):  # type: ignore[misc]
         self._lengths: dict[str, array[int]] = {}
         self._runs: list[str] = []
         self._plans = {name: self._plan(field) for name, field in self.schema.items()}
-        self._whoosh_only = any(
+        # spelling words, vectors and inlined short posting lists: only Whoosh's own writer
+        self._whoosh_only = self.codec._inlinelimit > 1 or any(
             field.separate_spelling() or field.vector for _, field in self.schema.items()
         )
 
@@ -101,7 +142,7 @@ class NewsSegmentWriter(SegmentWriter):  # type: ignore[misc]
         if self._whoosh_only or any(
             name.startswith("_") and not name.startswith("_stored_") for name in fields
         ):
-            raise NotImplementedError("boosts and vectors need Whoosh's own writer")
+            raise NotImplementedError("boosts, vectors and inlining need Whoosh's own writer")
         self._check_state()
         self._check_fields(self.schema, names)
         perdoc = self.perdocwriter
@@ -248,30 +289,44 @@ class NewsSegmentWriter(SegmentWriter):  # type: ignore[misc]
         self.fieldwriter.close()
 
     def _write_term(self, key: bytes, entry: Entry, lengths: array[int]) -> None:
+        """One term's posting list, as ``W3PostingsWriter`` lays it out, written in one call.
+
+        Whoosh's postings writer serves as the buffer of the current block (its statistics
+        methods feed ``W3TermInfo.add_block``); the block bytes are built here. Blocks whose
+        pickle is under ``_COMPRESS_FROM`` bytes are stored uncompressed (compression 0 in the
+        block info, which every reader honours): zlib only makes them longer.
+        """
         docs, weights, values = entry
         if values and len(values) != len(docs):
             raise ValueError(f"term {key!r}: some postings have values and some do not")
         writer = self.fieldwriter
-        writer.start_term(key)
-        postings = writer._postwriter
-        limit = postings._blocklimit
+        block = writer._postwriter
+        fixed = writer._format.fixed_value_size()
+        terminfo = W3TermInfo()
+        postfile = writer._postfile
+        start = postfile.tell()
+        parts = [WHOOSH3_HEADER_MAGIC]
         base = self.docbase
         count = len(docs)
-        for start in range(0, count, limit):
-            end = min(start + limit, count)
-            ids = docs[start:end]
-            block_weights = weights[start:end]
-            postings._ids = ids
-            postings._weights = array("f", block_weights)  # as add_posting stores them
-            postings._values = values[start:end]
-            block_lengths = [lengths[doc - base] for doc in ids if doc - base < len(lengths)]
-            block_lengths = [length for length in block_lengths if length]
-            postings._minlength = min(block_lengths) if block_lengths else None
-            postings._maxlength = max(block_lengths) if block_lengths else 0
-            postings._maxweight = max(0, max(block_weights))  # of the unrounded weights
-            if end < count:
-                postings._write_block()
-        writer.finish_term()
+        for begin in range(0, count, block._blocklimit):
+            end = min(begin + block._blocklimit, count)
+            self._fill_block(block, docs[begin:end], weights[begin:end], values[begin:end])
+            known = [lengths[doc - base] for doc in block._ids if doc - base < len(lengths)]
+            known = [length for length in known if length]
+            block._minlength = min(known) if known else None
+            block._maxlength = max(known) if known else 0
+            terminfo.add_block(block)
+            parts.append(_block_bytes(block, fixed, block._compression, last=end == count))
+        postfile.write(b"".join(parts))
+        terminfo.set_extent(start, postfile.tell() - start)
+        writer._tindex.add(pack_ushort(writer._fieldid) + key, terminfo.to_bytes())
+
+    @staticmethod
+    def _fill_block(block: Any, ids: Any, weights: Any, values: list[bytes]) -> None:
+        block._ids = ids
+        block._weights = array("f", weights)  # float32, as add_posting stores them
+        block._values = values
+        block._maxweight = max(0, max(weights))  # of the unrounded weights, as add_posting
 
     def _close_segment(self) -> None:
         super()._close_segment()
