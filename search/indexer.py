@@ -34,6 +34,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import stat
 import sys
 import threading
 import time
@@ -511,20 +512,23 @@ def scan_seeds(seeds: Path) -> tuple[list[SeedFile], list[Rejected]]:
 
     for directory, subdirs, names in os.walk(root, onerror=unlistable, followlinks=False):
         subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
+        folder = os.path.relpath(directory, root)  # once per folder: relpath is slow
+        prefix = "" if folder == os.curdir else folder + os.sep
         for name in names:
             if name.startswith(".") or not name.endswith(SEED_SUFFIX):
                 continue
             path = os.path.join(directory, name)
-            rel = os.path.relpath(path, root)
+            rel = prefix + name
             try:
-                if os.path.islink(path):
+                info = os.lstat(path)
+                if stat.S_ISLNK(info.st_mode):
                     target = Path(path).resolve(strict=True)
                     if not target.is_relative_to(root):
                         rejected.append(
                             Rejected(rel, "symbolic link points outside the seeds folder")
                         )
                         continue
-                info = os.stat(path)
+                    info = os.stat(path)
             except (OSError, RuntimeError) as exc:
                 reason = getattr(exc, "strerror", None) or str(exc)
                 rejected.append(Rejected(rel, f"cannot read file: {reason}"))
@@ -542,8 +546,6 @@ def _unreadable_folders(rejected: list[Rejected]) -> tuple[str, ...]:
 
 
 def _is_regular(mode: int) -> bool:
-    import stat
-
     return stat.S_ISREG(mode)
 
 
@@ -553,12 +555,15 @@ def _indexed_docs(ix: Any) -> list[Indexed]:
 
 
 def _indexed_docs_from_reader(reader: Any) -> Iterator[Indexed]:
-    columns = [reader.column_reader(name) for name in ("id", "path", "content_hash", "stamp")]
-    for docnum in range(reader.doc_count_all()):
-        if reader.is_deleted(docnum):
-            continue
-        doc_id, rel, content_hash, stamp = (column[docnum] for column in columns)
-        yield Indexed(doc_id, rel, content_hash, stamp)
+    """What is indexed, from the value columns, read a whole segment at a time."""
+    for leaf, _ in reader.leaf_readers():
+        columns = [
+            list(leaf.column_reader(name)) for name in ("id", "path", "content_hash", "stamp")
+        ]
+        deleted = leaf.deleted_docs_set if leaf.has_deletions() else frozenset()
+        for docnum, (doc_id, rel, content_hash, stamp) in enumerate(zip(*columns, strict=True)):
+            if docnum not in deleted:
+                yield Indexed(doc_id, rel, content_hash, stamp)
 
 
 def _hash_file(seed: SeedFile) -> str:
