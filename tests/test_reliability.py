@@ -477,7 +477,7 @@ def test_sigkilled_reindexes_never_disturb_the_server_and_need_no_clean_up(
             plan: list[tuple[bool, float | str]] = [
                 (full, round(durations[full] * fraction, 3))
                 for full in (True, False)
-                for fraction in (0.02, 0.08, 0.15, 0.25, 0.35, 0.45, 0.55, 0.65, 0.75, 0.85, 0.92)
+                for fraction in (0.02, 0.06, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
             ]
             plan += [(event.startswith("full"), event) for event in EVENTS]
             for number, (full, when) in enumerate(plan):
@@ -494,7 +494,11 @@ def test_sigkilled_reindexes_never_disturb_the_server_and_need_no_clean_up(
             assert report["documents"] == len(corpus.versions)
             load.wait_for(lambda a: a.generation == generation_key(index), count=10)
         print(f"\nreindex runs: {dict(outcomes)}; uninterrupted: {durations}")
-        assert len(plan) - outcomes["finished"] >= 20, (outcomes, durations)
+        # the kills did land inside the runs (a run's time varies with the machine's load,
+        # so a late kill can find it finished): most of them, and at every stage
+        assert len(plan) - outcomes["finished"] >= 16, (outcomes, durations)
+        assert outcomes["killed before writing"] >= 2, (outcomes, durations)
+        assert outcomes["killed while writing"] >= 2, (outcomes, durations)
         assert load.failures == [], load.failures[:10]
         explained = explain(load.answers, [state_a, state_b])
         assert len(explained) >= 3, explained  # the server did follow the committed runs
