@@ -12,16 +12,19 @@ just written. For news articles that is about half of the indexing time.
   ``Positions.encode`` does (with the one-position values cached);
 - postings are grouped by field and term as they arrive (no sort of all postings, only of the
   terms), with document numbers and weights in compact arrays;
-- field lengths are kept in memory, and the postings are written block by block (128 per block,
-  as ``W3PostingsWriter`` would) straight into Whoosh's own postings writer, so the block layout,
-  compression and term statistics are Whoosh's.
+- field lengths are kept in memory, and each term's posting list is written in one call, its
+  blocks (128 postings each) laid out as ``W3PostingsWriter`` lays them out, with Whoosh's term
+  statistics; blocks too small for zlib to shorten are stored uncompressed (compression 0).
 
 Memory stays bounded like Whoosh's pool: past ``limitmb`` of buffered postings, the buffer is
 written to a temporary run file (``marshal``), and the runs are merged term by term at the end.
 
-Fields this fast path does not know (other formats, spelling, vectors) go through Whoosh's own
-``field.index``; a schema with vectors or separate spelling falls back to Whoosh's writer.
-``tests/test_segment_writer.py`` checks that both writers produce identical segment files.
+Fields this fast path does not tokenise itself (other formats or analysers) go through Whoosh's
+own ``field.index``. Boosts, term vectors, separate spelling and codecs that inline short posting
+lists are refused (``NotImplementedError``): those need Whoosh's own writer.
+``tests/test_segment_writer.py`` checks that both writers produce the same index (postings
+compared decoded, since a shared one-position value pickles more compactly; the rest byte for
+byte).
 """
 
 from __future__ import annotations
@@ -101,6 +104,23 @@ def _block_bytes(block: Any, fixed: int | None, compression: int, last: bool) ->
     size = len(info) + len(data)
     head: bytes = pack_int(-size if last else size)
     return head + info + data
+
+
+def _append(
+    terms: dict[bytes, Entry], key: bytes, docnum: int, weight: float, encoded: bytes | None
+) -> int:
+    """Buffer one posting; the memory it takes, roughly. An empty value is not kept (as
+    ``W3PostingsWriter.add_posting``): a field's postings all have values or none do."""
+    entry = terms.get(key)
+    cost = _POSTING_OVERHEAD + len(encoded or b"")
+    if entry is None:
+        entry = terms[key] = (array("I"), array("d"), [])
+        cost += _TERM_OVERHEAD
+    entry[0].append(docnum)
+    entry[1].append(weight)
+    if encoded:
+        entry[2].append(encoded)
+    return cost
 
 
 def _quantised(length: int, cache: dict[int, int] = {}) -> int:  # noqa: B006 (a memo)
@@ -185,15 +205,7 @@ class NewsSegmentWriter(SegmentWriter):  # type: ignore[misc]
             freq = len(positions)
             length += freq
             encoded = encode_positions(positions)
-            added += _POSTING_OVERHEAD + len(encoded)
-            key = term.encode("utf-8")
-            entry = terms.get(key)
-            if entry is None:
-                entry = terms[key] = (array("I"), array("d"), [])
-                added += _TERM_OVERHEAD
-            entry[0].append(docnum)
-            entry[1].append(freq * boost)
-            entry[2].append(encoded)
+            added += _append(terms, term.encode("utf-8"), docnum, freq * boost, encoded)
         self._buffered += added
         return length if field.scorable else 0
 
@@ -202,15 +214,7 @@ class NewsSegmentWriter(SegmentWriter):  # type: ignore[misc]
         length = 0
         for key, freq, weight, encoded in field.index(value):
             length += freq
-            entry = terms.get(key)
-            if entry is None:
-                entry = terms[key] = (array("I"), array("d"), [])
-                self._buffered += _TERM_OVERHEAD
-            entry[0].append(docnum)
-            entry[1].append(weight)
-            if encoded:
-                entry[2].append(encoded)
-            self._buffered += _POSTING_OVERHEAD + len(encoded or b"")
+            self._buffered += _append(terms, key, docnum, weight, encoded)
         return length if field.scorable else 0
 
     def _record_length(self, name: str, docnum: int, length: int) -> None:
@@ -270,9 +274,6 @@ class NewsSegmentWriter(SegmentWriter):  # type: ignore[misc]
     # --- writing the segment --------------------------------------------------------------------
 
     def _flush_segment(self) -> None:
-        if self._whoosh_only:
-            super()._flush_segment()
-            return
         self.perdocwriter.close()
         writer = self.fieldwriter
         current = None
