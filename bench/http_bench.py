@@ -336,9 +336,10 @@ def reindex_phase(
     return result
 
 
-def render(record: dict[str, Any]) -> str:
-    rows = [
-        (
+def phase_rows(record: dict[str, Any]) -> list[list[Any]]:
+    """One row per phase: requests, req/s, p50/p95/p99 ms, errors, server RSS before/after."""
+    return [
+        [
             name,
             p["requests"],
             p["requests_per_second"],
@@ -348,9 +349,13 @@ def render(record: dict[str, Any]) -> str:
             p["errors"],
             p["server_rss_mb_before"],
             p["server_rss_mb_after"],
-        )
+        ]
         for name, p in record["phases"].items()
     ]
+
+
+def render(record: dict[str, Any]) -> str:
+    rows = phase_rows(record)
     headers = (
         f"http {record['label']} ({next(iter(record['phases'].values()))['connections']} conns)"
         if record["phases"]

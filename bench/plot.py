@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bench import common
+from bench import common, http_bench, query_bench
 
 COLORS = {"newsfind": "tab:blue", "fts5": "tab:orange", "tantivy": "tab:green", "whoosh": "tab:red"}
 INDEX_ROWS = {
@@ -162,23 +162,7 @@ def markdown(results: Path) -> str:
             f"{record['commit']}; load average {load} at the start)\n\n" + _md(headers, rows)
         )
     for record in latest(results, "query"):
-        reference = record["engines"].get("newsfind", {}).get("p50_ms")
-        rows = []
-        for name, row in record["engines"].items():
-            ratio = (
-                round(row["p50_ms"] / reference, 2) if reference and name != "newsfind" else None
-            )
-            rows.append(
-                [
-                    name,
-                    row["requests"],
-                    row["p50_ms"],
-                    row["p95_ms"],
-                    row["p99_ms"],
-                    row["mean_ms"],
-                    ratio,
-                ]
-            )
+        rows = query_bench.engine_rows(record)
         headers = ["engine", "requests", "p50 ms", "p95 ms", "p99 ms", "mean ms", "p50 ÷ newsfind"]
         agreement = [
             f"{pair}: {stats['equal']}/{stats['compared']} equal, "
@@ -195,20 +179,7 @@ def markdown(results: Path) -> str:
             + "; ".join(agreement)
         )
     for record in latest(results, "http"):
-        rows = [
-            [
-                name,
-                p["requests"],
-                p["requests_per_second"],
-                p["p50_ms"],
-                p["p95_ms"],
-                p["p99_ms"],
-                p["errors"],
-                p["server_rss_mb_before"],
-                p["server_rss_mb_after"],
-            ]
-            for name, p in record["phases"].items()
-        ]
+        rows = http_bench.phase_rows(record)
         headers = [
             "phase",
             "requests",

@@ -302,7 +302,8 @@ def agreement(
     return result
 
 
-def render(record: dict[str, Any]) -> str:
+def engine_rows(record: dict[str, Any]) -> list[list[Any]]:
+    """One row per engine: requests, p50/p95/p99/mean ms, p50 as a multiple of newsfind's."""
     engines = record["engines"]
     reference = engines.get("newsfind")
     rows = []
@@ -311,7 +312,7 @@ def render(record: dict[str, Any]) -> str:
         if reference and name != "newsfind" and reference["p50_ms"] > 0:
             ratio = round(row["p50_ms"] / reference["p50_ms"], 2)
         rows.append(
-            (
+            [
                 name,
                 row["requests"],
                 row["p50_ms"],
@@ -319,8 +320,13 @@ def render(record: dict[str, Any]) -> str:
                 row["p99_ms"],
                 row["mean_ms"],
                 ratio,
-            )
+            ]
         )
+    return rows
+
+
+def render(record: dict[str, Any]) -> str:
+    rows = engine_rows(record)
     headers = (
         f"query {record['label']} ({record['queries']} queries × {record['repeat']})",
         "requests",
