@@ -21,7 +21,9 @@ these functions touch the segment's files.
 
 from __future__ import annotations
 
+import bisect
 import io
+import itertools
 import pickle
 import re
 import struct
@@ -30,6 +32,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+from whoosh import formats
 from whoosh.codec import whoosh3
 from whoosh.filedb import compound, structfile
 from whoosh.filedb.filetables import _lengths as _RECORD_HEADER
@@ -39,29 +42,26 @@ from whoosh.util.numeric import byte_to_length
 _MAGIC = whoosh3.WHOOSH3_HEADER_MAGIC
 _INT = rb"(?:K.|M..|J....)"
 _FLOAT = rb"G.{8}"
-_PUT = rb"(?:q.|r....)?"
-# the pickled (ids, weights, …) tuple up to the end of the weights: ids are a tuple of ints
-# (TUPLE1..3 for short ones), weights None, one float or a tuple of floats
-_BLOCK_HEAD = re.compile(
-    rb"\x80\x02(?:\((?:"
-    + _INT
-    + rb")*t|"
-    + _INT
-    + rb"{1,3}[\x85-\x87]|\))"
-    + _PUT
-    + rb"(?:N|"
-    + _FLOAT
-    + rb"|\((?:"
-    + _FLOAT
-    + rb")*t"
-    + _PUT
-    + rb"|(?:"
-    + _FLOAT
-    + rb"){1,3}[\x85-\x87]"
-    + _PUT
-    + rb"|\))",
-    re.DOTALL,
-)
+_MEMO = rb"(?:q.|r....)?"  # protocol 2 memoises with BINPUT / LONG_BINPUT, 4 with MEMOIZE
+_MEMO4 = rb"\x94?"
+
+
+def _head_pattern(start: bytes, memo: bytes) -> re.Pattern[bytes]:
+    """The pickled ``(ids, weights, …`` tuple up to the end of the weights: ids are a tuple of
+    ints (TUPLE1..3 for short ones), weights None, one float or a tuple of floats."""
+    return re.compile(
+        start
+        + rb"(?:\((?:" + _INT + rb")*t|" + _INT + rb"{1,3}[\x85-\x87]|\))" + memo
+        + rb"(?:N|" + _FLOAT + rb"|\((?:" + _FLOAT + rb")*t" + memo
+        + rb"|(?:" + _FLOAT + rb"){1,3}[\x85-\x87]" + memo + rb"|\))",
+        re.DOTALL,
+    )  # fmt: skip
+
+
+_BLOCK_HEAD = _head_pattern(rb"\x80\x02", _MEMO)
+# protocol 4 (NewsSegmentWriter's blocks) opens with a FRAME of 8 length bytes
+_BLOCK_HEAD4 = _head_pattern(rb"\x80\x04\x95.{8}", _MEMO4)
+_FRAME = slice(2, 11)
 _TUPLE2_STOP = b"\x86."
 _DOC_FREQ = struct.Struct("!I")
 _LENGTH_TABLE = np.array([byte_to_length(i) for i in range(256)], dtype=np.float32)
@@ -135,58 +135,117 @@ def _blocks(leaf: Any, info: Any) -> Iterator[tuple[int, int, int, bytes]]:
         yield count, last_id, compression, block[stream.tell() :]
 
 
-def positions(leaf: Any, field: str, term: bytes, docs: list[int]) -> dict[int, list[int]]:
-    """``{doc: positions}`` of a term for those of ``docs`` (sorted, segment-local) having it.
+def positions(
+    leaf: Any, field: str, term: bytes, docs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(document, position)`` pairs of a term for those of ``docs`` (sorted, segment-local):
+    two flat ``int64`` arrays, one entry per occurrence, by document then position.
 
-    Only the blocks that can hold one of ``docs`` are inflated and fully unpickled.
+    Only the blocks that can hold one of ``docs`` are inflated and unpickled. The postings'
+    values (each a count and a pickled list of position deltas) are then decoded in one
+    ``pickle.loads`` of their lists side by side, rather than one call per posting.
     """
     try:
         info = leaf._terms.term_info(field, term)
     except (KeyError, TermNotFound):
-        return {}
-    decode = leaf.schema[field].format.decoder("positions")
-    wanted = set(docs)
-    found: dict[int, list[int]] = {}
+        return EMPTY_POSITIONS
     try:
-        if info.is_inlined():
-            ids, _, values = info.inlined_postings()
-            return {
-                doc: decode(value) for doc, value in zip(ids, values, strict=True) if doc in wanted
-            }
-        pending = iter(docs)
-        next_doc = next(pending, None)
-        for _count, last_id, compression, payload in _blocks(leaf, info):
-            if next_doc is None:
-                break
-            if next_doc > last_id:
-                continue
-            raw = zlib.decompress(payload) if compression else payload
-            deltas, _, values = pickle.loads(raw)
-            doc = 0
-            for delta, value in zip(deltas, values, strict=True):
-                doc += delta
-                if doc in wanted:
-                    found[doc] = decode(value)
-            while next_doc is not None and next_doc <= last_id:
-                next_doc = next(pending, None)
+        ids, values = _values_of(leaf, info, docs)
+        return _decode_positions(ids, values, leaf.schema[field].format)
     except _Unexpected:
         return _positions_by_matcher(leaf, field, term, docs)
-    return found
+
+
+EMPTY_POSITIONS = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+_VALUE_HEAD = b"\x80\x02]"  # PROTO 2, EMPTY_LIST: the start of each pickled delta list
+
+
+def _values_of(leaf: Any, info: Any, docs: np.ndarray) -> tuple[np.ndarray, list[bytes]]:
+    """The ids and encoded values of the postings of ``docs`` that hold the term."""
+    if info.is_inlined():
+        inlined_ids, _, inlined_values = info.inlined_postings()
+        block_ids = np.asarray(inlined_ids, dtype=np.int64)
+        keep = np.flatnonzero(np.isin(block_ids, docs))
+        return block_ids[keep], [inlined_values[i] for i in keep.tolist()]
+    wanted = docs.tolist()
+    deltas: list[int] = []
+    values: list[bytes] = []
+    sizes: list[int] = []
+    previous_last = -1
+    for _count, last_id, compression, payload in _blocks(leaf, info):
+        # does one of docs fall in this block's ids, (previous last id, last id]?
+        wanted_here = bisect.bisect_right(wanted, last_id) > bisect.bisect_right(
+            wanted, previous_last
+        )
+        previous_last = last_id
+        if not wanted_here:
+            continue
+        raw = zlib.decompress(payload) if compression else payload
+        try:
+            block_deltas, _, block_values = pickle.loads(raw)
+        except Exception as exc:  # noqa: BLE001 - not the layout this module knows
+            raise _Unexpected from exc
+        if not isinstance(block_values, tuple) or not len(block_values) == len(block_deltas):
+            raise _Unexpected
+        deltas.extend(block_deltas)
+        values.extend(block_values)
+        sizes.append(len(block_deltas))
+    if not sizes:
+        return EMPTY_POSITIONS[0], []
+    # a block's first delta is its absolute id: take off the sum of the blocks before it
+    running = np.cumsum(np.asarray(deltas, dtype=np.int64))
+    lengths = np.asarray(sizes, dtype=np.int64)
+    firsts = np.cumsum(lengths) - lengths
+    delta_array = np.asarray(deltas, dtype=np.int64)
+    ids = running - np.repeat(running[firsts] - delta_array[firsts], lengths)
+    keep = np.flatnonzero(np.isin(ids, docs, assume_unique=True))
+    return ids[keep], [values[i] for i in keep.tolist()]
+
+
+def _decode_positions(
+    ids: np.ndarray, values: list[bytes], fmt: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    if not values:
+        return EMPTY_POSITIONS
+    if type(fmt) is not formats.Positions or values[0][4:7] != _VALUE_HEAD:
+        raise _Unexpected
+    # each value is pack_uint(count) + b"\x80\x02" + <list opcodes> + b"."; the list opcodes of
+    # all values between MARK and TUPLE unpickle as one tuple of lists
+    stream = b"".join([b"\x80\x02(", *[value[6:-1] for value in values], b"t."])
+    try:
+        lists = pickle.loads(stream)
+    except Exception as exc:  # noqa: BLE001 - a value that is not a pickled list
+        raise _Unexpected from exc
+    if not isinstance(lists, tuple) or len(lists) != len(values):
+        raise _Unexpected
+    counts = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+    total = int(counts.sum())
+    try:
+        deltas = np.fromiter(itertools.chain.from_iterable(lists), dtype=np.int64, count=total)
+    except (TypeError, ValueError) as exc:
+        raise _Unexpected from exc
+    running = np.cumsum(deltas)
+    firsts = np.cumsum(counts) - counts  # where each posting's positions start
+    bases = running[firsts[counts > 0]] - deltas[firsts[counts > 0]]
+    return np.repeat(ids, counts), running - np.repeat(bases, counts[counts > 0])
 
 
 def _positions_by_matcher(
-    leaf: Any, field: str, term: bytes, docs: list[int]
-) -> dict[int, list[int]]:
+    leaf: Any, field: str, term: bytes, docs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     matcher = leaf._terms.matcher(field, term, leaf.schema[field].format)
-    found = {}
-    for doc in docs:
+    found_docs: list[int] = []
+    found_positions: list[int] = []
+    for doc in docs.tolist():
         if matcher.is_active() and matcher.id() < doc:
             matcher.skip_to(doc)
         if not matcher.is_active():
             break
         if matcher.id() == doc:
-            found[doc] = matcher.value_as("positions")
-    return found
+            doc_positions = matcher.value_as("positions")
+            found_docs.extend([doc] * len(doc_positions))
+            found_positions.extend(doc_positions)
+    return np.asarray(found_docs, dtype=np.int64), np.asarray(found_positions, dtype=np.int64)
 
 
 def _block_head(payload: bytes, count: int, compression: int) -> tuple[Any, Any]:
@@ -194,16 +253,25 @@ def _block_head(payload: bytes, count: int, compression: int) -> tuple[Any, Any]
         ids, weights, _ = pickle.loads(payload)
         return ids, weights
     inflater = zlib.decompressobj()
-    head = inflater.decompress(payload, 16 + 14 * count)
-    match = _BLOCK_HEAD.match(head)
+    head = inflater.decompress(payload, 32 + 14 * count)
+    match = _head_match(head)
     if match is None:
         head += inflater.decompress(inflater.unconsumed_tail)
-        match = _BLOCK_HEAD.match(head)
+        match = _head_match(head)
         if match is None:
             ids, weights, _ = pickle.loads(head)
             return ids, weights
-    ids, weights = pickle.loads(head[: match.end()] + _TUPLE2_STOP)
+    if head[1] == 4:  # drop the FRAME, which announces more bytes than are kept
+        head = head[:2] + head[_FRAME.stop :]
+        end = match.end() - (_FRAME.stop - _FRAME.start)
+    else:
+        end = match.end()
+    ids, weights = pickle.loads(head[:end] + _TUPLE2_STOP)
     return ids, weights
+
+
+def _head_match(head: bytes) -> re.Match[bytes] | None:
+    return (_BLOCK_HEAD4 if head[1:2] == b"\x04" else _BLOCK_HEAD).match(head)
 
 
 def _postings_by_matcher(leaf: Any, field: str, term: bytes) -> tuple[np.ndarray, np.ndarray]:

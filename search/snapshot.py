@@ -325,7 +325,7 @@ class Snapshot:
             candidates = None
             for vector in vectors:
                 docs = vector.docs[(vector.bits & bit) != 0]
-                candidates = docs if candidates is None else np.intersect1d(candidates, docs)
+                candidates = docs if candidates is None else sorted_intersection(candidates, docs)
                 if not len(candidates):
                     break
             if candidates is not None and len(candidates):
@@ -337,7 +337,7 @@ class Snapshot:
     def _verify_phrase(
         self, field: str, stems: tuple[str, ...], candidates: np.ndarray
     ) -> np.ndarray:
-        matched: list[int] = []
+        matched: list[np.ndarray] = []
         with self._lock:
             for leaf, offset in self.leaves:
                 local = candidates[
@@ -345,9 +345,9 @@ class Snapshot:
                 ]
                 if not len(local):
                     continue
-                hits = _phrase_in_segment(leaf, field, stems, (local - offset).tolist())
-                matched.extend(doc + offset for doc in hits)
-        return np.asarray(matched, dtype=np.int32)
+                hits = _phrase_in_segment(leaf, field, stems, local.astype(np.int64) - offset)
+                matched.append(hits + offset)
+        return np.concatenate(matched).astype(np.int32) if matched else postings.EMPTY_DOCS
 
     def expand(self, prefix: str, fields: tuple[str, ...]) -> tuple[str, ...]:
         """The indexed terms starting with ``prefix``, most frequent first: at most
@@ -465,18 +465,43 @@ def _text_bytes(items: Sized) -> int:
     return 100 + 80 * len(items)
 
 
-def _phrase_in_segment(leaf: Any, field: str, stems: tuple[str, ...], docs: list[int]) -> list[int]:
-    """Which of ``docs`` (segment-local, sorted) hold ``stems`` at consecutive positions."""
-    per_stem = [postings.positions(leaf, field, stem.encode("utf-8"), docs) for stem in stems]
-    found: list[int] = []
-    for doc in docs:
-        if any(doc not in stem_positions for stem_positions in per_stem):
-            continue
-        starts = set(per_stem[0][doc])
-        for index, stem_positions in enumerate(per_stem[1:], start=1):
-            starts &= {position - index for position in stem_positions[doc]}
-            if not starts:
-                break
-        if starts:
-            found.append(doc)
-    return found
+def _phrase_in_segment(
+    leaf: Any, field: str, stems: tuple[str, ...], docs: np.ndarray
+) -> np.ndarray:
+    """Which of ``docs`` (segment-local, sorted) hold ``stems`` at consecutive positions.
+
+    Each occurrence of the i-th word is keyed ``(document << 32) | (position - i)``; a phrase
+    starts where every word has the same key.
+    """
+    starts: np.ndarray | None = None
+    docs = np.asarray(docs, dtype=np.int64)
+    for index, stem in enumerate(stems):
+        stem_docs, stem_positions = postings.positions(leaf, field, stem.encode("utf-8"), docs)
+        keep = stem_positions >= index
+        keys = (stem_docs[keep] << 32) | (stem_positions[keep] - index)
+        starts = keys if starts is None else sorted_intersection(starts, keys)
+        if not len(starts):
+            return postings.EMPTY_DOCS
+        docs = sorted_unique(starts >> 32)  # the next word is only needed where the phrase goes on
+    return docs
+
+
+def sorted_intersection(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The values in both of two sorted arrays without repeats, sorted."""
+    if len(a) > len(b):
+        a, b = b, a
+    if not len(a):
+        return a
+    where = np.minimum(np.searchsorted(b, a), len(b) - 1)
+    common: np.ndarray = a[b[where] == a]
+    return common
+
+
+def sorted_unique(a: np.ndarray) -> np.ndarray:
+    """A sorted array without its repeats."""
+    if not len(a):
+        return a
+    keep = np.empty(len(a), dtype=bool)
+    keep[0] = True
+    np.not_equal(a[1:], a[:-1], out=keep[1:])
+    return a[keep]

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from test_engine_helpers import Built, field_texts, has_term, request, visible
 
-from search.articles import read_article
+from search.articles import Article, read_article
 from search.engine import WhooshEngine
 from search.indexer import reindex
-from search.schema import news_analyzer
+from search.schema import SEARCH_FIELDS, news_analyzer
 
 pytestmark = pytest.mark.shared
 
@@ -52,6 +52,25 @@ def test_phrase_hits_hold_the_phrase(reuters: Built) -> None:
     for hit in result.hits:
         texts = field_texts(reuters.by_id(hit.article.id)).values()
         assert any(["interest", "rate"] in pairs(text) for text in texts)
+
+
+@pytest.mark.parametrize(
+    "phrase", ["interest rates", "mln dlrs", "the company said", "oil prices", "net loss", "vs"]
+)
+def test_phrase_totals_equal_brute_force(reuters: Built, phrase: str) -> None:
+    stems = [token.text for token in news_analyzer(phrase)]
+
+    def holds(article: Article) -> bool:
+        for field in SEARCH_FIELDS:
+            text = [token.text for token in news_analyzer(field_texts(article)[field])]
+            if any(text[i : i + len(stems)] == stems for i in range(len(text))):
+                return True
+        return False
+
+    expected = {a.id for a in visible(reuters.articles) if holds(a)}
+    result = reuters.engine.search(request(q=f'"{phrase}"', per_page=10))
+    assert result.total == len(expected) > 0
+    assert {hit.article.id for hit in result.hits} <= expected
 
 
 def pairs(text: str) -> list[list[str]]:
