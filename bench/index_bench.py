@@ -75,6 +75,7 @@ def main(args: Any) -> int:
     seeds = work / "seeds"
     common.copy_tree_linked(corpus, seeds)
     common.warm([path for _, path in peers.corpus_files(seeds)])
+    kept = _peers_still_valid(work / BUILT, corpus, len(files), args)
     (work / BUILT).unlink(missing_ok=True)
     label = common.count_label(len(files))
     record = common.base_record("index", label, corpus)
@@ -111,16 +112,37 @@ def main(args: Any) -> int:
     parsed.unlink(missing_ok=True)
     record["stages"] = stages
     record["summary"] = summarize(stages)
-    (work / BUILT).write_text(
-        json.dumps({"corpus": str(corpus.resolve()), "files": len(files), "engines": list(stages)})
-        + "\n",
-        encoding="utf-8",
-    )
+    built = {
+        "corpus": str(corpus.resolve()),
+        "files": len(files),
+        "change": args.change,
+        "seed": args.seed,
+        "engines": list(stages) + [name for name in kept if name not in stages],
+    }
+    (work / BUILT).write_text(json.dumps(built) + "\n", encoding="utf-8")
     print(render(record))
     path = common.write_record("index", record, args.results)
     if path:
         print(f"\nrecord: {path}")
     return 0
+
+
+def _peers_still_valid(built_file: Path, corpus: Path, files: int, args: Any) -> list[str]:
+    """The peers an earlier run built from the seeds this run makes again (same corpus and
+    number of files, same share of them changed with the same random seed): ``bench query``
+    needs no rebuild of them.
+    """
+    try:
+        built = json.loads(built_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    same_seeds = (
+        built.get("corpus") == str(corpus.resolve())
+        and built.get("files") == files
+        and built.get("change", 0.01) == args.change
+        and built.get("seed", 1) == args.seed
+    )
+    return [name for name in built.get("engines", []) if name in PEERS] if same_seeds else []
 
 
 def summarize(stages: dict[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""A faster way to write one Whoosh segment for newsfind's schema — the same files, byte for byte.
+"""A faster way to write one Whoosh segment for newsfind's schema, holding what Whoosh's would.
 
 Whoosh's ``SegmentWriter`` sends every posting through a sorting pool as a 5-tuple, sorts all of
 them when the segment is flushed, then hands them one at a time to the postings writer, which
@@ -14,7 +14,12 @@ just written. For news articles that is about half of the indexing time.
   terms), with document numbers and weights in compact arrays;
 - field lengths are kept in memory, and each term's posting list is written in one call, its
   blocks (128 postings each) laid out as ``W3PostingsWriter`` lays them out, with Whoosh's term
-  statistics; blocks too small for zlib to shorten are stored uncompressed (compression 0).
+  statistics; blocks too small for zlib to shorten are stored uncompressed (compression 0);
+- a block's data tuple is pickled with protocol 4 (``_BLOCK_PROTOCOL``), not Whoosh's 2. Under
+  protocol 2 each posting value (``bytes``) pickles as a call to ``_codecs.encode`` on a
+  Latin-1 string; protocol 4 stores the bytes as they are. Whoosh reads blocks with a plain
+  ``pickle.loads``, whatever the protocol; the blocks are half the size and unpickle 3–4 times
+  faster, which is what a phrase query at a million articles waits for.
 
 Memory stays bounded like Whoosh's pool: past ``limitmb`` of buffered postings, the buffer is
 written to a temporary run file (``marshal``), and the runs are merged term by term at the end.
@@ -23,8 +28,7 @@ Fields this fast path does not tokenise itself (other formats or analysers) go t
 own ``field.index``. Boosts, term vectors, separate spelling and codecs that inline short posting
 lists are refused (``NotImplementedError``): those need Whoosh's own writer.
 ``tests/test_segment_writer.py`` checks that both writers produce the same index (postings
-compared decoded, since a shared one-position value pickles more compactly; the rest byte for
-byte).
+and blocks compared decoded, since their pickles differ; the rest byte for byte).
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ from whoosh.writing import SegmentWriter
 _POSTING_OVERHEAD = 90
 _TERM_OVERHEAD = 300
 _COMPRESS_FROM = 96  # below this, zlib's output is no shorter than its input
+_BLOCK_PROTOCOL = 4  # the pickle protocol of a block's (ids, weights, values) tuple
 _SINGLE_CACHE = 4096
 _SINGLE_POSITION: list[bytes] = [
     pack_uint(1) + pickle.dumps([pos], 2) for pos in range(_SINGLE_CACHE)
@@ -85,7 +90,7 @@ def _block_bytes(block: Any, fixed: int | None, compression: int, last: bool) ->
         mini_values = None
     else:
         mini_values = b"".join(block._values)
-    data = pickle.dumps((tuple(delta_encode(ids)), mini_weights, mini_values), 2)
+    data = pickle.dumps((tuple(delta_encode(ids)), mini_weights, mini_values), _BLOCK_PROTOCOL)
     if len(data) < _COMPRESS_FROM:
         compression = 0
     if compression:

@@ -2,8 +2,8 @@
 
 Both writers index the same parsed articles into two real indexes on disk; then every term of
 every field is compared (term statistics, document numbers, weights and decoded posting values),
-and so are the stored fields and the value columns. The fast writer's posting values may be
-pickled more compactly (a shared one-position value is memoised), so postings are compared
+and so are the stored fields and the value columns. The fast writer pickles its posting blocks
+with another protocol (and memoises a shared one-position value), so postings are compared
 decoded, and the other files byte for byte.
 """
 
