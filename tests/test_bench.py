@@ -158,6 +158,20 @@ def test_query_command_and_count_agreement(
     assert "fts5~tantivy" in record["agreement"]
 
 
+def test_index_run_keeps_peers_built_from_the_same_seeds(
+    corpus: Path, work: Path, tmp_path: Path
+) -> None:
+    """A newsfind-only rerun leaves the peers listed when it remakes the same seeds, not else."""
+
+    def rerun(*extra: str) -> list[str]:
+        command = ["index", "--corpus", str(corpus), "--work", str(work), "--peers", ""]
+        assert bench_main([*command, "--results", str(tmp_path), *extra]) == 0
+        return list(json.loads((work / "built.json").read_text())["engines"])
+
+    assert {"fts5", "tantivy"} <= set(rerun())
+    assert not {"fts5", "tantivy"} & set(rerun("--change", "0.05"))
+
+
 @needs_engine
 def test_http_command(corpus: Path, work: Path, results: Path, tiny_queries: Path) -> None:
     code = bench_main(
