@@ -47,8 +47,18 @@ def machine() -> dict[str, Any]:
         "memory_gib": round(memory / 2**30, 1),
         "python": platform.python_version(),
         "sqlite": __import__("sqlite3").sqlite_version,
-        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "load_average": load_average(),
     }
+
+
+def load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def started_at(record: dict[str, Any], load_before: list[float]) -> None:
+    """Make a record made after its run show the load average from its start (and the end's)."""
+    record["machine"]["load_average_after"] = record["machine"]["load_average"]
+    record["machine"]["load_average"] = load_before
 
 
 def git_commit() -> str:

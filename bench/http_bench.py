@@ -240,6 +240,7 @@ class Load:
 def main(args: Any) -> int:
     if args.corpus is None and args.index is None:
         raise SystemExit("http: give --corpus DIR or --index DIR")
+    load_before = common.load_average()
     work = args.work or (common.work_dir(args.corpus) if args.corpus else None)
     if args.corpus is not None and args.index is None:
         assert work is not None
@@ -269,6 +270,7 @@ def main(args: Any) -> int:
     documents = len(list(Path(seeds).rglob("*.txt"))) if seeds else 0
     label = common.count_label(documents) if documents else "index"
     record = common.base_record("http", label, args.corpus)
+    common.started_at(record, load_before)
     record.update(documents=documents, queries=len(paths), phases=phases, server_log=str(log))
     print(render(record))
     path = common.write_record("http", record, args.results)

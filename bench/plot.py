@@ -191,10 +191,14 @@ def markdown(results: Path) -> str:
             "server RSS MB before",
             "after",
         ]
-        reindex = record["phases"].get("reindex", {})
+        reindex = record["phases"].get("reindex")
+        during = (
+            f"; full reindex during the load: {reindex.get('reindex_seconds')} s"
+            if reindex
+            else "; no reindex phase"
+        )
         parts.append(
             f"**http, {record['label']}** (commit {record['commit']}, load average "
-            f"{record['machine']['load_average'][0]}; full reindex during the load: "
-            f"{reindex.get('reindex_seconds')} s)\n\n" + _md(headers, rows)
+            f"{record['machine']['load_average'][0]}{during})\n\n" + _md(headers, rows)
         )
     return "\n\n".join(parts)

@@ -149,6 +149,7 @@ def open_engines(args: Any, names: list[str], now: Any) -> tuple[list[Any], list
 def main(args: Any) -> int:
     if args.corpus is None and args.index is None:
         raise SystemExit("query: give --corpus DIR or --index DIR")
+    load_before = common.load_average()
     data = queryset.load(args.queries)
     now = queryset.now_of(data)
     entries = data["queries"][: args.limit] if args.limit else data["queries"]
@@ -163,6 +164,7 @@ def main(args: Any) -> int:
     documents = _documents(args)
     label = common.count_label(documents) if documents else "index"
     record = common.base_record("query", label, args.corpus)
+    common.started_at(record, load_before)
     record.update(
         documents=documents,
         queries_file=args.queries.name,
