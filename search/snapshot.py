@@ -11,8 +11,10 @@ index changes. It holds:
 - the exact-value facets (``topic``, ``provider``, ``domain``, ``type``) as ``FacetIndex``:
   (document, value ordinal) entries grouped by value and by document, so a filter is a slice
   and the counts are one gather and a sum per value;
-- a size-bounded LRU of per-clause score vectors (sorted document numbers, BM25F scores, field
-  bits), filled lazily from the posting lists (``search.postings``), and of prefix expansions.
+- a cache of per-clause score vectors (sorted document numbers, BM25F scores, field bits),
+  filled lazily from the posting lists (``search.postings``), and of prefix expansions. It is
+  bounded in bytes and keeps what is dear to recompute per byte (``search.cache``): a phrase
+  of common words outlasts the vectors of single words that are read again quickly.
 
 The Whoosh reader stays open for stored fields (the hits' display data) and for the term table
 and posting files that ``search.postings`` reads in bulk. Whoosh readers are not thread-safe, so
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections import OrderedDict
+import time
 from collections.abc import Callable, Hashable, Iterable, Sequence, Sized
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +38,7 @@ from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 
 from . import layout, postings, ranking
+from .cache import CostAwareCache
 from .facets import slot_numbers
 from .models import IndexUnavailable
 from .query import EXPANSION_POSTINGS, MAX_EXPANSIONS
@@ -108,37 +111,6 @@ class FacetIndex:
         return np.bincount(values, minlength=len(self.values))
 
 
-class _LRU:
-    """A thread-safe LRU mapping bounded by the total ``nbytes`` of its values."""
-
-    def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self.bytes = 0
-        self._items: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable) -> Any:
-        with self._lock:
-            item = self._items.get(key)
-            if item is None:
-                return None
-            self._items.move_to_end(key)
-            return item[0]
-
-    def put(self, key: Hashable, value: Any, size: int) -> None:
-        with self._lock:
-            if key in self._items:
-                return
-            self._items[key] = (value, size)
-            self.bytes += size
-            while self.bytes > self.max_bytes and len(self._items) > 1:
-                _, (_, dropped) = self._items.popitem(last=False)
-                self.bytes -= dropped
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-
 def probe(index_dir: str | os.PathLike[str]) -> tuple[str, int] | None:
     """``(generation, Whoosh TOC generation)`` of the live index, cheaply; None if there is none."""
     name = layout.current_generation(index_dir)
@@ -161,7 +133,7 @@ class Snapshot:
         self.schema = toc.schema
         self.reader = ix._reader(ix.storage, toc.schema, toc.segments, toc.generation)
         self._lock = threading.RLock()
-        self._cache = _LRU(cache_bytes)
+        self._cache = CostAwareCache(cache_bytes)
         self.leaves: list[tuple[Any, int]] = list(self.reader.leaf_readers())
         for leaf, _ in self.leaves:
             postings.release_term_table_copy(leaf)
@@ -268,11 +240,13 @@ class Snapshot:
     # -- caching -------------------------------------------------------------------------------
 
     def memo(self, key: Hashable, compute: Callable[[], T], size: Callable[[T], int]) -> T:
-        """``compute()`` once per key while it stays in the LRU (``size`` gives its bytes)."""
+        """``compute()`` once per key while it stays in the cache (``size`` gives its bytes;
+        the time ``compute`` took is its cost)."""
         cached = self._cache.get(key)
         if cached is None:
+            started = time.perf_counter()
             cached = compute()
-            self._cache.put(key, cached, size(cached))
+            self._cache.put(key, cached, size(cached), time.perf_counter() - started)
         return cached  # type: ignore[no-any-return]
 
     # -- clauses -------------------------------------------------------------------------------
