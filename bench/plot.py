@@ -163,7 +163,7 @@ def markdown(results: Path) -> str:
         )
     for record in latest(results, "query"):
         rows = query_bench.engine_rows(record)
-        headers = ["engine", "requests", "p50 ms", "p95 ms", "p99 ms", "mean ms", "p50 ÷ newsfind"]
+        headers = ["engine", *query_bench.ROW_HEADERS]
         agreement = [
             f"{pair}: {stats['equal']}/{stats['compared']} equal, "
             f"{stats['within_1_percent']} within 1%"

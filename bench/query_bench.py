@@ -6,7 +6,9 @@ One request = the top 10 + the exact total + topic, provider and date facets, ov
 articles, with the query's filters and sort (``bench/queries-v1.json``). The engines answer in
 the same process, taking turns query by query (round robin), so a noisy neighbour on this shared
 machine slows them alike. Each query runs ``--repeat`` times after one warm-up pass; p50 / p95 /
-p99 are over all timed requests.
+p99 are over all timed requests. The warm-up pass is timed apart ("first pass"): each query
+asked for the first time in the process, before any cache holds its parts (a query that
+repeats one before it excepted).
 
 The indexes come from ``python -m bench index`` on the same corpus (bench/work/<corpus>); what is
 missing is built first (untimed). ``--index DIR`` points at a newsfind index folder instead.
@@ -157,7 +159,8 @@ def main(args: Any) -> int:
     engines, notes = open_engines(args, names, now)
     if not engines:
         raise SystemExit("query: no engine to measure")
-    timings, answers, dropped = measure(engines, entries, args.repeat, args.budget)
+    first: dict[str, dict[str, float]] = {}
+    timings, answers, dropped = measure(engines, entries, args.repeat, args.budget, first)
     notes += [f"{name} stopped after {args.budget:g} s (over budget)" for name in dropped]
     for engine in engines:
         engine.close()
@@ -171,12 +174,13 @@ def main(args: Any) -> int:
         queries=len(entries),
         repeat=args.repeat,
         notes=notes,
-        engines=summarize(timings, entries),
+        engines=summarize(timings, entries, first),
         agreement=agreement(answers, entries),
         per_query={
             entry["id"]: {
                 name: {
                     "ms": round(statistics.median(timings[name][entry["id"]]), 2),
+                    "first_ms": round(first[name][entry["id"]], 2),
                     "total": answers[name][entry["id"]].total,
                 }
                 for name in timings
@@ -201,11 +205,16 @@ def _documents(args: Any) -> int:
 
 
 def measure(
-    engines: list[Any], entries: list[dict[str, Any]], repeat: int, budget: float = float("inf")
+    engines: list[Any],
+    entries: list[dict[str, Any]],
+    repeat: int,
+    budget: float = float("inf"),
+    first: dict[str, dict[str, float]] | None = None,
 ) -> tuple[dict[str, dict[str, list[float]]], dict[str, dict[str, peers.Answer]], list[str]]:
     """Round 0 warms caches and collects the answers; rounds 1..repeat are timed.
 
-    An engine whose time in all passes ``budget`` seconds is dropped (it keeps what it has).
+    ``first``, when given, receives round 0's times (engine → query id → ms). An engine whose
+    time in all passes ``budget`` seconds is dropped (it keeps what it has).
     """
     timings: dict[str, dict[str, list[float]]] = {e.name: {} for e in engines}
     answers: dict[str, dict[str, peers.Answer]] = {e.name: {} for e in engines}
@@ -219,6 +228,8 @@ def measure(
                 milliseconds, answer = _time(engine.search, entry)
                 if round_number == 0:
                     answers[engine.name][entry["id"]] = answer
+                    if first is not None:
+                        first.setdefault(engine.name, {})[entry["id"]] = milliseconds
                 else:
                     timings[engine.name].setdefault(entry["id"], []).append(milliseconds)
                 spent[engine.name] += milliseconds / 1000
@@ -234,7 +245,9 @@ def _time(function: Callable[[Any], Any], entry: dict[str, Any]) -> tuple[float,
 
 
 def summarize(
-    timings: dict[str, dict[str, list[float]]], entries: list[dict[str, Any]]
+    timings: dict[str, dict[str, list[float]]],
+    entries: list[dict[str, Any]],
+    first: dict[str, dict[str, float]] | None = None,
 ) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     for name, per_query in timings.items():
@@ -253,6 +266,14 @@ def summarize(
                 kind: round(common.percentile(sorted(v), 0.5), 2) for kind, v in by_kind.items()
             },
         }
+        first_times = sorted((first or {}).get(name, {}).values())
+        if first_times:
+            summary[name]["first_pass"] = {
+                "requests": len(first_times),
+                "p50_ms": round(common.percentile(first_times, 0.50), 2),
+                "p95_ms": round(common.percentile(first_times, 0.95), 2),
+                "p99_ms": round(common.percentile(first_times, 0.99), 2),
+            }
     return summary
 
 
@@ -304,8 +325,21 @@ def agreement(
     return result
 
 
+ROW_HEADERS = (
+    "requests",
+    "p50 ms",
+    "p95 ms",
+    "p99 ms",
+    "mean ms",
+    "p50 ÷ newsfind",
+    "first pass p50 ms",
+    "first pass p95 ms",
+)
+
+
 def engine_rows(record: dict[str, Any]) -> list[list[Any]]:
-    """One row per engine: requests, p50/p95/p99/mean ms, p50 as a multiple of newsfind's."""
+    """One row per engine: requests, p50/p95/p99/mean ms, p50 as a multiple of newsfind's, and
+    the first pass's p50 and p95 (None in records from before it was kept)."""
     engines = record["engines"]
     reference = engines.get("newsfind")
     rows = []
@@ -322,6 +356,8 @@ def engine_rows(record: dict[str, Any]) -> list[list[Any]]:
                 row["p99_ms"],
                 row["mean_ms"],
                 ratio,
+                row.get("first_pass", {}).get("p50_ms"),
+                row.get("first_pass", {}).get("p95_ms"),
             ]
         )
     return rows
@@ -331,12 +367,7 @@ def render(record: dict[str, Any]) -> str:
     rows = engine_rows(record)
     headers = (
         f"query {record['label']} ({record['queries']} queries × {record['repeat']})",
-        "requests",
-        "p50 ms",
-        "p95 ms",
-        "p99 ms",
-        "mean ms",
-        "p50 ÷ newsfind",
+        *ROW_HEADERS,
     )
     lines = [common.table(headers, rows)]
     for pair, stats in record["agreement"].items():

@@ -154,6 +154,9 @@ def test_query_command_and_count_agreement(
     assert set(engines) >= {"fts5", "tantivy"}
     assert ("newsfind" in engines) == HAS_ENGINE
     assert engines["fts5"]["requests"] == 40
+    # the warm-up pass is timed apart: one first-time request per query and engine
+    assert engines["fts5"]["first_pass"]["requests"] == 40
+    assert all("first_ms" in row for rows in record["per_query"].values() for row in rows.values())
     assert record["agreement"]["boolean_queries"] > 0
     assert "fts5~tantivy" in record["agreement"]
 
