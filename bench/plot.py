@@ -3,9 +3,10 @@
 ``--markdown`` also prints the README's tables (latest record per corpus size).
 
 Three panels, each from the latest record per corpus size: query latency (p50 solid, p95
-dashed) against corpus size for each engine; indexing documents per CPU-second against corpus
-size for each engine (wall times on a shared machine mostly measure the neighbours); HTTP
-requests/s of ``newsfind serve``, steady and during a full reindex.
+dashed, the first pass's p95 dotted) against corpus size for each engine; indexing documents
+per CPU-second against corpus size for each engine (wall times on a shared machine mostly
+measure the neighbours); HTTP requests/s of ``newsfind serve``, steady and during a full
+reindex.
 """
 
 from __future__ import annotations
@@ -63,6 +64,15 @@ def draw(results: Path, out: Path) -> Path:
         left.plot(
             sizes, [e["p95_ms"] for _, e in points], "s--", color=color, label=f"{engine} p95"
         )
+        first = [(size, e["first_pass"]["p95_ms"]) for size, e in points if "first_pass" in e]
+        if first:
+            left.plot(
+                [size for size, _ in first],
+                [ms for _, ms in first],
+                "^:",
+                color=color,
+                label=f"{engine} p95, first pass",
+            )
     _log_axes(left, "Faceted query latency", "ms per request (top 10 + total + 3 facets)")
 
     index = latest(results, "index")
