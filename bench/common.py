@@ -55,12 +55,6 @@ def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def started_at(record: dict[str, Any], load_before: list[float]) -> None:
-    """Make a record made after its run show the load average from its start (and the end's)."""
-    record["machine"]["load_average_after"] = record["machine"]["load_average"]
-    record["machine"]["load_average"] = load_before
-
-
 def git_commit() -> str:
     try:
         return subprocess.run(
@@ -116,14 +110,23 @@ def write_record(kind: str, record: dict[str, Any], results_dir: Path | None) ->
     return path
 
 
-def base_record(kind: str, label: str, corpus: Path | None) -> dict[str, Any]:
+def base_record(
+    kind: str, label: str, corpus: Path | None, load_before: list[float] | None = None
+) -> dict[str, Any]:
+    """The head of a record. A record made after its run passes the load average taken at its
+    start (``load_before``): it is kept as ``load_average``, and the end's as
+    ``load_average_after``."""
+    host = machine()
+    if load_before is not None:
+        host["load_average_after"] = host["load_average"]
+        host["load_average"] = load_before
     return {
         "kind": kind,
         "label": label,
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "commit": git_commit(),
         "uncommitted": uncommitted(),
-        "machine": machine(),
+        "machine": host,
         "corpus": str(corpus) if corpus else None,
     }
 

@@ -269,8 +269,7 @@ def main(args: Any) -> int:
         signal.signal(signal.SIGTERM, previous_handler)
     documents = len(list(Path(seeds).rglob("*.txt"))) if seeds else 0
     label = common.count_label(documents) if documents else "index"
-    record = common.base_record("http", label, args.corpus)
-    common.started_at(record, load_before)
+    record = common.base_record("http", label, args.corpus, load_before)
     record.update(documents=documents, queries=len(paths), phases=phases, server_log=str(log))
     print(render(record))
     path = common.write_record("http", record, args.results)

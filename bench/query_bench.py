@@ -166,8 +166,7 @@ def main(args: Any) -> int:
         engine.close()
     documents = _documents(args)
     label = common.count_label(documents) if documents else "index"
-    record = common.base_record("query", label, args.corpus)
-    common.started_at(record, load_before)
+    record = common.base_record("query", label, args.corpus, load_before)
     record.update(
         documents=documents,
         queries_file=args.queries.name,
@@ -256,10 +255,7 @@ def summarize(
         for entry in entries:
             by_kind.setdefault(entry["kind"], []).extend(per_query.get(entry["id"], []))
         summary[name] = {
-            "requests": len(values),
-            "p50_ms": round(common.percentile(values, 0.50), 2),
-            "p95_ms": round(common.percentile(values, 0.95), 2),
-            "p99_ms": round(common.percentile(values, 0.99), 2),
+            **_percentiles(values),
             "mean_ms": round(statistics.fmean(values), 2) if values else 0.0,
             "max_ms": round(values[-1], 2) if values else 0.0,
             "p50_by_kind_ms": {
@@ -268,13 +264,18 @@ def summarize(
         }
         first_times = sorted((first or {}).get(name, {}).values())
         if first_times:
-            summary[name]["first_pass"] = {
-                "requests": len(first_times),
-                "p50_ms": round(common.percentile(first_times, 0.50), 2),
-                "p95_ms": round(common.percentile(first_times, 0.95), 2),
-                "p99_ms": round(common.percentile(first_times, 0.99), 2),
-            }
+            summary[name]["first_pass"] = _percentiles(first_times)
     return summary
+
+
+def _percentiles(values: list[float]) -> dict[str, Any]:
+    """Request count and p50 / p95 / p99 of sorted milliseconds."""
+    return {
+        "requests": len(values),
+        "p50_ms": round(common.percentile(values, 0.50), 2),
+        "p95_ms": round(common.percentile(values, 0.95), 2),
+        "p99_ms": round(common.percentile(values, 0.99), 2),
+    }
 
 
 def agreement(

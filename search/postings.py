@@ -61,7 +61,7 @@ def _head_pattern(start: bytes, memo: bytes) -> re.Pattern[bytes]:
 _BLOCK_HEAD = _head_pattern(rb"\x80\x02", _MEMO)
 # protocol 4 (NewsSegmentWriter's blocks) opens with a FRAME of 8 length bytes
 _BLOCK_HEAD4 = _head_pattern(rb"\x80\x04\x95.{8}", _MEMO4)
-_FRAME = slice(2, 11)
+_FRAME_END = 11  # PROTO (2 bytes), then FRAME and its 8 length bytes
 _TUPLE2_STOP = b"\x86."
 _DOC_FREQ = struct.Struct("!I")
 _LENGTH_TABLE = np.array([byte_to_length(i) for i in range(256)], dtype=np.float32)
@@ -192,12 +192,8 @@ def _values_of(leaf: Any, info: Any, docs: np.ndarray) -> tuple[np.ndarray, list
         sizes.append(len(block_deltas))
     if not sizes:
         return EMPTY_POSITIONS[0], []
-    # a block's first delta is its absolute id: take off the sum of the blocks before it
-    running = np.cumsum(np.asarray(deltas, dtype=np.int64))
-    lengths = np.asarray(sizes, dtype=np.int64)
-    firsts = np.cumsum(lengths) - lengths
-    delta_array = np.asarray(deltas, dtype=np.int64)
-    ids = running - np.repeat(running[firsts] - delta_array[firsts], lengths)
+    # a block's first delta is its absolute id, so the sums restart at each block
+    ids = _sums_by_group(np.asarray(deltas, dtype=np.int64), np.asarray(sizes, dtype=np.int64))
     keep = np.flatnonzero(np.isin(ids, docs, assume_unique=True))
     return ids[keep], [values[i] for i in keep.tolist()]
 
@@ -224,10 +220,16 @@ def _decode_positions(
         deltas = np.fromiter(itertools.chain.from_iterable(lists), dtype=np.int64, count=total)
     except (TypeError, ValueError) as exc:
         raise _Unexpected from exc
+    return np.repeat(ids, counts), _sums_by_group(deltas, counts)
+
+
+def _sums_by_group(deltas: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Running sums of ``deltas`` restarting at each group (``lengths`` consecutive items)."""
     running = np.cumsum(deltas)
-    firsts = np.cumsum(counts) - counts  # where each posting's positions start
-    bases = running[firsts[counts > 0]] - deltas[firsts[counts > 0]]
-    return np.repeat(ids, counts), running - np.repeat(bases, counts[counts > 0])
+    lengths = lengths[lengths > 0]
+    firsts = np.cumsum(lengths) - lengths
+    result: np.ndarray = running - np.repeat(running[firsts] - deltas[firsts], lengths)
+    return result
 
 
 def _positions_by_matcher(
@@ -261,12 +263,9 @@ def _block_head(payload: bytes, count: int, compression: int) -> tuple[Any, Any]
         if match is None:
             ids, weights, _ = pickle.loads(head)
             return ids, weights
-    if head[1] == 4:  # drop the FRAME, which announces more bytes than are kept
-        head = head[:2] + head[_FRAME.stop :]
-        end = match.end() - (_FRAME.stop - _FRAME.start)
-    else:
-        end = match.end()
-    ids, weights = pickle.loads(head[:end] + _TUPLE2_STOP)
+    # protocol 4: leave out the FRAME, which announces more bytes than are kept
+    start = _FRAME_END if head[1] == 4 else 2
+    ids, weights = pickle.loads(head[:2] + head[start : match.end()] + _TUPLE2_STOP)
     return ids, weights
 
 

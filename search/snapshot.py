@@ -448,7 +448,6 @@ def _phrase_in_segment(
     starts where every word has the same key.
     """
     starts: np.ndarray | None = None
-    docs = np.asarray(docs, dtype=np.int64)
     for index, stem in enumerate(stems):
         stem_docs, stem_positions = postings.positions(leaf, field, stem.encode("utf-8"), docs)
         keep = stem_positions >= index
