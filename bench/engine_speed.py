@@ -22,8 +22,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from search.engine import WhooshEngine  # noqa: E402
-from search.models import SearchRequest  # noqa: E402
+from search.contract import SearchRequest  # noqa: E402
+from search.whoosh.engine import WhooshEngine  # noqa: E402
 
 NOW = dt.datetime(2022, 7, 12, tzinfo=dt.UTC)
 FACETS = ("topic", "provider", "date")

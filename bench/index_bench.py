@@ -4,7 +4,7 @@
 
 1. The corpus is mirrored (hard links) into ``bench/work/<corpus>/seeds`` and read once so every
    engine starts from a warm page cache.
-2. ``newsfind full``: ``search.indexer.reindex(full=True)`` with its default workers.
+2. ``newsfind full``: ``search.whoosh.target.reindex(full=True)`` with its default workers.
 3. 1% of the files get a changed title (written as new files, the source corpus is untouched),
    then ``newsfind incremental``: ``reindex()`` again.
 4. ``parse``: every file through ``read_article`` (PyYAML's C loader) in one process.
@@ -83,7 +83,7 @@ def main(args: Any) -> int:
     stages: dict[str, Any] = {}
     timeout = args.timeout
 
-    has_indexer = importlib.util.find_spec("search.indexer") is not None
+    has_indexer = importlib.util.find_spec("search.whoosh.target") is not None
     if has_indexer:
         index_dir = work / "newsfind"
         stage_args = {"seeds": str(seeds), "index": str(index_dir), "workers": args.workers}
@@ -96,7 +96,7 @@ def main(args: Any) -> int:
         )
         stages["newsfind_incremental"]["changed_files"] = len(changed)
     else:
-        print("index: search.indexer is not there yet; newsfind is skipped")
+        print("index: search.whoosh.target is not there yet; newsfind is skipped")
         change_files(seeds, args.change, args.seed)
 
     parsed = work / "parsed.pickle"
@@ -288,9 +288,9 @@ def ensure_built(corpus: Path, work: Path, engines: list[str], timeout: float = 
 def newsfind_index_current(index_dir: Path) -> bool:
     """False when the index was built with another schema version (the engine needs a rebuild)."""
     try:
-        from search import layout
-        from search.indexer import SCHEMA_MARK
-        from search.schema import SCHEMA_VERSION
+        from search.whoosh import layout
+        from search.whoosh.schema import SCHEMA_VERSION
+        from search.whoosh.target import SCHEMA_MARK
 
         name = layout.current_generation(index_dir)
         if name is None:

@@ -36,7 +36,7 @@ from search.articles import Article, ArticleError, read_article
 
 FIELDS = ("title", "excerpt", "body", "topics_text", "provider_text", "related_text")
 try:
-    from search.schema import FIELD_WEIGHTS
+    from search.ranking import FIELD_WEIGHTS
 except ImportError:  # pragma: no cover - the schema defines them; keep the peers usable
     FIELD_WEIGHTS = dict.fromkeys(FIELDS, 1.0)
 FACET_SIZE = 10
@@ -136,7 +136,7 @@ def build_plain_whoosh(articles: Iterable[tuple[str, Article]], directory: Path)
     """newsfind's schema, one process, one writer: ``add_document`` per article, one commit."""
     from whoosh import index as whoosh_index
 
-    from search.schema import article_fields, make_schema
+    from search.whoosh.schema import article_fields, make_schema
 
     directory.mkdir(parents=True, exist_ok=True)
     ix = whoosh_index.create_in(str(directory), make_schema())

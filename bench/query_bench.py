@@ -56,13 +56,13 @@ class Newsfind:
     name = "newsfind"
 
     def __init__(self, index_dir: Path, now: Any) -> None:
-        from search.engine import WhooshEngine
+        from search.whoosh.engine import WhooshEngine
 
         self.engine = WhooshEngine(index_dir)
         self.now = now
 
     def request(self, entry: dict[str, Any]) -> Any:
-        from search.models import SearchRequest
+        from search.contract import SearchRequest
 
         since = queryset._date(entry.get("since"))
         until = queryset._date(entry.get("until"))
@@ -113,7 +113,7 @@ class PeerAdapter:
 
 def engine_available() -> bool:
     try:
-        return importlib.util.find_spec("search.engine") is not None
+        return importlib.util.find_spec("search.whoosh.engine") is not None
     except ImportError:
         return False
 
@@ -287,7 +287,7 @@ def agreement(
     grown since the query set was made, and then newsfind answers a different question.
     """
     try:
-        from search.schema import STOP_WORDS
+        from search.analysis import STOP_WORDS
     except ImportError:  # pragma: no cover - the schema defines it
         STOP_WORDS = frozenset()
     boolean = [

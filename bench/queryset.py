@@ -79,7 +79,7 @@ def _stemmers() -> tuple[Any, Any]:
 
 
 def vocabulary(corpus: Path) -> dict[str, Any]:
-    from search.schema import STOP_WORDS
+    from search.analysis import STOP_WORDS
 
     doc_freq: Counter[str] = Counter()
     bigrams: Counter[tuple[str, str]] = Counter()
@@ -210,7 +210,7 @@ def to_request(entry: dict[str, Any], now: dt.datetime) -> Request:
     """The engine-neutral request (relative ranges resolved against ``now``)."""
     since, until = _date(entry.get("since")), _date(entry.get("until"))
     if entry.get("range"):
-        from search.models import RELATIVE_RANGES
+        from search.contract import RELATIVE_RANGES
 
         since, until = now - RELATIVE_RANGES[entry["range"]][1], None
     return Request(

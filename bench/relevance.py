@@ -71,7 +71,7 @@ class Collection:
 
 def load_collection(path: Path, grades: str = "auto") -> Collection:
     from search.articles import read_article
-    from search.models import MAX_QUERY_CHARS
+    from search.contract import MAX_QUERY_CHARS
 
     path = Path(path)
     docs_dir = path / "docs"

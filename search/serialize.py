@@ -2,7 +2,7 @@
 
 ``result_to_dict`` is the one JSON shape of a search (the CLI's ``--json``; the same shape as the
 web API's): dates ISO 8601 in UTC with ``Z``, highlights as ``[{"text", "match"}]`` segments
-(never HTML), each hit's article fields as ``schema.article_to_stored`` gives them (no body),
+(never HTML), each hit's article fields as ``documents.article_to_stored`` gives them (no body),
 plus ``score`` and ``highlights``.
 """
 
@@ -12,8 +12,8 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from .models import DateHistogram, Facet, Hit, SearchRequest, SearchResult, Segment
-from .schema import article_to_stored
+from .contract import DateHistogram, Facet, Hit, SearchRequest, SearchResult, Segment
+from .documents import article_to_stored
 
 
 def iso(value: dt.datetime | None) -> str | None:

@@ -17,8 +17,10 @@ from collections.abc import Callable
 import numpy as np
 
 from . import query
-from .schema import fold_accents
+from .analysis import analyse, fold_accents
 
+DID_YOU_MEAN_BELOW = 3
+"""Both engines look for a better spelling when a query finds fewer visible articles than this."""
 RARE_DF = 3
 MIN_WORD_CHARS = 3
 # most common endings first: the earlier one wins between equally close spellings
@@ -91,7 +93,7 @@ def surface_form(stem: str, typed: str) -> str:
         options += [stem[:-1] + "y", stem[:-1] + "ies"]
     if len(stem) > 2 and stem[-1] == stem[-2]:
         options.append(stem[:-1])
-    valid = [option for option in options if query.analyse(option) == (stem,)]
+    valid = [option for option in options if analyse(option) == (stem,)]
     if not valid:
         return stem
     return min(valid, key=lambda option: (edit_distance(option, typed, 99), options.index(option)))

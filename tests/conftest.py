@@ -131,7 +131,7 @@ def write_web_corpus(folder: Path) -> None:
 @pytest.fixture(scope="session")
 def web_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An index built once for the web tests by the real reindex, from the corpus above."""
-    from search.indexer import reindex
+    from search.whoosh.target import reindex
 
     root = tmp_path_factory.mktemp("web")
     write_web_corpus(root / "seeds")

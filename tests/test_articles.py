@@ -1,4 +1,4 @@
-"""The seed parser (search/articles.py), the bundled samples and the stored form (schema.py).
+"""The seed parser (search/articles.py), the bundled samples and the stored form (documents.py).
 
 Bad input must raise ``ArticleError`` naming the file and the problem; the leniencies listed in
 the parser's docstring must hold; ``secured`` must never survive parsing.
@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from search import articles, schema
+from search import articles, documents
 from search.articles import (
     MAX_FILE_BYTES,
     Article,
@@ -32,6 +32,7 @@ from search.articles import (
     parse_article,
     read_article,
 )
+from search.whoosh import schema
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
@@ -616,7 +617,7 @@ def test_the_whole_corpus_parses(shared_dir: Path) -> None:
     assert dict(counts) == expected
 
 
-# ---------------------------------------------------------------- the stored form (schema.py)
+# ------------------------------------------------------------- the stored form (documents.py)
 
 
 def rich_article() -> Article:
@@ -662,9 +663,12 @@ def rich_article() -> Article:
     ],
 )
 def test_stored_form_round_trips(article: Article) -> None:
-    stored = json.loads(json.dumps(schema.article_to_stored(article)))
-    assert schema.stored_to_article(stored) == dataclasses.replace(article, body="", source_path="")
-    rebuilt = schema.stored_to_article(stored, body=article.body, source_path=article.source_path)
+    stored = json.loads(json.dumps(documents.article_to_stored(article)))
+    without_body = dataclasses.replace(article, body="", source_path="")
+    assert documents.stored_to_article(stored) == without_body
+    rebuilt = documents.stored_to_article(
+        stored, body=article.body, source_path=article.source_path
+    )
     assert rebuilt == article
     assert stored["has_body"] is bool(article.body)
 
@@ -683,7 +687,7 @@ def test_article_fields_for_the_index() -> None:
     assert "" not in fields.values()
     assert set(fields) <= set(schema.make_schema().names())
     stored = json.loads(fields["doc"])
-    assert schema.stored_to_article(stored, article.body, article.source_path) == article
+    assert documents.stored_to_article(stored, article.body, article.source_path) == article
 
 
 def test_article_fields_leave_out_what_is_missing() -> None:
@@ -695,12 +699,12 @@ def test_article_fields_leave_out_what_is_missing() -> None:
 def test_secured_never_reaches_the_stored_json() -> None:
     article = rich_article()
     texts = [
-        json.dumps(schema.article_to_stored(article)),
+        json.dumps(documents.article_to_stored(article)),
         schema.article_fields(article, "p.txt", "h")["doc"],
         repr(schema.article_fields(article, "p.txt", "h")),
     ]
     for seed in seed_files():
-        texts.append(json.dumps(schema.article_to_stored(read_article(seed))))
+        texts.append(json.dumps(documents.article_to_stored(read_article(seed))))
     for text in texts:
         assert "secured" not in text
         assert SECRET not in text

@@ -19,11 +19,11 @@ pytest.importorskip("psutil", reason="the bench extra is not installed")
 from bench import queryset, scale  # noqa: E402
 from bench.__main__ import main as bench_main  # noqa: E402
 from search.articles import read_article  # noqa: E402
-from search.models import SearchRequest  # noqa: E402
+from search.contract import SearchRequest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
-HAS_ENGINE = importlib.util.find_spec("search.engine") is not None
+HAS_ENGINE = importlib.util.find_spec("search.whoosh.engine") is not None
 needs_engine = pytest.mark.skipif(not HAS_ENGINE, reason="search.engine has not landed yet")
 
 
@@ -120,7 +120,7 @@ def test_index_command(corpus: Path, work: Path, results: Path) -> None:
     summary = record["summary"]
     for row in ("plain Whoosh loop", "SQLite FTS5", "tantivy"):
         assert summary[f"{row} (parse + index)"]["documents"] == 48
-    if importlib.util.find_spec("search.indexer") is not None:
+    if importlib.util.find_spec("search.whoosh.target") is not None:
         assert summary["newsfind full reindex"]["documents"] == 48
         assert summary["newsfind incremental (1%)"]["documents"] == 1
     assert (work / "fts5.db").is_file() and (work / "tantivy").is_dir()

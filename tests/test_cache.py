@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from search.cache import CostAwareCache
+from search.whoosh.cache import CostAwareCache
 
 
 def test_bytes_stay_within_the_bound() -> None:

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from factory import reindex_command, write_many
 
-from search import indexer
+from search import errors
 from search.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,7 +30,7 @@ def run(*args: str) -> tuple[int, str, str]:
 
 def test_reindex_prints_a_summary_and_exits_0(seeds: Path, tmp_path: Path) -> None:
     code, out, err = run("reindex", "--seeds-dir", str(seeds), "--index-dir", str(tmp_path / "ix"))
-    assert code == indexer.EXIT_OK, err
+    assert code == errors.EXIT_OK, err
     assert "full reindex" in out
     assert "added 5, updated 0, deleted 0, unchanged 0, rejected 0" in out
     assert "docs/s" in out
@@ -39,7 +39,7 @@ def test_reindex_prints_a_summary_and_exits_0(seeds: Path, tmp_path: Path) -> No
 def test_rejected_files_are_listed_with_reasons_and_exit_3(seeds: Path, tmp_path: Path) -> None:
     (seeds / "000_badbadbadbadbad0.txt").write_text("---\nquality: 3\n---\n", encoding="utf-8")
     code, out, err = run("reindex", "--seeds-dir", str(seeds), "--index-dir", str(tmp_path / "ix"))
-    assert code == indexer.EXIT_REJECTED == 3
+    assert code == errors.EXIT_REJECTED == 3
     assert "added 5" in out
     assert "rejected 000_badbadbadbadbad0.txt: missing 'title'" in err
 
@@ -61,7 +61,7 @@ def test_missing_seeds_folder_is_one_clear_line(tmp_path: Path) -> None:
     code, out, err = run(
         "reindex", "--seeds-dir", str(tmp_path / "missing"), "--index-dir", str(tmp_path / "ix")
     )
-    assert code == indexer.EXIT_FATAL == 1
+    assert code == errors.EXIT_FATAL == 1
     assert err.strip() == f"Error: seeds folder not found: {tmp_path / 'missing'}"
     assert "Traceback" not in out + err
 

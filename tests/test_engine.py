@@ -13,17 +13,12 @@ from pathlib import Path
 import pytest
 from test_engine_helpers import NOW, Doc, all_ids, build, request, titles, write_docs
 
-from search import layout, ranking, schema
-from search.engine import WhooshEngine
-from search.indexer import reindex
-from search.models import (
-    MAX_QUERY_CHARS,
-    IndexUnavailable,
-    NotFound,
-    QueryTooLong,
-    RequestError,
-    SearchRequest,
-)
+from search import ranking
+from search.contract import MAX_QUERY_CHARS, SearchRequest
+from search.errors import IndexUnavailable, NotFound, QueryTooLong, RequestError
+from search.whoosh import layout, schema
+from search.whoosh.engine import WhooshEngine
+from search.whoosh.target import reindex
 
 
 def day(offset: int) -> str:

@@ -10,9 +10,10 @@ import pytest
 from test_engine_helpers import Built, field_texts, has_term, request, visible
 
 from search.articles import Article, read_article
-from search.engine import WhooshEngine
-from search.indexer import reindex
-from search.schema import SEARCH_FIELDS, news_analyzer
+from search.ranking import SEARCH_FIELDS
+from search.whoosh.engine import WhooshEngine
+from search.whoosh.schema import news_analyzer
+from search.whoosh.target import reindex
 
 pytestmark = pytest.mark.shared
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from test_engine_helpers import Doc, build, request
 
-from search.engine import WhooshEngine
-from search.models import DateHistogram
+from search.contract import DateHistogram
+from search.whoosh.engine import WhooshEngine
 
 UTC = dt.UTC
 

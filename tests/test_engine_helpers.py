@@ -14,10 +14,11 @@ from typing import Any
 from factory import file_name, write_article
 
 from search.articles import Article, read_article
-from search.engine import WhooshEngine
-from search.indexer import reindex
-from search.models import RELATIVE_RANGES, SearchRequest
-from search.schema import SEARCH_FIELDS, news_analyzer
+from search.contract import RELATIVE_RANGES, SearchRequest
+from search.ranking import SEARCH_FIELDS
+from search.whoosh.engine import WhooshEngine
+from search.whoosh.schema import news_analyzer
+from search.whoosh.target import reindex
 
 NOW = dt.datetime(2024, 6, 1, 12, 0, tzinfo=dt.UTC)
 

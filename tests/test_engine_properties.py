@@ -27,11 +27,12 @@ from whoosh import index as whoosh_index
 from whoosh import query as wq
 from whoosh.query.qcore import QueryError
 
-from search import layout, matching, query
+from search import query
 from search.articles import Article
-from search.indexer import reindex
-from search.models import RELATIVE_RANGES, SearchRequest
-from search.schema import SEARCH_FIELDS
+from search.contract import RELATIVE_RANGES, SearchRequest
+from search.ranking import SEARCH_FIELDS
+from search.whoosh import layout, matching
+from search.whoosh.target import reindex
 
 WORDS = ["oil", "bank", "gold", "wheat", "trade", "market", "crude", "prices", "rally", "storm"]
 STOP = ["the", "of", "and"]
@@ -220,7 +221,7 @@ def test_vectorised_matching_equals_whoosh(corpus: list[Doc], texts: list[str]) 
                 assert not parsed.plain_fallback, text
                 evaluation = matching.evaluate(parsed.root, snapshot)
                 mine = {snapshot.ids[d] for d in np.flatnonzero(evaluation.mask & snapshot.visible)}
-                reference = query.to_whoosh(
+                reference = matching.to_whoosh(
                     parsed.root, lambda p: snapshot.expand(p.prefix, p.fields)
                 )
                 try:
@@ -254,7 +255,9 @@ def test_differential_on_a_multi_segment_index_with_deletions(tmp_path: Path) ->
             parsed = query.parse(text)
             evaluation = matching.evaluate(parsed.root, snapshot)
             mine = {snapshot.ids[d] for d in np.flatnonzero(evaluation.mask & snapshot.visible)}
-            reference = query.to_whoosh(parsed.root, lambda p: snapshot.expand(p.prefix, p.fields))
+            reference = matching.to_whoosh(
+                parsed.root, lambda p: snapshot.expand(p.prefix, p.fields)
+            )
             theirs = {
                 h["id"]
                 for h in searcher.search(reference, filter=wq.Term("published", "1"), limit=None)

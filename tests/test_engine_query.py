@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 
 from search import highlight, query, spelling
 from search.query import All, Any, Not, Prefix, Soft, Words, parse
-from search.schema import SEARCH_FIELDS, news_analyzer
+from search.ranking import SEARCH_FIELDS
+from search.whoosh.schema import news_analyzer
 
 
 def words(node: query.Node | None) -> object:

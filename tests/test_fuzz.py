@@ -34,7 +34,7 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from search.indexer import reindex
+from search.whoosh.target import reindex
 from web import create_app
 from web.params import SEARCH_PARAMS
 

@@ -14,7 +14,10 @@ from factory import article_text, file_name, reindex_command, write_article, wri
 from whoosh import index as whoosh_index
 from whoosh.query import Every
 
-from search import indexer, layout
+from search import errors
+from search import reindex as pipeline
+from search.whoosh import layout
+from search.whoosh import target as indexer
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -38,7 +41,7 @@ def test_first_run_builds_a_full_generation(seeds: Path, tmp_path: Path) -> None
     assert report.full and report.note == "no index yet"
     assert (report.added, report.updated, report.deleted, report.rejected) == (12, 0, 0, [])
     assert report.documents == 12
-    assert report.exit_code == indexer.EXIT_OK
+    assert report.exit_code == errors.EXIT_OK
     assert layout.current_generation(tmp_path / "index") == report.generation
     assert len(indexed_ids(tmp_path / "index")) == 12
     saved = layout.read_report(tmp_path / "index")
@@ -95,7 +98,7 @@ def test_a_broken_change_keeps_the_indexed_version(seeds: Path, tmp_path: Path) 
     report = indexer.reindex(seeds, index)
     assert [r.path for r in report.rejected] == [target.name]
     assert "invalid YAML" in report.rejected[0].reason
-    assert report.exit_code == indexer.EXIT_REJECTED
+    assert report.exit_code == errors.EXIT_REJECTED
     assert indexed_ids(index)[doc_id] == before
 
 
@@ -126,13 +129,13 @@ def test_a_new_duplicate_that_sorts_first_replaces_the_indexed_one(tmp_path: Pat
 
 def test_duplicates_across_worker_processes(tmp_path: Path) -> None:
     seeds = tmp_path / "seeds"
-    write_many(seeds, indexer.PARALLEL_THRESHOLD + 20)
+    write_many(seeds, pipeline.PARALLEL_THRESHOLD + 20)
     write_article(seeds, "zzz_dup.txt", "Duplicate of the first", doc_id=file_name(0)[4:20])
     report = indexer.reindex(seeds, tmp_path / "index", workers=2)
-    assert report.added == indexer.PARALLEL_THRESHOLD + 20
+    assert report.added == pipeline.PARALLEL_THRESHOLD + 20
     assert [r.path for r in report.rejected] == ["zzz_dup.txt"]
     ids = indexed_ids(tmp_path / "index")
-    assert len(ids) == indexer.PARALLEL_THRESHOLD + 20
+    assert len(ids) == pipeline.PARALLEL_THRESHOLD + 20
     assert ids[file_name(0)[4:20]].startswith("Article number 0 ")
 
 
@@ -178,7 +181,7 @@ def test_unreadable_and_outside_files_are_rejected(tmp_path: Path) -> None:
 
 
 def test_missing_seeds_folder_is_fatal(tmp_path: Path) -> None:
-    with pytest.raises(indexer.ReindexError, match="seeds folder not found"):
+    with pytest.raises(errors.ReindexError, match="seeds folder not found"):
         indexer.reindex(tmp_path / "nope", tmp_path / "index")
     assert not (tmp_path / "index" / layout.POINTER).exists()
 
@@ -187,7 +190,7 @@ def _hold_lock(index: Path) -> subprocess.Popen[bytes]:
     index.mkdir(parents=True, exist_ok=True)
     code = (
         "import fcntl, sys, time\n"
-        f"h = open({str(index / layout.LOCK)!r}, 'a+')\n"
+        f"h = open({str(index / pipeline.LOCK)!r}, 'a+')\n"
         "fcntl.flock(h.fileno(), fcntl.LOCK_EX)\n"
         "print('locked', flush=True)\n"
         "time.sleep(30)\n"
@@ -204,7 +207,7 @@ def test_a_second_reindex_waits_then_gives_up_clearly(seeds: Path, tmp_path: Pat
     holder = _hold_lock(index)
     try:
         started = time.monotonic()
-        with pytest.raises(indexer.LockTimeout, match="another reindex is running"):
+        with pytest.raises(errors.LockTimeout, match="another reindex is running"):
             indexer.reindex(seeds, index, lock_timeout=0.5)
         assert time.monotonic() - started >= 0.5
     finally:

@@ -27,8 +27,8 @@ from conftest import UNPUBLISHED_WORD, WEB_ADMIN_TOKEN, write_web_corpus
 from factory import file_name, write_article
 from flask.testing import FlaskClient
 
-from search.indexer import reindex
-from search.models import RELATIVE_RANGES
+from search.contract import RELATIVE_RANGES
+from search.whoosh.target import reindex
 from web import create_app
 
 ADMIN = {"Authorization": f"Bearer {WEB_ADMIN_TOKEN}"}

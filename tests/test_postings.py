@@ -21,11 +21,11 @@ from factory import file_name, write_article
 from test_segment_writer import _build, _documents
 from whoosh.writing import SegmentWriter
 
-from search import layout, postings
-from search.engine import WhooshEngine
-from search.indexer import reindex
-from search.models import SearchRequest
-from search.schema import news_analyzer
+from search.contract import SearchRequest
+from search.whoosh import layout, postings
+from search.whoosh.engine import WhooshEngine
+from search.whoosh.schema import news_analyzer
+from search.whoosh.target import reindex
 
 WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"]
 

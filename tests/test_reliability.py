@@ -37,8 +37,9 @@ from conftest import LiveServer, start_server, stop_server, wait_until_up
 from factory import file_name, write_article
 from whoosh import index as whoosh_index
 
-from search import indexer, layout
-from search.snapshot import probe
+from search.whoosh import layout
+from search.whoosh import target as indexer
+from search.whoosh.snapshot import probe
 
 pytestmark = [
     pytest.mark.slow,

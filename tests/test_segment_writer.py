@@ -18,9 +18,9 @@ from whoosh import index as whoosh_index
 from whoosh.writing import SegmentWriter
 
 from search.articles import parse_article
-from search.indexer import _digest
-from search.schema import article_fields, make_schema, news_analyzer
-from search.segment_writer import NewsSegmentWriter, encode_positions
+from search.seeds import digest as _digest
+from search.whoosh.schema import article_fields, make_schema, news_analyzer
+from search.whoosh.segment_writer import NewsSegmentWriter, encode_positions
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 

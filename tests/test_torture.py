@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from factory import article_text, file_name, reindex_command, write_many
 
-from search import layout
+from search.whoosh import layout
 
 REPO = Path(__file__).resolve().parents[1]
 EMPTY_FILES = 100_000

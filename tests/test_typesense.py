@@ -19,13 +19,14 @@ from typing import Any
 import pytest
 
 from search.articles import read_article
-from search.models import IndexUnavailable, NotFound, RequestError, SearchRequest
+from search.contract import SearchRequest
+from search.errors import IndexUnavailable, NotFound, RequestError
 
 pytest.importorskip("typesense", reason="the typesense client is not installed (extra 'typesense')")
-ts_dev = pytest.importorskip("search.typesense_dev")
-ts = pytest.importorskip("search.typesense_engine")
-
 from factory import write_article  # noqa: E402
+
+from devtools import typesense_local as ts_dev  # noqa: E402
+from search import typesense as ts  # noqa: E402
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
@@ -274,8 +275,8 @@ PARITY_QUERIES: list[dict[str, Any]] = [
 
 @pytest.fixture(scope="module")
 def whoosh(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    engine_module = pytest.importorskip("search.engine", reason="the Whoosh engine has not landed")
-    from search import indexer
+    from search.whoosh import engine as engine_module
+    from search.whoosh import target as indexer
 
     index_dir = tmp_path_factory.mktemp("whoosh-index")
     indexer.reindex(corpus, index_dir)
@@ -412,8 +413,8 @@ def exact_seeds(folder: Path) -> Path:
 @pytest.fixture(scope="module")
 def exact(cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any]:
     """(Typesense engine, Whoosh engine) over the same articles with look-alike values."""
-    from search import indexer
-    from search.engine import WhooshEngine
+    from search.whoosh import target as indexer
+    from search.whoosh.engine import WhooshEngine
 
     seeds = exact_seeds(tmp_path_factory.mktemp("exact") / "seeds")
     settings = settings_for(cluster, "exact")
@@ -537,7 +538,7 @@ def test_a_collection_of_the_previous_schema_is_rebuilt(cluster: Any, tmp_path: 
     with pytest.raises(IndexUnavailable, match="schema ts-1.*newsfind reindex"):
         engine.search(SearchRequest(providers=("MarketWatch",)))
     report = ts.reindex(seeds, settings, lock_dir=tmp_path / "lock")
-    assert report.full and report.note == "schema changed (ts-1 → ts-2)"
+    assert report.full and report.note == f"schema changed (ts-1 → {ts.SCHEMA_VERSION})"
     assert engine.search(SearchRequest(providers=("MarketWatch",))).total == 3
     assert old not in {c["name"] for c in engine.admin.collections.retrieve()}
 

@@ -13,10 +13,9 @@ import pytest
 
 pytest.importorskip("typesense", reason="the typesense client is not installed (extra 'typesense')")
 pytest.importorskip("psutil", reason="the bench extra is not installed")
-ts_dev = pytest.importorskip("search.typesense_dev")
-
 from bench import queryset, scale  # noqa: E402
 from bench.__main__ import main as bench_main  # noqa: E402
+from devtools import typesense_local as ts_dev  # noqa: E402
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 

@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from search.models import SearchRequest
+from search.contract import SearchRequest
 
 pytest.importorskip("typesense", reason="the typesense client is not installed (extra 'typesense')")
-ts_dev = pytest.importorskip("search.typesense_dev")
-ts = pytest.importorskip("search.typesense_engine")
-
 from factory import write_article  # noqa: E402
+
+from devtools import typesense_local as ts_dev  # noqa: E402
+from search import typesense as ts  # noqa: E402
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 pytestmark = pytest.mark.slow

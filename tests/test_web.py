@@ -19,8 +19,7 @@ from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
-from search.indexer import reindex
-from search.models import (
+from search.contract import (
     MAX_QUERY_CHARS,
     Correction,
     DateBucket,
@@ -28,6 +27,7 @@ from search.models import (
     SearchRequest,
     SearchResult,
 )
+from search.whoosh.target import reindex
 from web import create_app, openapi
 from web.pages import render_search
 

@@ -7,6 +7,12 @@ Nothing heavy runs here: the engine is opened on the first request of each proce
 (see ``web.state``).
 
 ``flask --app web run`` serves it for development; ``newsfind serve`` for real (``web.cli``).
+
+Modules: ``pages`` (HTML routes) renders ``present``'s declared page contexts (``SearchPage``,
+``ArticlePage``); ``api`` (JSON routes) renders ``jsonview`` (documented by ``openapi``); both
+parse requests with ``params`` and get their data from ``data``. Around them: ``auth`` (admin
+token), ``caching`` (ETags from the engine's generation, 304s), ``guard`` (size limits, security
+headers, CORS), ``errors`` (one error shape), ``state`` (the process's engine).
 """
 
 from __future__ import annotations
@@ -39,9 +45,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     _check_config(app)
 
-    from . import api, errors, pages, protocol
+    from . import api, auth, errors, guard, pages
 
-    protocol.init_app(app)
+    guard.init_app(app)
+    auth.init_app(app)
     errors.init_app(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
@@ -50,7 +57,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 def _check_config(app: Flask) -> None:
     """A bad setting fails at start-up with its name, not as a 400 on every request."""
-    from search.models import MAX_PER_PAGE
+    from search.contract import MAX_PER_PAGE
 
     per_page = app.config["PER_PAGE"]
     if isinstance(per_page, bool) or not isinstance(per_page, int):

@@ -6,7 +6,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 
 from . import jsonview, openapi
-from .data import article_and_similar, conditional, search_params, suggestions
+from .caching import conditional
+from .data import article_and_similar, search_params, suggestions
 from .state import get_engine
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -26,7 +27,7 @@ def search() -> Response:
 @bp.get("/suggest")
 def suggest() -> Response:
     def produce() -> tuple[str, Response]:
-        generation = get_engine().info().generation  # first: see article()
+        generation = get_engine().generation()  # first: see article()
         found = suggestions()
         return generation, jsonify(
             {"suggestions": [jsonview.suggestion_to_dict(item) for item in found]}
@@ -40,7 +41,7 @@ def article(article_id: str) -> Response:
     def produce() -> tuple[str, Response]:
         # read before the data: were a reindex swapped in between, an older generation's ETag
         # on newer data costs one 200 later; the reverse would 304 stale data until the next one
-        generation = get_engine().info().generation
+        generation = get_engine().generation()
         found, similar = article_and_similar(article_id)
         body = jsonview.article_to_dict(found)
         body["more_like_this"] = [jsonview.hit_to_dict(hit) for hit in similar]

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import click
 
-from search import indexer, layout
+from search import backends
 from search.cli import index_dir_option, main, seeds_dir_option
-from search.models import NewsfindError
+from search.errors import NewsfindError
+from search.whoosh import layout
 
 from . import create_app, server
 
@@ -77,7 +78,7 @@ def ensure_index(index_dir: Path, seeds_dir: Path) -> None:
         return
     click.echo(f"newsfind: no index in {index_dir} yet; building it from {seeds_dir}…")
     try:
-        report = indexer.reindex(seeds_dir, index_dir)
+        report = backends.make_indexer({"INDEX_DIR": str(index_dir)}).reindex(seeds_dir)
     except NewsfindError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(

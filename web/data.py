@@ -2,20 +2,19 @@
 
 As datasette's ``table_view_data``: the search page and ``/api/search`` parse the same
 parameters into the same ``SearchRequest`` and get the same ``SearchResult``; they differ only
-in rendering. Conditional requests are answered here, before the engine does any work.
+in rendering (conditional requests are answered before, by ``web.caching``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from flask import Response, current_app, request
+from flask import current_app, request
 
 from search.articles import Article
-from search.models import MAX_QUERY_CHARS, Hit, QueryTooLong, RequestError, Suggestion
+from search.contract import MAX_QUERY_CHARS, Hit, Suggestion
+from search.errors import QueryTooLong, RequestError
 
+from .auth import is_admin
 from .params import SearchParams, parse_int, parse_search, reject_unknown, single
-from .protocol import cached, etag_for, is_admin, not_modified, not_modified_response
 from .state import get_engine
 
 MAX_SUGGESTIONS = 20
@@ -29,20 +28,6 @@ def search_params(*, strict: bool) -> SearchParams:
         include_unpublished=is_admin(),
         strict=strict,
     )
-
-
-def conditional(
-    variant: str, produce: Callable[[], tuple[str, Response]], *, clock_dependent: bool = False
-) -> Response:
-    """A 304 when the client's ETag still holds; else ``produce() → (generation, response)``."""
-    # "*" means "any current representation": only produce() knows whether there is one
-    if request.if_none_match and not request.if_none_match.star_tag:
-        generation = get_engine().info().generation
-        etag = etag_for(generation, variant=variant, clock_dependent=clock_dependent)
-        if not_modified(etag):
-            return not_modified_response(etag)
-    generation, response = produce()
-    return cached(response, etag_for(generation, variant=variant, clock_dependent=clock_dependent))
 
 
 def suggestions() -> list[Suggestion]:

@@ -15,7 +15,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from search.models import IndexUnavailable, NotFound, QueryTooLong, RequestError
+from search.errors import IndexUnavailable, NotFound, QueryTooLong, RequestError
 
 CODES = {
     400: "bad_request",

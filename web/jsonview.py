@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from search.articles import Article
-from search.models import IndexInfo, Suggestion
-from search.schema import article_to_stored
+from search.contract import IndexInfo, Suggestion
+from search.documents import article_to_stored
 from search.serialize import hit_to_dict, iso, result_to_dict
 
 __all__ = ["article_to_dict", "hit_to_dict", "info_to_dict", "result_to_dict", "suggestion_to_dict"]

@@ -11,7 +11,7 @@ import functools
 from importlib import metadata
 from typing import Any
 
-from search.models import (
+from search.contract import (
     MAX_FACET_SIZE,
     MAX_FILTER_VALUES,
     MAX_PER_PAGE,

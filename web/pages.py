@@ -9,10 +9,12 @@ from pathlib import Path
 
 from flask import Blueprint, Response, render_template, request, url_for
 
-from search.models import MAX_FILTER_VALUES, RequestError, SearchResult
+from search.contract import MAX_FILTER_VALUES, SearchResult
+from search.errors import RequestError
 
 from . import present
-from .data import article_and_similar, conditional, search_params
+from .caching import conditional
+from .data import article_and_similar, search_params
 from .errors import from_request_error
 from .params import SEARCH_PARAMS
 from .state import get_engine
@@ -59,20 +61,7 @@ def search() -> Response:
 
 def render_search(result: SearchResult, args: dict[str, list[str]]) -> str:
     """The search page for a result; ``args`` is the canonical query that produced it."""
-    now = result.request.clock()
-    state = present.UrlState(args)
-    return render_template(
-        "search.html",
-        result=result,
-        state=state,
-        now=now,
-        hits=[present.hit_view(hit, state) for hit in result.hits],
-        facets=present.facet_views(result, state),
-        chips=present.chips(state),
-        ranges=present.range_links(result, state),
-        chart=present.histogram(result, state),
-        pages=present.pagination(result, state),
-    )
+    return render_template("search.html", **present.SearchPage.of(result, args).context())
 
 
 def _invalid_search(error: RequestError) -> Response:
@@ -87,14 +76,13 @@ def _invalid_search(error: RequestError) -> Response:
         for name in SEARCH_PARAMS
     }
     state = present.UrlState({name: values for name, values in args.items() if values})
-    html = render_template(
-        "search.html",
-        result=None,
-        problem=problem,
+    page = present.SearchPage(
         state=state,
-        retry_url=state.refine(**{problem.param or "": None}),
         chips=present.chips(state),
+        problem=problem,
+        retry_url=state.refine(**{problem.param or "": None}),
     )
+    html = render_template("search.html", **page.context())
     response = Response(html, status=problem.status, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -103,17 +91,10 @@ def _invalid_search(error: RequestError) -> Response:
 @bp.get("/articles/<article_id>")
 def article(article_id: str) -> Response:
     def produce() -> tuple[str, Response]:
-        generation = get_engine().info().generation  # first: see api.article()
+        generation = get_engine().generation()  # first: see api.article()
         found, similar = article_and_similar(article_id)
-        state = present.UrlState({})
-        html = render_template(
-            "article.html",
-            article=found,
-            paragraphs=present.paragraphs(found.body),
-            similar=[present.hit_view(hit, state) for hit in similar],
-            state=state,
-            now=dt.datetime.now(dt.UTC),
-        )
+        page = present.ArticlePage.of(found, similar, dt.datetime.now(dt.UTC))
+        html = render_template("article.html", **page.context())
         return generation, Response(html, mimetype="text/html")
 
     return conditional("html", produce, clock_dependent=True)

@@ -1,13 +1,12 @@
 """HTTP query parameters → ``SearchRequest``: the one parser behind the search page and the API.
 
 Every problem raises ``RequestError(param, message)`` where ``param`` is the HTTP parameter's
-name (``topic``, not the contract's ``topics``), so a 400 points at what the user typed.
-
-Dates: ``since`` and ``until`` take an ISO date (``2024-03-05``) or date-time
-(``2024-03-05T14:00:00Z``; without an offset it is UTC). A date-only ``until`` includes that whole
-day (a reader's "until the 5th"); a date-time ``until`` is an exclusive end, as in the contract.
-On the page, empty values (``since=`` from a form left blank) count as absent; the API
-(``strict``) rejects them, as it rejects unknown parameters.
+name (``topic``, not the contract's ``topics``), so a 400 points at what the user typed. What a
+value may be is checked once, by ``SearchRequest`` (filter values, limits) and ``search.dates``
+(``since`` / ``until``: an ISO date or date-time; a date-only ``until`` includes that day); this
+module only deals with HTTP: repeated and empty parameters, integers, unknown names. On the page,
+empty values (``since=`` from a form left blank) count as absent; the API (``strict``) rejects
+them, as it rejects unknown parameters.
 """
 
 from __future__ import annotations
@@ -18,15 +17,15 @@ from dataclasses import dataclass
 
 from werkzeug.datastructures import MultiDict
 
-from search.models import MAX_FILTER_VALUES, RequestError, SearchRequest
+from search.contract import FILTER_FIELDS, SearchRequest
+from search.dates import parse_date
+from search.errors import RequestError
 
-FILTERS = {"topic": "topics", "provider": "providers", "type": "types"}
-"""Repeatable HTTP parameter → SearchRequest field."""
 SINGLE = ("q", "since", "until", "range", "sort", "page", "per_page", "facet_size")
 INTEGERS = ("page", "per_page", "facet_size")
-SEARCH_PARAMS = (*SINGLE[:1], *FILTERS, *SINGLE[1:])
+SEARCH_PARAMS = (*SINGLE[:1], *FILTER_FIELDS, *SINGLE[1:])
 """Every parameter of the search page and ``/api/search``, in the order URLs list them."""
-_CONTRACT_TO_HTTP = {field: param for param, field in FILTERS.items()}
+_CONTRACT_TO_HTTP = {field: param for param, field in FILTER_FIELDS.items()}
 
 
 @dataclass(frozen=True)
@@ -55,20 +54,16 @@ def parse_search(
         values = [value.strip() for value in given if value.strip()]
         if strict and name != "q" and len(values) < len(given):
             raise RequestError(name, "is empty; leave the parameter out instead")
-        if name not in FILTERS and len(values) > 1:
+        if name not in FILTER_FIELDS and len(values) > 1:
             raise RequestError(name, "given more than once")
-        if len(values) > MAX_FILTER_VALUES:
-            raise RequestError(name, f"at most {MAX_FILTER_VALUES} values")
         if values:
-            cleaned[name] = list(dict.fromkeys(values))
+            cleaned[name] = values
     single = {name: cleaned[name][0] for name in SINGLE if name in cleaned}
     numbers = {name: parse_int(name, single[name]) for name in INTEGERS if name in single}
     try:
         request = SearchRequest(
             q=args.get("q", "").strip(),
-            topics=tuple(cleaned.get("topic", ())),
-            providers=tuple(cleaned.get("provider", ())),
-            types=tuple(cleaned.get("type", ())),
+            **{field: tuple(cleaned.get(name, ())) for name, field in FILTER_FIELDS.items()},
             since=parse_date("since", single["since"]) if "since" in single else None,
             until=parse_date("until", single["until"], end=True) if "until" in single else None,
             range=single.get("range"),
@@ -82,6 +77,9 @@ def parse_search(
     except RequestError as error:
         error.param = _CONTRACT_TO_HTTP.get(error.param, error.param)
         raise
+    for name in FILTER_FIELDS:  # as the request holds them: stripped, without repeats
+        if name in cleaned:
+            cleaned[name] = list(request.selected(name))
     return SearchParams(request, cleaned)
 
 
@@ -109,21 +107,3 @@ def parse_int(name: str, text: str) -> int:
         return int(text, 10)
     except ValueError:
         raise RequestError(name, f"must be an integer, got {text[:40]!r}") from None
-
-
-def parse_date(name: str, text: str, *, end: bool = False) -> dt.datetime:
-    """An ISO date or date-time as an aware UTC datetime (see the module docstring for ``end``)."""
-    try:
-        if len(text) == 10:
-            day = dt.date.fromisoformat(text)
-            start = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
-            return start + dt.timedelta(days=1) if end else start
-        value = dt.datetime.fromisoformat(text.upper())  # RFC 3339 allows a lower-case t and z
-        # in the try: 0001-01-01T00:00+14:00 is valid ISO but before year 1 in UTC
-        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-    except (ValueError, OverflowError):
-        raise RequestError(
-            name,
-            "must be an ISO date (2024-03-05) or date-time (2024-03-05T14:00:00Z), "
-            f"got {text[:40]!r}",
-        ) from None

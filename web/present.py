@@ -16,7 +16,8 @@ from flask import url_for
 from markupsafe import Markup, escape
 
 from search.articles import Article, RelatedArticle
-from search.models import (
+from search.contract import (
+    FILTERS,
     MAX_RESULT_WINDOW,
     RELATIVE_RANGES,
     DateBucket,
@@ -26,9 +27,9 @@ from search.models import (
     Segment,
 )
 
+from .errors import ApiError
 from .params import SEARCH_PARAMS
 
-FACET_LABELS = {"topic": "Topic", "provider": "Source", "type": "Type"}
 SORT_LABELS = {
     "relevance": "Best match",
     "newest": "Newest first",
@@ -158,18 +159,20 @@ class FacetView:
 
 
 def facet_views(result: SearchResult, state: UrlState) -> list[FacetView]:
+    """The sidebar's facets as the engine counted them (``selected`` included), the selected
+    values first in the order they were ticked."""
     views = []
-    for name, label in FACET_LABELS.items():
+    for filter_field in FILTERS:
+        name = filter_field.name
         facet = result.facets.get(name) or Facet(name, (), False)
-        counts = {v.value: v.count for v in facet.values}
-        selected = state.values(name)
-        ordered = [*selected, *(v.value for v in facet.values if v.value not in selected)]
+        ticked = {value: index for index, value in enumerate(result.request.selected(name))}
+        chosen = sorted((v for v in facet.values if v.selected), key=lambda v: ticked[v.value])
+        ordered = [*chosen, *(v for v in facet.values if not v.selected)]
         links = [
-            FacetLink(value, counts.get(value, 0), value in selected, state.toggle(name, value))
-            for value in ordered
+            FacetLink(v.value, v.count, v.selected, state.toggle(name, v.value)) for v in ordered
         ]
         if links:
-            views.append(FacetView(name, label, links, facet.truncated))
+            views.append(FacetView(name, filter_field.label, links, facet.truncated))
     return views
 
 
@@ -182,9 +185,9 @@ class Chip:
 
 def chips(state: UrlState) -> list[Chip]:
     found = [
-        Chip(FACET_LABELS[name], value, state.toggle(name, value))
-        for name in FACET_LABELS
-        for value in state.values(name)
+        Chip(filter_field.label, value, state.toggle(filter_field.name, value))
+        for filter_field in FILTERS
+        for value in state.values(filter_field.name)
     ]
     if state.first("range") in RELATIVE_RANGES:
         found.append(
@@ -380,3 +383,68 @@ def page_numbers(current: int, last: int, around: int = 2) -> list[int | None]:
 def providers_of(related: Iterable[RelatedArticle]) -> list[str]:
     names = (entry.provider.name or entry.provider.domain for entry in related if entry.provider)
     return list(dict.fromkeys(name for name in names if name))
+
+
+# --- the pages' declared template contexts ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """Everything ``search.html`` may use: only these keys are its contract (as datasette's
+    ``TableContext``). ``result`` is None when the request was invalid (``problem`` says why)."""
+
+    state: UrlState
+    chips: list[Chip]
+    result: SearchResult | None = None
+    now: dt.datetime | None = None
+    hits: list[HitView] = field(default_factory=list)
+    facets: list[FacetView] = field(default_factory=list)
+    ranges: list[RangeLink] = field(default_factory=list)
+    chart: Histogram | None = None
+    pages: Pagination | None = None
+    problem: ApiError | None = None
+    retry_url: str | None = None
+
+    @classmethod
+    def of(cls, result: SearchResult, args: dict[str, list[str]]) -> SearchPage:
+        """The page of a result; ``args`` is the canonical query that produced it."""
+        state = UrlState(args)
+        return cls(
+            state=state,
+            chips=chips(state),
+            result=result,
+            now=result.request.clock(),
+            hits=[hit_view(hit, state) for hit in result.hits],
+            facets=facet_views(result, state),
+            ranges=range_links(result, state),
+            chart=histogram(result, state),
+            pages=pagination(result, state),
+        )
+
+    def context(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class ArticlePage:
+    """Everything ``article.html`` may use."""
+
+    article: Article
+    paragraphs: list[str]
+    similar: list[HitView]
+    state: UrlState
+    now: dt.datetime
+
+    @classmethod
+    def of(cls, article: Article, similar: Sequence[Hit], now: dt.datetime) -> ArticlePage:
+        state = UrlState({})
+        return cls(
+            article=article,
+            paragraphs=paragraphs(article.body),
+            similar=[hit_view(hit, state) for hit in similar],
+            state=state,
+            now=now,
+        )
+
+    def context(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}

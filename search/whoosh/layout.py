@@ -24,11 +24,10 @@ from typing import Any
 
 from whoosh import index as whoosh_index
 
-from .models import IndexUnavailable
+from ..errors import IndexUnavailable
 
 POINTER = "CURRENT"
 REPORT = "last_reindex.json"
-LOCK = "reindex.lock"
 GENERATION_PREFIX = "gen-"
 
 

@@ -15,11 +15,12 @@ included: visibility is applied once, by the engine, afterwards):
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from . import query, ranking
+from .. import query, ranking
 from .snapshot import ClauseVector, Snapshot
 
 
@@ -106,3 +107,38 @@ def _scatter(vector: ClauseVector, n: int) -> tuple[np.ndarray, np.ndarray]:
     mask[vector.docs] = True
     score[vector.docs] = vector.scores
     return mask, score
+
+
+def to_whoosh(node: query.Node | None, expand: Callable[[query.Prefix], Sequence[str]]) -> object:
+    """The same query as ``whoosh.query`` objects (``expand`` gives a prefix's terms).
+
+    The engine does not run these: they let tests compare its matching with Whoosh's own.
+    """
+    from whoosh import query as wq
+
+    def convert(item: query.Node) -> wq.Query:
+        if isinstance(item, query.Words):
+            if len(item.stems) == 1:
+                return wq.Or([wq.Term(f, item.stems[0]) for f in item.fields])
+            return wq.Or([wq.Phrase(f, list(item.stems)) for f in item.fields])
+        if isinstance(item, query.Prefix):
+            terms = expand(item)
+            if not terms:
+                return wq.NullQuery
+            return wq.Or([wq.Term(f, t) for f in item.fields for t in terms])
+        if isinstance(item, query.Not):
+            return wq.Not(convert(item.child))
+        if isinstance(item, query.All):
+            return wq.And([convert(c) for c in item.children])
+        if isinstance(item, query.Any):
+            return wq.Or([convert(c) for c in item.children])
+        positives = [convert(c) for c in item.children if not isinstance(c, query.Not)]
+        negatives = [wq.Not(convert(c.child)) for c in item.children if isinstance(c, query.Not)]
+        if not negatives:
+            return wq.Or(positives)
+        # not AndNot: Whoosh's AndNot matcher can keep documents the excluded part matches
+        return wq.And(([wq.Or(positives)] if positives else []) + negatives)
+
+    if node is None:
+        return wq.NullQuery
+    return convert(node)

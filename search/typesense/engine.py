@@ -1,0 +1,410 @@
+"""newsfind on a Typesense cluster: ``TypesenseEngine`` answers the contract of ``search.contract``.
+
+Selected with ``NEWSFIND_ENGINE=typesense`` (``search.backends``; docs/typesense.md).
+What runs where::
+
+    SearchRequest ─▶ query.parse ─▶ plan.plan_query (the query language on Typesense)
+                  ─▶ batch.SearchBatch: one multi_search (hits, counts, facets, histogram)
+                  ─▶ cluster.ClusterReads on several nodes (only nodes in step answer)
+                  ─▶ SearchResult, with facets, dates, highlight and spelling shared with Whoosh
+
+**Ranking** is Typesense's ``_text_match`` (field weights from ``ranking.FIELD_WEIGHTS``), then
+newer first, then quality — not newsfind's BM25F with freshness boosts: totals and facets match
+the Whoosh engine, the order of hits may not.
+
+**Visibility**: requests without ``include_unpublished`` use a scoped search key whose embedded
+filter is ``published:=true``, so the cluster itself refuses to return unpublished articles;
+the request's own filter repeats it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from .. import highlight, spelling
+from .. import query as ql
+from ..analysis import fold_accents
+from ..articles import Article
+from ..contract import Correction, Hit, IndexInfo, SearchRequest, SearchResult, Suggestion
+from ..errors import IndexUnavailable, NotFound, RequestError
+from .batch import (
+    FACET_SLACK,
+    MANY,
+    PAGE_LIMIT,
+    SearchBatch,
+    base_filter,
+    facet_counts,
+    join,
+    keys,
+    request_filters,
+    weights,
+)
+from .cluster import ClusterReads
+from .documents import FACET_FIELDS, SCHEMA_VERSION, STRIP_FIELDS, TEXT_FIELDS, article_of, stems
+from .meta import changes, current_collection, read_meta, schema_mark
+from .plan import TextPlan, plan_query
+from .settings import (
+    KEY_PROPAGATION,
+    TypesenseSettings,
+    ensure_search_key,
+    errors,
+    unreachable,
+)
+
+GENERATION_TTL = 1.0
+"""Seconds ``generation()`` is answered from memory (it changes only with a reindex)."""
+
+
+class TypesenseEngine:
+    """``Engine`` on a Typesense cluster; thread-safe (the client pools HTTP connections)."""
+
+    def __init__(self, settings: TypesenseSettings | Mapping[str, Any] | None = None) -> None:
+        if not isinstance(settings, TypesenseSettings):
+            settings = TypesenseSettings.from_mapping(settings)
+        self.settings = settings
+        self.admin = settings.client()
+        self._public: Any = None
+        self._scoped = ""
+        self._lock = threading.Lock()
+        self._reads = ClusterReads(self) if len(settings.nodes) > 1 else None
+        self._generation: tuple[float, str] | None = None
+
+    # -- clients
+
+    def client(self, include_unpublished: bool) -> Any:
+        if include_unpublished:
+            return self.admin
+        if self._public is None:
+            with self._lock:
+                if self._public is None:
+                    key = self.settings.search_key or ensure_search_key(self.admin, self.settings)
+                    scoped = self.admin.keys.generate_scoped_search_key(
+                        key, {"filter_by": "published:=true"}
+                    )
+                    self._scoped = scoped.decode("ascii")
+                    self._public = self.settings.client(self._scoped)
+        return self._public
+
+    def scoped_key(self) -> str:
+        """The search key of requests without the admin token (``published:=true`` embedded)."""
+        self.client(False)
+        return self._scoped
+
+    def _perform(self, body: dict[str, Any], include_unpublished: bool) -> Any:
+        if self._reads is not None:
+            return self._reads.perform(body, include_unpublished)
+        unauthorized = errors().RequestUnauthorized
+        deadline = time.monotonic() + KEY_PROPAGATION
+        while True:
+            try:
+                return self.client(include_unpublished).multi_search.perform(body, {})
+            except unauthorized:
+                # a search key just created on the leader reaches the other nodes a moment later
+                if include_unpublished or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+    def multi(
+        self, searches: list[dict[str, Any]], include_unpublished: bool
+    ) -> list[dict[str, Any]]:
+        failures = errors()
+        collection = self.settings.collection
+        body = {"searches": [{"collection": collection, **s} for s in searches]}
+        try:
+            response = self._perform(body, include_unpublished)
+        except failures.ObjectNotFound:
+            raise IndexUnavailable(
+                f"no Typesense collection {collection!r}: run 'newsfind reindex --engine typesense'"
+            ) from None
+        except unreachable() as exc:
+            raise IndexUnavailable(f"Typesense cluster unavailable: {exc}") from exc
+        results = response["results"]
+        for result in results:
+            if "error" in result:
+                try:
+                    version = schema_mark(self.admin, self.settings)
+                except unreachable():
+                    version = None
+                if version is not None and version != SCHEMA_VERSION:
+                    # indexed by another newsfind: its fields are not the ones asked for (404)
+                    raise IndexUnavailable(
+                        f"the Typesense collection {collection!r} has schema {version}, this "
+                        f"newsfind needs {SCHEMA_VERSION}: run 'newsfind reindex --engine "
+                        f"typesense' ({result['error']})"
+                    )
+                if result.get("code") == 404:
+                    raise IndexUnavailable(
+                        f"no Typesense collection {collection!r}: run 'newsfind reindex "
+                        f"--engine typesense' ({result['error']})"
+                    )
+                raise IndexUnavailable(f"Typesense refused a search: {result['error']}")
+        return results  # type: ignore[no-any-return]
+
+    # -- search
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        started = time.perf_counter()
+        parsed = ql.parse(request.q)
+        plan = plan_query(parsed.root) if request.q.strip() else TextPlan()
+        if plan is None:
+            return SearchResult(request, 0, (), plain_fallback=parsed.plain_fallback)
+        filters = request_filters(request)
+        batch = SearchBatch(self, request, plan, filters)
+        result = batch.run()
+        did_you_mean = None
+        if plan.is_text and result.total < spelling.DID_YOU_MEAN_BELOW:
+            did_you_mean = self._did_you_mean(request, parsed, result.total)
+        took = (time.perf_counter() - started) * 1000
+        return SearchResult(
+            request=request,
+            total=result.total,
+            hits=result.hits,
+            facets=result.facets,
+            date_histogram=result.histogram,
+            ranges=result.ranges,
+            did_you_mean=did_you_mean,
+            took_ms=round(took, 2),
+            generation=self.generation(),
+            plain_fallback=parsed.plain_fallback,
+        )
+
+    def _did_you_mean(
+        self, request: SearchRequest, parsed: ql.ParsedQuery, total: int
+    ) -> Correction | None:
+        """``search.spelling`` over the collection's terms: candidates from a typo-tolerant
+        search of the word's fields, their counts from the cluster."""
+        include = request.include_unpublished
+        base = join(base_filter(include))
+
+        def term_search(text: str, fields: tuple[str, ...], typos: int) -> dict[str, Any]:
+            names = ",".join(TEXT_FIELDS[name] for name in fields if name in TEXT_FIELDS)
+            return {
+                "q": text,
+                "query_by": names,
+                "highlight_fields": names,  # the matched terms, though no field is returned
+                "num_typos": typos,
+                "min_len_1typo": 1,  # spelling.max_distance: 1 edit up to 4 letters, then 2
+                "min_len_2typo": 5,
+                "typo_tokens_threshold": 1 if typos else 0,
+                "drop_tokens_threshold": 0,
+                "prefix": "false",
+                "per_page": 10 if typos else 0,
+                "include_fields": "id",
+                "filter_by": base,
+            }
+
+        def visible_df(word: ql.Words) -> int:
+            (response,) = self.multi([term_search(word.stems[0], word.fields, 0)], include)
+            return int(response.get("found", 0))
+
+        def closest(typed: str, stem: str, known: int, fields: tuple[str, ...]) -> str | None:
+            searches = [term_search(typed, fields, 2), term_search(stem, fields, 2)]
+            found = self.multi(searches, include)
+            candidates = {
+                token.lower()
+                for response in found
+                for hit in response.get("hits", [])
+                for marked in hit.get("highlights", [])
+                for token in marked.get("matched_tokens", [])
+                if token[:1].lower() == typed[:1]
+            } - {stem}
+            if not candidates:
+                return None
+            # counted per field and summed, as Whoosh's term table counts them
+            pairs = [(term, name) for term in sorted(candidates) for name in fields]
+            counts = self.multi([term_search(t, (name,), 0) for t, name in pairs], include)
+            frequencies: dict[str, int] = {}
+            for (term, _), count in zip(pairs, counts, strict=True):
+                frequencies[term] = frequencies.get(term, 0) + int(count.get("found", 0))
+            return spelling.closest_term(typed, stem, known, frequencies)
+
+        text = ql.clean(request.q)
+        corrected = spelling.correct(text, parsed.root, visible_df, closest)
+        if corrected is None or corrected == text:
+            return None
+        again = replace(request, q=corrected, page=1, per_page=1, facets=())
+        try:
+            plan = plan_query(ql.parse(corrected).root) or TextPlan()
+            count = SearchBatch(self, again, plan, request_filters(again)).run().total
+        except RequestError:
+            return None
+        if count == 0 or count < total:
+            return None
+        return Correction(corrected, count)
+
+    # -- the other calls
+
+    def suggest(
+        self, prefix: str, limit: int = 8, include_unpublished: bool = False
+    ) -> list[Suggestion]:
+        text = " ".join(prefix.split())
+        if not text or limit < 1:
+            return []
+        filters = join(base_filter(include_unpublished))
+        needle = text.replace("`", "")
+        # the values are matched as Whoosh does; the facet query only narrows them down
+        folded = " ".join(fold_accents(ql.clean(text).strip().lower()).split())
+        searches = [
+            {
+                "q": text,
+                "query_by": "title",
+                "prefix": "true",
+                "num_typos": 0,
+                "per_page": limit,
+                "include_fields": "title",
+                "filter_by": filters,
+                "drop_tokens_threshold": 0,
+            },
+            *(
+                {
+                    "q": "*",
+                    "per_page": 0,
+                    "facet_by": FACET_FIELDS[kind],
+                    "facet_query": f"{FACET_FIELDS[kind]}:{needle}",
+                    "max_facet_values": limit + FACET_SLACK,
+                    "filter_by": filters,
+                }
+                for kind in ("topic", "provider")
+            ),
+        ]
+        titles, topics, providers = self.multi(searches, include_unpublished)
+        found: list[Suggestion] = []
+        for kind, response in (("topic", topics), ("provider", providers)):
+            for value, count in facet_counts(response, FACET_FIELDS[kind]):
+                words = " ".join(fold_accents(value.lower()).split())
+                if words.startswith(folded) or f" {folded}" in words:
+                    found.append(Suggestion(value, kind, count))
+        seen_titles: set[str] = set()
+        for hit in titles.get("hits", []):
+            title = hit["document"]["title"]
+            if title not in seen_titles:
+                seen_titles.add(title)
+                found.append(Suggestion(title, "title", 1))
+        found.sort(
+            key=lambda s: (
+                not fold_accents(s.text.lower()).startswith(folded),
+                s.kind == "title",
+                -s.count,
+            )
+        )
+        return found[:limit]
+
+    def get(self, article_id: str, include_unpublished: bool = False) -> Article:
+        document = self._document(article_id, include_unpublished)
+        return article_of(document, body=document.get("body", ""))
+
+    def _document(self, article_id: str, include_unpublished: bool) -> dict[str, Any]:
+        if not isinstance(article_id, str) or not article_id or "`" in article_id:
+            raise NotFound(str(article_id))
+        filters = [*base_filter(include_unpublished), f"id:=`{article_id}`"]
+        search = {
+            "q": "*",
+            "filter_by": join(filters),
+            "per_page": 1,
+            "exclude_fields": STRIP_FIELDS,
+        }
+        (response,) = self.multi([search], include_unpublished)
+        hits = response.get("hits", [])
+        if not hits:
+            raise NotFound(article_id)
+        return hits[0]["document"]  # type: ignore[no-any-return]
+
+    def more_like_this(
+        self, article_id: str, limit: int = 5, include_unpublished: bool = False
+    ) -> list[Hit]:
+        document = self._document(article_id, include_unpublished)
+        article = article_of(document)
+        if limit < 1:
+            return []
+        base = base_filter(include_unpublished)
+        hits: list[Hit] = []
+        seen = {article.id}
+        urls = list(dict.fromkeys(entry.url for entry in article.related if entry.url))[:100]
+        searches = []
+        if urls:
+            searches.append(
+                {
+                    "q": "*",
+                    "per_page": min(PAGE_LIMIT, len(urls) + 1),
+                    "exclude_fields": STRIP_FIELDS,
+                    "filter_by": join([*base, f"url_key:={keys(urls)}"]),
+                }
+            )
+        terms = list(dict.fromkeys(stems(f"{article.title} {article.excerpt}").split()))[:12]
+        plain = highlight.marks(None)  # as on Whoosh: similar articles are not marked
+        if terms:
+            searches.append(
+                {
+                    "q": " ".join(terms),
+                    "query_by": ",".join(TEXT_FIELDS.values()),
+                    "query_by_weights": weights(tuple(TEXT_FIELDS)),
+                    "drop_tokens_threshold": MANY,
+                    "num_typos": 0,
+                    "prefix": "false",
+                    "per_page": min(PAGE_LIMIT, limit + len(urls) + 1),
+                    "exclude_fields": STRIP_FIELDS,
+                    "filter_by": join(base),
+                    "sort_by": "_text_match:desc,published_at:desc",
+                }
+            )
+        if not searches:
+            return []
+        responses = self.multi(searches, include_unpublished)
+        by_url: dict[str, dict[str, Any]] = {}
+        if urls:
+            for hit in responses[0].get("hits", []):
+                by_url.setdefault(hit["document"].get("url", ""), hit)
+        ordered = [by_url[url] for url in urls if url in by_url]
+        if terms:
+            ordered += responses[-1].get("hits", [])
+        for hit in ordered:
+            document_id = hit["document"]["id"]
+            if document_id in seen:
+                continue
+            seen.add(document_id)
+            score = float(hit.get("text_match", 0) or 0)
+            hits.append(plain.hit(article_of(hit["document"]), score, ""))
+            if len(hits) >= limit:
+                break
+        return hits
+
+    def info(self) -> IndexInfo:
+        search = {"q": "*", "per_page": 0, "filter_by": "published:=true"}
+        (response,) = self.multi([search], False)
+        meta = read_meta(self.admin, self.settings)
+        last = meta.get("finished_at") if meta else None
+        try:
+            version = str(self.admin.debug.retrieve().get("version", ""))
+        except Exception:  # noqa: BLE001 - the version is informative only
+            version = ""
+        return IndexInfo(
+            generation=self.generation(),
+            doc_count=int(response.get("found", 0)),
+            last_reindex=dt.datetime.fromisoformat(last.replace("Z", "+00:00")) if last else None,
+            version=f"typesense {version}".strip(),
+        )
+
+    def generation(self) -> str:
+        """The collection behind the alias and a stamp of the last reindex that changed it (so
+        that an incremental reindex changes it too); looked up at most every ``GENERATION_TTL``
+        seconds."""
+        now = time.monotonic()
+        cached = self._generation
+        if cached is not None and now - cached[0] < GENERATION_TTL:
+            return cached[1]
+        try:
+            name = current_collection(self.admin, self.settings) or self.settings.collection
+            stamp = changes(self.admin, self.settings)
+        except unreachable() as exc:
+            raise IndexUnavailable(f"Typesense cluster unavailable: {exc}") from exc
+        generation = f"{name}:{stamp}"
+        self._generation = (now, generation)
+        return generation
+
+    def close(self) -> None:
+        """Nothing to release: the client's HTTP connections close with it."""

@@ -1,0 +1,230 @@
+"""Where reindex writes for the Typesense engine: collections behind an alias.
+
+The pipeline (lock, scan, full-or-incremental, duplicates, report) is ``search.reindex``; this is
+how Typesense stores what it decides:
+
+- Parsing runs in worker processes; each article's Typesense document is spooled to a temporary
+  JSONL file until duplicate ids are settled, then imported in batches of ``BATCH_SIZE``.
+- Incremental: documents are upserted into the live collection, stale ones deleted by id (never
+  one a new file has just claimed).
+- Full (asked, no collection yet, or a schema change): a new ``<alias>-<stamp>`` collection is
+  filled, the alias switched to it in one call (readers see the old or the new collection, never
+  a half-filled one), then the old collection and any left by a run that died are dropped.
+- The report goes to the ``<alias>-meta`` collection with the schema version.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from typing import IO, Any
+
+import search.reindex as pipeline
+
+from ..articles import ArticleError
+from ..contract import ProgressFn, ReindexReport, Rejected
+from ..seeds import SeedFile, parse_seed
+from .documents import SCHEMA_VERSION, article_document, collection_schema
+from .meta import current_collection, schema_mark, write_meta
+from .settings import TypesenseSettings, errors, unreachable
+
+BATCH_SIZE = 500
+
+
+def reindex(
+    seeds_dir: str | os.PathLike[str],
+    settings: TypesenseSettings,
+    *,
+    full: bool = False,
+    workers: int | None = None,
+    lock_timeout: float = 30.0,
+    lock_dir: str | os.PathLike[str] | None = None,
+    progress: ProgressFn | None = None,
+) -> ReindexReport:
+    """Bring the Typesense collection up to date with ``seeds_dir`` (same report as Whoosh's);
+    ``lock_dir`` holds the lock file (default ``$NEWSFIND_INDEX_DIR`` or ``index``)."""
+    lock_root = lock_dir or os.environ.get("NEWSFIND_INDEX_DIR", "index")
+    indexer = pipeline.Reindexer(TypesenseTarget(settings), lock_root)
+    return indexer.reindex(
+        seeds_dir, full=full, workers=workers, lock_timeout=lock_timeout, progress=progress
+    )
+
+
+class TypesenseTarget:
+    kind = "Typesense cluster"
+
+    def __init__(self, settings: TypesenseSettings) -> None:
+        self.settings = settings
+        self.admin = settings.client()
+        self.location = f"typesense:{settings.collection}"
+        self.unreachable = unreachable()
+
+    def live(self) -> str | None:
+        return current_collection(self.admin, self.settings)
+
+    def full_reason(self, live: str | None) -> str:
+        if live is None:
+            return "no collection yet"
+        version = schema_mark(self.admin, self.settings)
+        if version is None:
+            return "no schema mark"
+        if version != SCHEMA_VERSION:
+            return f"schema changed ({version} → {SCHEMA_VERSION})"
+        return ""
+
+    def indexed(self, generation: str) -> dict[str, pipeline.Indexed]:
+        text = self.admin.collections[generation].documents.export(
+            {"include_fields": "id,path,content_hash,stamp"}
+        )
+        indexed: dict[str, pipeline.Indexed] = {}
+        for line in text.splitlines():
+            if line.strip():
+                row = json.loads(line)
+                rel = row.get("path", "")
+                indexed[rel] = pipeline.Indexed(
+                    row["id"], rel, row.get("content_hash", ""), row.get("stamp", "")
+                )
+        return indexed
+
+    def begin(self, live: str | None, full: bool) -> _Session:
+        if not full:
+            assert live is not None
+            return _Session(self, live, live, full=False)
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
+        name = f"{self.settings.collection}-{stamp}"
+        self.admin.collections.create(collection_schema(name))
+        return _Session(self, name, live, full=True)
+
+    def save_report(self, report: ReindexReport) -> None:
+        changed = report.full or bool(report.added or report.updated or report.deleted)
+        write_meta(self.admin, self.settings, report.to_dict(), changed or bool(report.rejected))
+
+
+class _Session:
+    def __init__(
+        self, target: TypesenseTarget, generation: str, previous: str | None, *, full: bool
+    ) -> None:
+        self.target = target
+        self.admin = target.admin
+        self.generation = generation
+        self.full = full
+        self.previous = previous
+        self.spool: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
+        self.discarded: set[int] = set()
+        self.stale: dict[str, str] = {}
+
+    def write(self, files: list[SeedFile], workers: int | None, counter: Any) -> pipeline.Written:
+        written = pipeline.Written()
+        for seed, parsed, reason in _parsed(files, workers):
+            pipeline.bump(counter, 1)
+            if parsed is None:
+                written.rejected.append(Rejected(seed.rel, reason))
+                continue
+            record, document = parsed
+            self.spool.write(json.dumps(document, ensure_ascii=False, separators=(",", ":")))
+            self.spool.write("\n")
+            written.parsed.append(pipeline.Parsed(record, len(written.parsed)))  # its line
+        return written
+
+    def discard(self, handles: list[Any]) -> None:
+        self.discarded.update(handles)
+
+    def delete(self, stale: dict[str, str]) -> None:
+        self.stale = stale
+
+    def commit(self) -> pipeline.Committed:
+        collection = self.admin.collections[self.generation]
+        action = "create" if self.full else "upsert"
+        refused: list[Rejected] = []
+        written_ids: set[str] = set()
+        batch: list[dict[str, Any]] = []
+        for document in self._kept():
+            written_ids.add(document["id"])
+            batch.append(document)
+            if len(batch) >= BATCH_SIZE:
+                refused += _import(collection, batch, action)
+                batch = []
+        refused += _import(collection, batch, action)
+        self.spool.close()
+        for doc_id in self.stale.values():
+            if doc_id in written_ids:  # a new file has just claimed it (same id, new path)
+                continue
+            with contextlib.suppress(errors().ObjectNotFound):
+                collection.documents[doc_id].delete()
+        if self.full:  # the atomic switch
+            self.admin.aliases.upsert(
+                self.target.settings.collection, {"collection_name": self.generation}
+            )
+        documents = int(collection.retrieve()["num_documents"])
+        return pipeline.Committed(documents, refused)
+
+    def _kept(self) -> Iterator[dict[str, Any]]:
+        self.spool.seek(0)
+        for number, line in enumerate(self.spool):
+            if number not in self.discarded:
+                yield json.loads(line)
+
+    def abort(self) -> None:
+        self.spool.close()
+        if self.full:
+            with contextlib.suppress(Exception):
+                self.admin.collections[self.generation].delete()
+
+    def cleanup(self) -> None:
+        if not self.full:
+            return
+        if self.previous is not None and self.previous != self.generation:
+            # a searcher holding the old name is answered by the alias from now on; drop it
+            with contextlib.suppress(errors().ObjectNotFound):
+                self.admin.collections[self.previous].delete()
+        prefix = f"{self.target.settings.collection}-2"  # collections of runs that died
+        for collection in self.admin.collections.retrieve():
+            name = collection["name"]
+            if name.startswith(prefix) and name != self.generation:
+                with contextlib.suppress(Exception):
+                    self.admin.collections[name].delete()
+
+
+def _import(collection: Any, documents: list[dict[str, Any]], action: str) -> list[Rejected]:
+    if not documents:
+        return []
+    body = "\n".join(
+        json.dumps(doc, ensure_ascii=False, separators=(",", ":")) for doc in documents
+    )
+    answer = collection.documents.import_(body, {"action": action})
+    rejected = []
+    for document, line in zip(documents, answer.splitlines(), strict=False):
+        result = json.loads(line)
+        if not result.get("success"):
+            rejected.append(
+                Rejected(document["path"], f"Typesense refused it: {result.get('error')}")
+            )
+    return rejected
+
+
+_Parsed = tuple[pipeline.ArticleRecord, dict[str, Any]]
+
+
+def _parse_one(seed: SeedFile) -> tuple[SeedFile, _Parsed | None, str]:
+    """(seed, (record, document) or None, rejection reason) — runs in worker processes."""
+    try:
+        article, content_hash = parse_seed(seed)
+    except ArticleError as exc:
+        return seed, None, exc.reason
+    record = pipeline.record_of(article, seed, content_hash)
+    return seed, (record, article_document(article, seed.rel, content_hash, seed.stamp)), ""
+
+
+def _parsed(
+    files: list[SeedFile], workers: int | None
+) -> Iterator[tuple[SeedFile, _Parsed | None, str]]:
+    count = workers or os.cpu_count() or 1
+    if count <= 1 or len(files) < pipeline.PARALLEL_THRESHOLD:
+        yield from map(_parse_one, files)
+        return
+    with pipeline.mp_context().Pool(count, initializer=pipeline.worker_init) as pool:
+        yield from pool.imap(_parse_one, files, chunksize=64)

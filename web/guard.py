@@ -1,0 +1,76 @@
+"""What every request and response passes: size limits, security headers, CORS.
+
+- **Limits**: a query string over ``MAX_QUERY_STRING_BYTES`` is a 414, one of raw bytes that are
+  not UTF-8 a 400, a body over ``MAX_CONTENT_LENGTH`` a 413 (the API reads no bodies).
+- **Headers**: a strict Content-Security-Policy and the usual hardening headers on every
+  response; ``Vary: Authorization`` (admins see more).
+- **CORS**: off unless ``NEWSFIND_CORS_ORIGINS`` lists origins (comma-separated, or ``*``), and
+  then only for ``/api/``.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, current_app, request
+
+from .errors import ApiError, is_api
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+}
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(check_limits)
+    app.after_request(add_headers)
+
+
+def check_limits() -> None:
+    limit = current_app.config["MAX_QUERY_STRING_BYTES"]
+    if len(request.query_string) > limit:
+        raise ApiError(414, f"the query string is longer than {limit} bytes")
+    try:
+        request.query_string.decode()
+    except UnicodeDecodeError as exc:
+        # werkzeug's request.args decodes raw bytes strictly (a 500); percent-encoded ones pass
+        raise ApiError(400, f"the query string is not valid UTF-8 (byte {exc.start})") from None
+    length = request.content_length
+    if length is not None and length > current_app.config["MAX_CONTENT_LENGTH"]:
+        raise ApiError(413, "the request body is too large")
+
+
+def add_headers(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    response.vary.add("Authorization")
+    if is_api():
+        _cors(response)
+    return response
+
+
+def _cors(response: Response) -> None:
+    allowed = [o.strip() for o in str(current_app.config["CORS_ORIGINS"]).split(",") if o.strip()]
+    if not allowed:
+        return
+    origin = request.headers.get("Origin")
+    response.vary.add("Origin")
+    if "*" in allowed:
+        response.headers["Access-Control-Allow-Origin"] = "*"
+    elif origin in allowed:
+        response.headers["Access-Control-Allow-Origin"] = origin
+    else:
+        return
+    response.headers["Access-Control-Expose-Headers"] = "ETag"
+    if request.method == "OPTIONS":
+        response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = "Authorization, If-None-Match"
+        response.headers["Access-Control-Max-Age"] = "600"
