@@ -1,0 +1,285 @@
+"""The contract, run against both engines on the same seed files.
+
+Every test takes ``engine`` (Whoosh, then Typesense on a real local server) built by
+``search.backends`` from the same configuration keys the web and the CLI use, over the same
+seeds indexed by ``make_indexer``. Typesense cases skip only when no server binary exists.
+``test_engines_agree`` then compares the two engines' answers field by field: everything but the
+order of hits (ranking is documented to differ) must be equal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from factory import write_article
+
+from search import backends, highlight, query
+from search.contract import Engine, SearchRequest, SearchResult
+from search.dates import parse_date
+from search.errors import NotFound
+
+NOW = dt.datetime(2024, 6, 1, 12, tzinfo=dt.UTC)
+LONG_BODY = (
+    "Opening paragraph about the weather and the markets, which has nothing to do with it. " * 6
+    + "Late in the text the harbour tram line finally appears, and the tram depot too."
+)
+
+
+def write_seeds(seeds: Path) -> Path:
+    write_article(
+        seeds,
+        "000_contract00000001.txt",
+        "Harbour tram line approved",
+        excerpt="The council approved a new tram line.",
+        body=LONG_BODY,
+        topics=["Transport", "Politics"],
+        provider=("Northwind Gazette", "northwind.sample"),
+        date="2024-03-05T18:00:00Z",
+        related=[{"title": "Tram depot opens", "webUrl": "https://northwind.sample/depot"}],
+    )
+    write_article(
+        seeds,
+        "000_contract00000002.txt",
+        "Tram depot opens",
+        excerpt="A depot for the trams.",
+        body="The depot holds forty trams.",
+        topics=["Transport"],
+        provider=("Harbor Times", "harbor.sample"),
+        date="2024-03-06T09:00:00Z",
+        url="https://northwind.sample/depot",
+    )
+    write_article(
+        seeds,
+        "000_contract00000003.txt",
+        "Council budget vote",
+        excerpt="Councillors vote on the budget.",
+        body="The budget vote was close; trams were not discussed.",
+        topics=["Politics"],
+        provider=("Harbor Times", "harbor.sample"),
+        date="2024-05-20T10:00:00Z",
+    )
+    write_article(
+        seeds,
+        "000_contract00000004.txt",
+        "Undated ferry note",
+        body="A ferry crosses the harbour.",
+        topics=["Transport"],
+        provider=("Café Crème", "cafe.sample"),
+        date=None,
+    )
+    write_article(
+        seeds,
+        "000_contract00000005.txt",
+        "Secret tram merger draft",
+        body="The tram merger is secret.",
+        topics=["Business"],
+        published=False,
+    )
+    return seeds
+
+
+@pytest.fixture(scope="module")
+def seeds(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_seeds(tmp_path_factory.mktemp("contract") / "seeds")
+
+
+@pytest.fixture(scope="module")
+def typesense_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    pytest.importorskip("typesense", reason="the typesense client is not installed")
+    from devtools import typesense_local
+
+    try:
+        typesense_local.server_binary()
+    except typesense_local.ServerUnavailable as exc:
+        pytest.skip(f"no Typesense server binary: {exc}")
+    cluster = typesense_local.LocalCluster.create(tmp_path_factory.mktemp("typesense"), 1)
+    with cluster:
+        yield {
+            "ENGINE": "typesense",
+            "TYPESENSE_NODES": ",".join(cluster.urls),
+            "TYPESENSE_API_KEY": cluster.api_key,
+        }
+
+
+def config_for(
+    name: str, request: pytest.FixtureRequest, folder: Path, collection: str
+) -> dict[str, Any]:
+    if name == "whoosh":
+        return {"ENGINE": "whoosh", "INDEX_DIR": str(folder / "index")}
+    config = request.getfixturevalue("typesense_config")
+    return {**config, "TYPESENSE_COLLECTION": collection, "INDEX_DIR": str(folder / "lock")}
+
+
+@pytest.fixture(scope="module", params=["whoosh", "typesense"])
+def engine(
+    request: pytest.FixtureRequest, seeds: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    config = config_for(request.param, request, tmp_path_factory.mktemp("index"), "contract")
+    report = backends.make_indexer(config).reindex(seeds, full=True)
+    assert report.exit_code == 0 and report.documents == 5, report
+    built = backends.make_engine(config)
+    yield built
+    built.close()
+
+
+def ask(engine: Engine, **fields: Any) -> SearchResult:
+    return engine.search(SearchRequest(now=NOW, **fields))
+
+
+def titles(result: SearchResult) -> set[str]:
+    return {hit.article.title for hit in result.hits}
+
+
+def test_search_finds_visible_matches_only(engine: Engine) -> None:
+    result = ask(engine, q="tram")
+    visible = {"Harbour tram line approved", "Tram depot opens", "Council budget vote"}
+    assert titles(result) == visible
+    assert result.total == 3 and result.generation
+    assert result.facets["topic"].values[0].value == "Politics"
+    assert all(value.count for value in result.facets["topic"].values)
+    admin = ask(engine, q="tram", include_unpublished=True)
+    assert titles(admin) == {*visible, "Secret tram merger draft"} and admin.total == 4
+
+
+def test_filters_and_disjunctive_facets(engine: Engine) -> None:
+    result = ask(engine, topics=("Politics",), providers=("harbor.sample",))
+    assert titles(result) == {"Council budget vote"}
+    topic = {v.value: (v.count, v.selected) for v in result.facets["topic"].values}
+    # counted without the topic filter: the provider's articles by topic
+    assert topic == {"Politics": (1, True), "Transport": (1, False)}
+    provider = {v.value: (v.count, v.selected) for v in result.facets["provider"].values}
+    assert provider["harbor.sample"] == (1, True) and provider["Northwind Gazette"] == (1, False)
+    assert not result.facets["type"].truncated
+
+
+def test_date_histogram_and_ranges(engine: Engine) -> None:
+    result = ask(engine, facet_size=10)
+    histogram = result.date_histogram
+    assert histogram is not None and histogram.interval == "month"
+    assert [(b.label, b.count) for b in histogram.buckets] == [
+        ("2024-03", 2),
+        ("2024-04", 0),
+        ("2024-05", 1),
+    ]
+    assert histogram.undated == 1
+    assert {r.key: r.count for r in result.ranges} == {
+        "1h": 0,
+        "24h": 0,
+        "7d": 0,
+        "30d": 1,
+        "1y": 3,
+    }
+
+
+def test_until_a_date_includes_that_day(engine: Engine) -> None:
+    until = parse_date("until", "2024-03-05", end=True)
+    assert titles(ask(engine, until=until)) == {"Harbour tram line approved"}
+
+
+def test_snippets_are_the_shared_ones(engine: Engine) -> None:
+    (hit,) = [h for h in ask(engine, q="depot").hits if h.article.id == "contract00000001"]
+    marks = highlight.marks(query.parse("depot").root)
+    assert hit.body_snippet == highlight.snippet(LONG_BODY, marks.terms["body"])
+    assert hit.body_snippet[0].text == highlight.ELLIPSIS
+    assert [s.text for s in hit.title if s.match] == []
+    (depot,) = [h for h in ask(engine, q="depot").hits if h.article.id == "contract00000002"]
+    assert [s.text for s in depot.title if s.match] == ["depot"]
+
+
+def test_did_you_mean(engine: Engine) -> None:
+    result = ask(engine, q="budgte")
+    assert result.total == 0
+    assert result.did_you_mean is not None
+    assert (result.did_you_mean.q, result.did_you_mean.total) == ("budget", 1)
+    assert ask(engine, q="tram").did_you_mean is None
+
+
+def test_get_and_visibility(engine: Engine) -> None:
+    article = engine.get("contract00000002")
+    assert article.title == "Tram depot opens" and article.body == "The depot holds forty trams."
+    with pytest.raises(NotFound):
+        engine.get("contract00000005")
+    assert engine.get("contract00000005", include_unpublished=True).title.startswith("Secret")
+    with pytest.raises(NotFound):
+        engine.get("nonexistent")
+
+
+def test_suggest(engine: Engine) -> None:
+    found = {(s.text, s.kind) for s in engine.suggest("tra")}
+    assert ("Transport", "topic") in found
+    assert not any("Secret" in text for text, _ in found)
+
+
+def test_more_like_this(engine: Engine) -> None:
+    similar = engine.more_like_this("contract00000001", limit=3)
+    ids = [hit.article.id for hit in similar]
+    assert ids and "contract00000001" not in ids and "contract00000005" not in ids
+    assert "contract00000002" in ids
+    assert all(not any(s.match for s in hit.title) for hit in similar)
+
+
+def test_generation_changes_after_reindex(
+    request: pytest.FixtureRequest, tmp_path: Path, engine: Engine
+) -> None:
+    name = "typesense" if type(engine).__name__.startswith("Typesense") else "whoosh"
+    config = config_for(name, request, tmp_path, "generation")
+    seeds = write_seeds(tmp_path / "seeds")
+    indexer = backends.make_indexer(config)
+    indexer.reindex(seeds)
+    fresh = backends.make_engine(config)
+    before = fresh.generation()
+    assert fresh.generation() == before  # stable while nothing changes
+    write_article(seeds, "000_contract00000009.txt", "Zeppelin tram news", date="2024-05-30")
+    assert indexer.reindex(seeds).added == 1  # incremental
+    deadline = time.monotonic() + 5
+    while fresh.generation() == before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert fresh.generation() != before
+    assert ask(fresh, q="zeppelin").total == 1
+    fresh.close()
+
+
+QUERIES: list[dict[str, Any]] = [
+    {},
+    {"q": "tram"},
+    {"q": "trams depot"},
+    {"q": '"tram line"'},
+    {"q": "tram -depot"},
+    {"q": "tra*"},
+    {"q": "harbour", "topics": ("Transport",)},
+    {"q": "council", "since": dt.datetime(2024, 4, 1, tzinfo=dt.UTC)},
+    {"q": "budgte"},
+    {"q": "trams", "include_unpublished": True},
+    {"range": "1y"},
+]
+
+
+def summary(result: SearchResult) -> dict[str, Any]:
+    """What must not depend on the engine: everything but the order of hits and scores."""
+    return {
+        "total": result.total,
+        "hits": sorted((h.article.id, h.title, h.excerpt, h.body_snippet) for h in result.hits),
+        "facets": result.facets,
+        "histogram": result.date_histogram,
+        "ranges": result.ranges,
+        "did_you_mean": result.did_you_mean,
+    }
+
+
+def test_engines_agree(
+    request: pytest.FixtureRequest, seeds: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    answers = []
+    for name in ("whoosh", "typesense"):
+        config = config_for(name, request, tmp_path_factory.mktemp(name), "agree")
+        backends.make_indexer(config).reindex(seeds)
+        built = backends.make_engine(config)
+        answers.append([summary(built.search(SearchRequest(now=NOW, **q))) for q in QUERIES])
+        built.close()
+    for params, mine, theirs in zip(QUERIES, *answers, strict=True):
+        assert mine == theirs, params
