@@ -1,5 +1,5 @@
 """``python -m bench <command>``: scale, index, query, http, typesense, queries, plot, relevance,
-soak."""
+soak, parity."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ COMMANDS = {
     "plot": ("bench.plot", "draw bench/results/*.png from the JSON records"),
     "relevance": ("bench.relevance", "ranking quality (nDCG, MAP) against BM25 peers"),
     "soak": ("bench.soak", "mixed load with a full reindex every minute: RSS, open files, errors"),
+    "parity": ("bench.parity", "Whoosh and Typesense answers compared on the query set"),
 }
 
 
