@@ -177,15 +177,12 @@ class SearchBatch:
         params["filter_by"] = self.filter_for(parts)
         return params
 
-    def selected(self) -> dict[str, tuple[str, ...]]:
-        request = self.request
-        return {"topic": request.topics, "provider": request.providers, "type": request.types}
-
     def run(self) -> Answer:
         request = self.request
         plan = self.plan
         facet_size = request.facet_size
-        wanted = [name for name in ("topic", "provider", "type") if name in request.facets]
+        # each facet is counted without its own filter (a filter and its facet share a name)
+        wanted = [f.name for f in FILTERS if f.name in request.facets]
         max_values = facet_size + FACET_SLACK
         main = self.count_params(self.filters.all())
         main["max_facet_values"] = max_values
@@ -198,8 +195,7 @@ class SearchBatch:
             main["page"] = request.page
             sort = request.sort if plan.is_text or request.sort != "relevance" else "newest"
             main["sort_by"] = SORTS[sort]
-        own = {"topic": "topic", "provider": "provider", "type": "type"}
-        plain_facets = [name for name in wanted if own[name] not in self.filters.parts]
+        plain_facets = [name for name in wanted if name not in self.filters.parts]
         if plain_facets:
             main["facet_by"] = ",".join(FACET_FIELDS[name] for name in plain_facets)
         main_index = self.add(main)
@@ -207,17 +203,15 @@ class SearchBatch:
         for name in wanted:
             if name in plain_facets:
                 continue
-            params = self.count_params(self.filters.without(own[name]))
+            params = self.count_params(self.filters.without(name))
             params.update(per_page=0, facet_by=FACET_FIELDS[name], max_facet_values=max_values)
             facet_index[name] = self.add(params)
         # a selected value is always listed with its count, even outside the top values
         selected_index: dict[tuple[str, str], int] = {}
-        for facet_name, values in self.selected().items():
-            if facet_name not in wanted:
-                continue
-            for value in values:
+        for facet_name in wanted:
+            for value in request.selected(facet_name):
                 condition = value_filter(facet_name, [value])
-                params = self.count_params([*self.filters.without(own[facet_name]), condition])
+                params = self.count_params([*self.filters.without(facet_name), condition])
                 params["per_page"] = 0
                 selected_index[(facet_name, value)] = self.add(params)
         histogram_indexes: list[int] = []
