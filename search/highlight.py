@@ -13,13 +13,14 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from . import query
 from .analysis import WORD_PATTERN as WORD
 from .analysis import positions, term
 from .articles import Article
 from .contract import Hit, Segment
+from .documents import field_texts
 
 SNIPPET_CHARS = 200
 SNIPPET_LEAD = 40
@@ -165,18 +166,26 @@ class Marks:
             body_snippet=(snippet(body, self.terms["body"], self.prefixes["body"]) if body else ()),
         )
 
-    def body_matches(self, body: str) -> bool:
-        """Whether ``body`` matches one of the clauses searching it (a phrase: its terms next
-        to each other)."""
+    def body_matches(self, article: Article, body: str) -> bool:
+        """Whether a hit shows a snippet of ``body``, decided as the Whoosh engine does from its
+        index: a clause searching the body matches the article (a phrase: in any of its fields)
+        and one of the clause's terms is in the body."""
         if not body or not self.body_clauses:
             return False
-        found = positions(body)
+        in_body = positions(body)
+        texts: dict[str, str] | None = None
         for clause in self.body_clauses:
             if isinstance(clause, query.Prefix):
-                if any(stem.startswith(clause.prefix) for stem in found):
+                if any(stem.startswith(clause.prefix) for stem in in_body):
                     return True
-            elif _phrase_in(clause.stems, found):
-                return True
+            elif len(clause.stems) == 1:
+                if clause.stems[0] in in_body:
+                    return True
+            elif any(stem in in_body for stem in clause.stems):
+                texts = texts or field_texts(replace(article, body=body))
+                for field in clause.fields:
+                    if _phrase_in(clause.stems, positions(texts.get(field, ""))):
+                        return True
         return False
 
 

@@ -191,6 +191,14 @@ def test_snippets_are_the_shared_ones(engine: Engine) -> None:
     assert [s.text for s in depot.title if s.match] == ["depot"]
 
 
+def test_a_phrase_shows_the_body_when_its_words_are_there(engine: Engine) -> None:
+    """The phrase is in the title only; its words are in the body: the body is shown, marked."""
+    result = ask(engine, q='"tram depot"')
+    (hit,) = [h for h in result.hits if h.article.id == "contract00000002"]
+    assert [s.text for s in hit.title if s.match] == ["Tram", "depot"]
+    assert [s.text for s in hit.body_snippet if s.match] == ["depot", "trams"]
+
+
 def test_did_you_mean(engine: Engine) -> None:
     result = ask(engine, q="budgte")
     assert result.total == 0
@@ -249,6 +257,7 @@ QUERIES: list[dict[str, Any]] = [
     {"q": "tram"},
     {"q": "trams depot"},
     {"q": '"tram line"'},
+    {"q": '"tram depot"'},
     {"q": "tram -depot"},
     {"q": "tra*"},
     {"q": "harbour", "topics": ("Transport",)},

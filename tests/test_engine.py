@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from test_engine_helpers import NOW, Doc, all_ids, build, request, titles, write_docs
 
-from search import ranking
+from search import documents, ranking
 from search.contract import MAX_QUERY_CHARS, SearchRequest
 from search.errors import IndexUnavailable, NotFound, QueryTooLong, RequestError
-from search.whoosh import layout, schema
+from search.whoosh import layout
 from search.whoosh.engine import WhooshEngine
 from search.whoosh.target import reindex
 
@@ -142,7 +142,7 @@ def test_an_excerpt_repeating_the_body_lead_is_not_counted_twice(tmp_path: Path)
     ],
 )
 def test_without_lead(text: str, lead: str, rest: str | None) -> None:
-    assert schema.without_lead(text, lead) == rest
+    assert documents.without_lead(text, lead) == rest
 
 
 def test_without_lead_is_the_whitespace_tolerant_prefix() -> None:
@@ -163,7 +163,7 @@ def test_without_lead_is_the_whitespace_tolerant_prefix() -> None:
     for _ in range(20_000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
         lead = text[: rng.randint(0, len(text))] if rng.random() < 0.6 else rng.choice(alphabet)
-        assert schema.without_lead(text, lead) == by_regex(text, lead), (text, lead)
+        assert documents.without_lead(text, lead) == by_regex(text, lead), (text, lead)
 
 
 def test_equal_matches_newer_first(tmp_path: Path) -> None:

@@ -364,9 +364,7 @@ def hit(raw: dict[str, Any], marks: highlight.Marks) -> Hit:
     """A hit, marked and cut as the Whoosh engine does (the body's snippet only when the body
     matched)."""
     document = raw["document"]
+    article = article_of(document)
     body = document.get("body", "")
-    return marks.hit(
-        article_of(document),
-        float(raw.get("text_match", 0) or 0),
-        body if marks.body_matches(body) else "",
-    )
+    shown = body if marks.body_matches(article, body) else ""
+    return marks.hit(article, float(raw.get("text_match", 0) or 0), shown)

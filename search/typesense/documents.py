@@ -19,7 +19,8 @@ from typing import Any
 
 from ..analysis import analyse
 from ..articles import Article
-from ..documents import article_to_stored, stored_to_article
+from ..documents import article_to_stored, field_texts, stored_to_article
+from ..ranking import LEAD_FIELD
 
 SCHEMA_VERSION = "ts-3"
 """Bump when the collection fields or the analysis change: the next reindex is then full."""
@@ -85,14 +86,8 @@ def article_document(
     """The Typesense document of one article (``rel`` is its path within the seeds folder)."""
     provider = article.provider
     moment = article.published_at
-    texts = {
-        "title": article.title,
-        "excerpt": article.excerpt,
-        "topics_text": "\n".join(article.topics),
-        "provider_text": f"{provider.name}\n{provider.domain}",
-        "body": article.body,
-        "related_text": "\n".join(entry.title for entry in article.related),
-    }
+    texts = field_texts(article)
+    texts["excerpt"] = texts.pop(LEAD_FIELD, texts.get("excerpt", ""))  # one excerpt field here
     document: dict[str, Any] = {
         "id": article.id,
         **{TEXT_FIELDS[name]: stems(text) for name, text in texts.items()},

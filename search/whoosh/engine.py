@@ -17,7 +17,7 @@ per-request runs on numpy arrays held by a ``snapshot.Snapshot`` (see there for 
              tf~ = Σ over fields  w_f · tf_f / (1 − b_f + b_f · len_f / avglen_f)
     final  = bm25f × (1 + 0.08 · 2^(−age / 30 days) + 0.04 · quality pct + 0.02 · heat pct)
 
-with k1 = 1.1, w_f = ``schema.FIELD_WEIGHTS``, b_f per field; up to 3 plain words, documents
+with k1 = 1.1, w_f = ``ranking.FIELD_WEIGHTS``, b_f per field; up to 3 plain words, documents
 with more of the words rank first (then by ``final``); longer queries rank by ``final`` alone.
 The boosts add at most 14 %, so they only reorder near-equal matches. Sort orders: ``relevance``
 (query tier, then boosted score, then newer, then id); with an empty query, ``relevance`` means

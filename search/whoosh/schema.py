@@ -27,8 +27,8 @@ from whoosh import analysis, columns, fields
 
 from .. import analysis as text_analysis
 from ..articles import Article
-from ..documents import article_to_stored
-from ..ranking import FIELD_WEIGHTS, LEAD_FIELD
+from ..documents import article_to_stored, field_texts
+from ..ranking import FIELD_WEIGHTS
 
 SCHEMA_VERSION = "6"
 """Bump when fields or analysis change: the next reindex then rebuilds a full generation."""
@@ -178,18 +178,11 @@ def make_schema() -> fields.Schema:
 def article_fields(article: Article, path: str, content_hash: str) -> dict[str, Any]:
     """The Whoosh document for one article (``path`` relative to the seeds folder)."""
     provider = article.provider
-    repeats_lead = without_lead(article.body, article.excerpt) is not None
-    excerpt_field = LEAD_FIELD if repeats_lead else "excerpt"
     document: dict[str, Any] = {
         "id": article.id,
         "path": path,
         "content_hash": content_hash,
-        "title": article.title,
-        excerpt_field: article.excerpt,
-        "body": article.body,
-        "topics_text": "\n".join(article.topics),
-        "provider_text": f"{provider.name}\n{provider.domain}",
-        "related_text": "\n".join(entry.title for entry in article.related),
+        **field_texts(article),
         "topic": FACET_SEPARATOR.join(article.topics),
         "provider": provider.name,
         "domain": provider.domain,
@@ -202,24 +195,3 @@ def article_fields(article: Article, path: str, content_hash: str) -> dict[str, 
     if article.published_at is not None:
         document["published_at"] = int(article.published_at.timestamp())
     return {key: value for key, value in document.items() if value != ""}
-
-
-def without_lead(text: str, lead: str) -> str | None:
-    """The rest of ``text`` when it starts with ``lead`` (whitespace aside), else None.
-
-    A lead cut inside a word leaves that whole word in the rest.
-    """
-    words = lead.split()
-    if not words:
-        return None
-    cut = 0  # walked word by word: a regex built per article cost a fifth of indexing time
-    for number, word in enumerate(words):
-        start = cut
-        while cut < len(text) and text[cut].isspace():
-            cut += 1
-        if (number and cut == start) or not text.startswith(word, cut):
-            return None
-        cut += len(word)
-    while 0 < cut < len(text) and text[cut].isalnum() and text[cut - 1].isalnum():
-        cut -= 1
-    return text[cut:]

@@ -12,12 +12,12 @@ index changes. It holds:
   (document, value ordinal) entries grouped by value and by document, so a filter is a slice
   and the counts are one gather and a sum per value;
 - a cache of per-clause score vectors (sorted document numbers, BM25F scores, field bits),
-  filled lazily from the posting lists (``search.postings``), and of prefix expansions. It is
-  bounded in bytes and keeps what is dear to recompute per byte (``search.cache``): a phrase
+  filled lazily from the posting lists (``postings``), and of prefix expansions. It is
+  bounded in bytes and keeps what is dear to recompute per byte (``cache``): a phrase
   of common words outlasts the vectors of single words that are read again quickly.
 
 The Whoosh reader stays open for stored fields (the hits' display data) and for the term table
-and posting files that ``search.postings`` reads in bulk. Whoosh readers are not thread-safe, so
+and posting files that ``postings`` reads in bulk. Whoosh readers are not thread-safe, so
 every access goes through one lock; the cached arrays need none. The reader keeps its files
 open (memory-mapped), so a snapshot stays usable when a later reindex replaces or removes them,
 until the last request using it finishes.
@@ -396,7 +396,7 @@ class Snapshot:
             )
 
     def date_slots(self, unit: str) -> np.ndarray:
-        """Every document's day / month / year number (``facets.slot_numbers``), computed once."""
+        """Every document's day / month / year number (``dates.slot_numbers``), computed once."""
         return self.memo(
             ("slots", unit),
             lambda: slot_numbers(np.where(self.dated, self.dates, 0), unit),

@@ -1,4 +1,4 @@
-"""Small, documented corrections to whoosh-reloaded 2.7.5 that newsfind's indexer relies on.
+"""Small, documented corrections to whoosh-reloaded 2.7.5 that newsfind's reindex relies on.
 
 ``W3PerDocReader._cached_reader`` caches the column readers of field lengths, but not their
 absence: for every posting of a field without lengths (ID, KEYWORD, NUMERIC, DATETIME fields),
