@@ -96,6 +96,7 @@ def main(args: argparse.Namespace) -> int:
         whoosh, typesense = backends.make_engine(whoosh_config), backends.make_engine(config)
         refused: dict[str, str] = {}
         differing: dict[str, list[str]] = {}
+        details: dict[str, dict[str, list[str]]] = {}
         shared_hits = 0
         for entry in entries:
             request = request_of(entry, now)
@@ -109,6 +110,10 @@ def main(args: argparse.Namespace) -> int:
             found = differences(mine, theirs)
             if found:
                 differing[entry["id"]] = found
+                details[entry["id"]] = {
+                    part: [_show(mine[part], theirs[part], side) for side in (0, 1)]
+                    for part in found
+                }
         whoosh.close()
         typesense.close()
     compared = len(entries) - len(refused)
@@ -121,7 +126,20 @@ def main(args: argparse.Namespace) -> int:
         print(f"  {query_id}: {', '.join(found)}")
     if args.out:
         args.out.write_text(
-            json.dumps({"refused": refused, "differing": differing}, indent=1) + "\n",
+            json.dumps({"refused": refused, "differing": details}, indent=1) + "\n",
             encoding="utf-8",
         )
     return 1 if differing else 0
+
+
+def _show(mine: Any, theirs: Any, side: int) -> str:
+    """One side of a difference, as text (for highlights: the hits whose marks differ)."""
+    if isinstance(mine, dict) and isinstance(theirs, dict) and set(mine) != set(theirs):
+        mine = {k: v for k, v in mine.items() if k in theirs and v != theirs[k]}
+        theirs = {k: v for k, v in theirs.items() if k in mine}
+    elif isinstance(mine, dict):
+        mine, theirs = (
+            {k: v for k, v in mine.items() if theirs.get(k) != v},
+            {k: v for k, v in theirs.items() if mine.get(k) != v},
+        )
+    return repr((mine, theirs)[side])[:2000]
