@@ -1,13 +1,10 @@
 """Smoke tests of ``python -m bench``: every command on a tiny generated corpus, no timings.
 
-The corpus is scaled from the repository's own ``seeds/`` (so ../shared is not needed). Parts
-that need the engine or ``newsfind serve`` are skipped until ``search.engine`` exists, and run
-(and must then pass) as soon as it does.
+The corpus is scaled from the repository's own ``seeds/`` (so ../shared is not needed).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -23,8 +20,6 @@ from search.contract import SearchRequest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
-HAS_ENGINE = importlib.util.find_spec("search.whoosh.engine") is not None
-needs_engine = pytest.mark.skipif(not HAS_ENGINE, reason="search.engine has not landed yet")
 
 
 @pytest.fixture(scope="module")
@@ -120,9 +115,8 @@ def test_index_command(corpus: Path, work: Path, results: Path) -> None:
     summary = record["summary"]
     for row in ("plain Whoosh loop", "SQLite FTS5", "tantivy"):
         assert summary[f"{row} (parse + index)"]["documents"] == 48
-    if importlib.util.find_spec("search.whoosh.target") is not None:
-        assert summary["newsfind full reindex"]["documents"] == 48
-        assert summary["newsfind incremental (1%)"]["documents"] == 1
+    assert summary["newsfind full reindex"]["documents"] == 48
+    assert summary["newsfind incremental (1%)"]["documents"] == 1
     assert (work / "fts5.db").is_file() and (work / "tantivy").is_dir()
     # the source corpus is never changed (the 1% edits go to the mirrored copy)
     assert not any("Updated: " in p.read_text() for p in corpus.rglob("*.txt"))
@@ -152,7 +146,7 @@ def test_query_command_and_count_agreement(
     (record,) = records(results, "query")
     engines = record["engines"]
     assert set(engines) >= {"fts5", "tantivy"}
-    assert ("newsfind" in engines) == HAS_ENGINE
+    assert "newsfind" in engines
     assert engines["fts5"]["requests"] == 40
     # the warm-up pass is timed apart: one first-time request per query and engine
     assert engines["fts5"]["first_pass"]["requests"] == 40
@@ -175,7 +169,6 @@ def test_index_run_keeps_peers_built_from_the_same_seeds(
     assert not {"fts5", "tantivy"} & set(rerun("--change", "0.05"))
 
 
-@needs_engine
 def test_http_command(corpus: Path, work: Path, results: Path, tiny_queries: Path) -> None:
     code = bench_main(
         [
