@@ -11,7 +11,7 @@ more-like-this, error messages, headers, health — except where the request its
 from the seed files (for a query, from its complete page of visible hits). Asking for a hidden id
 must look exactly like asking for an id that does not exist. With the token, the unpublished
 articles do appear; ``secured`` never does. A wrong token gets the one 401 answer, the same for
-every URL.
+every URL. The bundled ``seeds/`` get the same checks for their unpublished reference sample.
 """
 
 from __future__ import annotations
@@ -348,3 +348,59 @@ def test_a_wrong_token_gets_the_one_401_and_nothing_more(
     }
     page = answers[False].pop().decode()
     assert "Error 401" in page and not any(hit["title"] in page for hit in everything)
+
+
+# --- the bundled seeds: the reference sample is unpublished ---------------------------------------
+
+REPO_SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+REFERENCE_ID = "e08b7012a3019e8c"
+REFERENCE_WORDS = ["xbox", "playstation", "microsoft", "sony", "onmsft", "on msft", "engadget",
+                   "imx500", "smart camera", REFERENCE_ID]  # fmt: skip
+"""Found in ``seeds/000_e08b7012a3019e8c.txt`` and in no published seed."""
+
+
+@pytest.fixture(scope="module")
+def bundled(tmp_path_factory: pytest.TempPathFactory) -> tuple[FlaskClient, list[Article]]:
+    """The repository's ``seeds/`` indexed by the real reindex, served by the real app."""
+    index = tmp_path_factory.mktemp("bundled") / "index"
+    report = reindex(REPO_SEEDS, index, workers=1)
+    assert not report.rejected, report.rejected
+    app = create_app({"INDEX_DIR": str(index), "ADMIN_TOKEN": WEB_ADMIN_TOKEN})
+    return app.test_client(), seed_articles(REPO_SEEDS)
+
+
+def test_the_reference_sample_is_invisible_to_the_public(
+    bundled: tuple[FlaskClient, list[Article]],
+) -> None:
+    client, articles = bundled
+    (reference,) = [a for a in articles if a.id == REFERENCE_ID]
+    assert not reference.published
+    published = [a for a in articles if a.published]
+    assert not [a.id for a in published if any(w in repr(a).lower() for w in REFERENCE_WORDS)]
+    queries = ["xbox", "playstation", "sony microsoft", '"smart camera"', "onmsft", "imx500",
+               "engadget", 'topic:"Microsoft AI"', "provider:onmsft.com", REFERENCE_ID]  # fmt: skip
+    searches = [f"/api/search?q={urllib.parse.quote(q)}&{SEARCH_TAIL}" for q in queries]
+    filters = ["", "topic=Microsoft+AI", "topic=AI", "provider=On+MSFT", "provider=onmsft.com",
+               "since=2020-05-19", "sort=quality"]  # fmt: skip
+    searches += [f"/api/search?{f}&{SEARCH_TAIL}" for f in filters]
+    pages = [f"/?q={urllib.parse.quote(q)}" for q in queries] + [f"/?{f}" for f in filters]
+    prefixes = ["xb", "playst", "micro", "sony", "on m", "onms", "engad", "imx", "smart cam"]
+    suggest = [f"/api/suggest?q={urllib.parse.quote(p)}&limit=20" for p in prefixes]
+    for url in [*searches, *pages, *suggest, f"/api/articles/{published[0].id}?more_like_this=20"]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        typed, text = urllib.parse.unquote_plus(url).lower(), text_of(response)
+        assert not [w for w in REFERENCE_WORDS if w in text and w not in typed], url
+        if url.startswith("/api/search"):
+            assert_counts_are_brute_force(url, response.get_json(), articles)
+    assert_answers_as_unknown(client, REFERENCE_ID)
+    health = client.get("/api/health").get_json()
+    assert health["doc_count"] == len(published)
+    # it is indexed all the same: the admin token finds it
+    found = client.get(f"/api/search?q=xbox&{SEARCH_TAIL}", headers=ADMIN).get_json()
+    assert [hit["id"] for hit in found["hits"]] == [REFERENCE_ID]
+    assert {"value": "Microsoft AI", "count": 1, "selected": False} in found["facets"]["topic"][
+        "values"
+    ]
+    shown = client.get(f"/api/articles/{REFERENCE_ID}", headers=ADMIN).get_json()
+    assert (shown["title"], shown["published"]) == (reference.title, False)
