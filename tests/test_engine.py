@@ -18,6 +18,7 @@ from search.engine import WhooshEngine
 from search.indexer import reindex
 from search.models import (
     MAX_QUERY_CHARS,
+    Correction,
     IndexUnavailable,
     NotFound,
     QueryTooLong,
@@ -612,10 +613,29 @@ def test_include_unpublished_shows_everything(hidden: WhooshEngine) -> None:
     assert any(SECRET in s.text for s in hidden.suggest("draft", include_unpublished=True))
 
 
-def test_did_you_mean_counts_visible_documents_only(hidden: WhooshEngine) -> None:
-    result = hidden.search(request(q="zanzibarit"))
-    assert result.total == 0
-    assert result.did_you_mean is None or SECRET not in result.did_you_mean.q
+def test_did_you_mean_counts_visible_documents_only(tmp_path: Path) -> None:
+    engine = build(
+        tmp_path,
+        [
+            Doc("Draft one", excerpt=f"{SECRET} deposits", published=False),
+            Doc("Draft two", excerpt=f"{SECRET} prices", published=False),
+            Doc("Spice market", excerpt="zanzibarana spices"),
+            Doc("Island ferry", excerpt="zanzibarana ferry"),
+            Doc("Harbour news", excerpt="zanzibar harbour"),
+            Doc("Harbour fees", excerpt="zanzibar fees"),
+        ],
+    ).engine
+    # one edit from the unpublished articles' term (stem zanzibarit), two from zanzibarana
+    typo = "zanzibarita"
+    public = engine.search(request(q=typo))
+    assert public.total == 0
+    # the closest word the public can see; the unpublished one neither shows nor hides it
+    assert public.did_you_mean == Correction("zanzibarana", 2)
+    # the admin is offered the unpublished spelling (its bare stem: the first ending that ties)
+    admin = engine.search(request(q=typo, include_unpublished=True))
+    assert admin.did_you_mean == Correction("zanzibarit", 2)
+    # one edit from zanzibar
+    assert engine.search(request(q="zanzibarr")).did_you_mean == Correction("zanzibar", 2)
 
 
 # -- did you mean -------------------------------------------------------------------------------
