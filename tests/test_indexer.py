@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from factory import article_text, file_name, reindex_command, write_article, write_many
+from test_reliability import MARKERS, Corpus, article_id, title
 from whoosh import index as whoosh_index
 from whoosh.query import Every
 
@@ -341,26 +342,8 @@ def _kill_at(seeds: Path, index: Path, moment: str, before: _Before) -> bool:
     return True
 
 
-class _Seeds:
-    """A seeds folder of numbered stories, each at a version (``a`` or ``b``)."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.state: dict[int, str] = {}
-
-    def apply(self, target: dict[int, str]) -> None:
-        """Hold exactly ``target`` (number → version), touching only the differences."""
-        for number in set(self.state) - set(target):
-            (self.folder / file_name(number)).unlink()
-        for number, version in target.items():
-            if self.state.get(number) != version:
-                title = f"Story {number} version {version}"
-                write_article(self.folder, file_name(number), title, body=f"Marker {version}word.")
-        self.state = dict(target)
-
-
 def _titles_of(state: dict[int, str]) -> dict[str, str]:
-    return {file_name(number)[4:20]: f"Story {number} version {v}" for number, v in state.items()}
+    return {article_id(number): title(number, version) for number, version in state.items()}
 
 
 @pytest.mark.slow
@@ -369,7 +352,7 @@ def test_sigkill_while_writing_leaves_the_last_commit_searchable(tmp_path: Path)
     each one interrupted its run: what it wrote is on disk, uncommitted; the live index is the last
     committed one, whole and searchable; the next run needs no clean-up."""
     index = tmp_path / "index"
-    seeds = _Seeds(tmp_path / "seeds")
+    seeds = Corpus(tmp_path / "seeds")  # numbered stories at a version, a marker word each
     a_state = {number: "a" for number in range(900)}
     # from one to the other: 450 changed, 300 added or deleted (over 400 files: 2 workers)
     b_state = {number: "b" if number < 450 else "a" for number in range(1200)}
@@ -402,7 +385,7 @@ def test_sigkill_while_writing_leaves_the_last_commit_searchable(tmp_path: Path)
                 assert engine.search(SearchRequest(per_page=1)).total == len(committed), moment
                 for version in ("a", "b"):
                     marked = sum(v == version for v in committed.values())
-                    found = engine.search(SearchRequest(q=f"{version}word")).total
+                    found = engine.search(SearchRequest(q=MARKERS[version])).total
                     assert found == marked, (moment, version)
             finally:
                 engine.close()
@@ -412,8 +395,8 @@ def test_sigkill_while_writing_leaves_the_last_commit_searchable(tmp_path: Path)
     # the next run needs no clean-up: it completes, and leaves nothing of the killed ones behind
     seeds.apply(b_state if committed is a_state else a_state)
     report = indexer.reindex(seeds.folder, index, lock_timeout=0)
-    assert (report.full, report.rejected, report.documents) == (False, [], len(seeds.state))
-    assert indexed_ids(index) == _titles_of(seeds.state)
+    assert (report.full, report.rejected, report.documents) == (False, [], len(seeds.versions))
+    assert indexed_ids(index) == _titles_of(seeds.versions)
     live = index / str(layout.current_generation(index))
     assert _uncommitted_files(live) == set()
     assert not (live / "MAIN.tmp").exists()
