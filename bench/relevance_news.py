@@ -30,7 +30,6 @@ def read_checks(path: Path) -> list[tuple[str, str]]:
 
 def run_news_checks(corpus: Path, checks_file: Path, top: int = TOP) -> bool:
     from search.engine import WhooshEngine
-
     from search.indexer import reindex
     from search.models import SearchRequest
 
