@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import http.client
 import itertools
 import os
 import signal
@@ -31,9 +30,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bench import common, index_bench, queryset
-
-HOST = "127.0.0.1"
+from bench import common, http_client, index_bench, queryset
+from bench.http_client import HOST
 
 
 def add_arguments(parser: Any) -> None:
@@ -124,14 +122,9 @@ class Server:
             if self.process.poll() is not None:
                 raise SystemExit(f"http: newsfind serve exited with {self.process.returncode}")
             try:
-                connection = http.client.HTTPConnection(HOST, self.port, timeout=5)
-                connection.request("GET", "/api/health")
-                response = connection.getresponse()
-                response.read()
-                connection.close()
-                if response.status == 200:
+                if http_client.get_once(self.port, "/api/health", timeout=5)[0] == 200:
                     return
-            except OSError:
+            except http_client.FAILURES:
                 pass
             time.sleep(0.25)
         raise SystemExit("http: newsfind serve did not answer /api/health in time")
@@ -174,32 +167,16 @@ class Load:
             return self.paths[next(self.next_path)]
 
     def _worker(self) -> None:
-        connection: http.client.HTTPConnection | None = None
-        latencies: list[float] = []
+        latencies: list[float] = []  # kept per thread, merged at the end: no lock per request
         errors: Counter[str] = Counter()
-        while not self.stop.is_set():
-            path = self._path()
-            started = time.perf_counter()
-            try:
-                if connection is None:
-                    connection = http.client.HTTPConnection(HOST, self.port, timeout=60)
-                connection.request("GET", path)
-                response = connection.getresponse()
-                response.read()
-                if response.status != 200:
-                    errors[f"HTTP {response.status}"] += 1
-                if response.getheader("connection", "").lower() == "close":
-                    connection.close()
-                    connection = None
-            except (OSError, http.client.HTTPException) as exc:
-                errors[type(exc).__name__] += 1
-                if connection is not None:
-                    connection.close()
-                connection = None
-                continue
-            latencies.append((time.perf_counter() - started) * 1000)
-        if connection is not None:
-            connection.close()
+
+        def record(path: str, milliseconds: float, error: str | None) -> None:
+            if error is not None:
+                errors[error] += 1
+            if error is None or error.startswith("HTTP "):  # a failed request has no latency
+                latencies.append(milliseconds)
+
+        http_client.get_loop(self.port, self._path, record, self.stop)
         with self.lock:
             self.latencies.extend(latencies)
             self.errors.update(errors)

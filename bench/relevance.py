@@ -34,7 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.relevance_engines import ENGINES, Doc
+from bench.peers import Doc
+from bench.relevance_engines import ENGINES
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -81,7 +82,7 @@ def load_collection(path: Path, grades: str = "auto") -> Collection:
     for file in sorted(docs_dir.iterdir()):
         if file.suffix == ".txt" and file.is_file() and not file.name.startswith("."):
             article = read_article(file)
-            docs.append(Doc(article.id, article.title, article.excerpt, article.body))
+            docs.append(Doc.from_article(article))
     queries: dict[str, str] = {}
     truncated = []
     for number, line in enumerate(_lines(path / "queries.tsv"), 1):

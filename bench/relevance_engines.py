@@ -23,19 +23,12 @@ import shutil
 import sqlite3
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from bench.peers import Doc
+
 WORD = re.compile(r"\w+")
-
-
-@dataclass(frozen=True)
-class Doc:
-    id: str
-    title: str
-    excerpt: str
-    body: str
 
 
 class Engine(Protocol):

@@ -23,7 +23,6 @@
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import random
@@ -38,9 +37,8 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: python bench/soak.py
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import common, http_bench, queryset  # noqa: E402
+from bench import common, http_bench, http_client, queryset  # noqa: E402
 
-HOST = "127.0.0.1"
 SHARED_AGNEWS = common.ROOT.parent / "shared" / "corpus" / "agnews"
 
 
@@ -116,36 +114,22 @@ class MixedLoad:
         return taken
 
     def _client(self, number: int) -> None:
-        connection: http.client.HTTPConnection | None = None
         position = number * len(self.paths) // max(len(self.threads), 1)
-        while not self.stop.is_set():
-            path = self.paths[position % len(self.paths)]
+
+        def next_path() -> str:
+            nonlocal position
             position += 1
-            started = time.perf_counter()
-            error = None
-            try:
-                if connection is None:
-                    connection = http.client.HTTPConnection(HOST, self.port, timeout=60)
-                connection.request("GET", path)
-                response = connection.getresponse()
-                response.read()
-                if response.status != 200:
-                    error = f"HTTP {response.status}"
-            except (OSError, http.client.HTTPException) as exc:
-                error = type(exc).__name__
-                if connection is not None:
-                    connection.close()
-                connection = None
-            elapsed = (time.perf_counter() - started) * 1000
-            with self.lock:
-                self.requests += 1
-                self.latencies.append(elapsed)
-                if error:
-                    self.errors[error] = self.errors.get(error, 0) + 1
-                    print(f"soak: {error} on {path}", file=sys.stderr)
-            self.stop.wait(self.think)
-        if connection is not None:
-            connection.close()
+            return self.paths[(position - 1) % len(self.paths)]
+
+        http_client.get_loop(self.port, next_path, self._record, self.stop, self.think)
+
+    def _record(self, path: str, milliseconds: float, error: str | None) -> None:
+        with self.lock:
+            self.requests += 1
+            self.latencies.append(milliseconds)
+            if error:
+                self.errors[error] = self.errors.get(error, 0) + 1
+                print(f"soak: {error} on {path}", file=sys.stderr)
 
 
 # --- the reindexes ------------------------------------------------------------------------------
@@ -324,10 +308,7 @@ def plot(record: dict[str, Any], out: Path) -> Path:
 def article_ids(port: int, paths: list[str], limit: int = 200) -> list[str]:
     ids: list[str] = []
     for path in paths[:40]:
-        connection = http.client.HTTPConnection(HOST, port, timeout=60)
-        connection.request("GET", path)
-        body = json.loads(connection.getresponse().read())
-        connection.close()
+        body = json.loads(http_client.get_once(port, path)[1])
         ids += [hit["id"] for hit in body.get("hits", [])]
         if len(ids) >= limit:
             break

@@ -135,22 +135,34 @@ def correct(
     return corrected
 
 
-def closest_term(typed: str, stem: str, known_df: int, terms: dict[str, int]) -> str | None:
-    """The term of ``terms`` (``{term: df}``) to respell ``typed`` with, if one is close."""
+def closest_term(
+    typed: str,
+    stem: str,
+    known_df: int,
+    terms: dict[str, int],
+    visible_df: Callable[[str], int] | None = None,
+) -> str | None:
+    """The term of ``terms`` (``{term: df}``) to respell ``typed`` with, if one is close.
+
+    ``terms`` counts every indexed document. ``visible_df(term)``, when given, counts those the
+    caller may see: the close terms are ranked by it, so that a word of unpublished articles
+    alone is never chosen, nor hides a visible one a little further away.
+    """
     limit = max_distance(typed)
-    best: tuple[int, int, str] | None = None
+    floor = max(known_df, 1)
+    close: list[tuple[int, int, str]] = []
     for term, df in terms.items():
-        if df <= max(known_df, 1) or term == stem:
+        if df <= floor or term == stem:  # a visible count is never higher
             continue
         if abs(len(term) - len(stem)) > limit and abs(len(term) - len(typed)) > limit:
             continue
         distance = min(edit_distance(typed, term, limit), edit_distance(stem, term, limit))
-        if distance > limit:
-            continue
-        key = (distance, -df, term)
-        if best is None or key < best:
-            best = key
-    return best[2] if best is not None else None
+        if distance <= limit:
+            close.append((distance, df, term))
+    if visible_df is not None:
+        close = [(distance, visible_df(term), term) for distance, _, term in close]
+    ranked = sorted((distance, -df, term) for distance, df, term in close if df > floor)
+    return ranked[0][2] if ranked else None
 
 
 def visible_count(docs: np.ndarray, visible: np.ndarray) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -36,8 +37,16 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
                 doc_id="h2",
             ),
             Doc("Harbour secret", published=False, doc_id="h3"),
+            # dated from the real clock, as the CLI's relative --since counts back from it
+            Doc("Ferry timetable changes", date=days_ago(2), doc_id="f1"),
+            Doc("Ferry fares rise", date=days_ago(20), doc_id="f2"),
         ],
     )
+
+
+def days_ago(days: int) -> str:
+    moment = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def run(built: Built, *args: str) -> tuple[int, str]:
@@ -65,7 +74,11 @@ def test_filters_sort_and_paging(built: Built) -> None:
     code, output = run(built, "harbour", "--since", "2024-01-01", "--until", "2025-01-01")
     assert "1-1 of 1" in output
     code, output = run(built, "harbour", "--since", "7d")
-    assert code == 0
+    assert code == 0 and output.startswith("No results for 'harbour'.\n")  # both years old
+    code, output = run(built, "ferry", "--since", "7d")
+    assert code == 0 and output.startswith("1-1 of 1 result")
+    assert "Ferry timetable changes" in output and "Ferry fares rise" not in output
+    assert "ranges: 1h (0), 24h (0), *7d (1), 30d (2), 1y (2)" in output
     code, output = run(built, "harbour", "--page", "3", "--per-page", "1")
     assert "page 3 is past the last (2)" in output
     code, output = run(built, "harbour", "--include-unpublished")

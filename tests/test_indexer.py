@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from factory import article_text, file_name, reindex_command, write_article, write_many
+from test_reliability import MARKERS, Corpus, article_id, title
 from whoosh import index as whoosh_index
 from whoosh.query import Every
 
 from search import errors
 from search import reindex as pipeline
+from search.contract import SearchRequest
 from search.whoosh import layout
 from search.whoosh import target as indexer
+from search.whoosh.engine import WhooshEngine
+from search.whoosh.snapshot import probe
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -232,37 +239,172 @@ def test_two_real_reindex_processes_serialise(seeds: Path, tmp_path: Path) -> No
     assert len(layout.generations(index)) == 1
 
 
-def _run_and_kill(seeds: Path, index: Path, delay: float, full: bool) -> None:
-    command = reindex_command(seeds, index, "-q", "--workers", "2", *(["--full"] if full else []))
+# --- SIGKILL at on-disk moments of a run ----------------------------------------------------------
+
+_SEGMENT_FILE = re.compile(r"^(MAIN_[0-9a-z]{16})\.")
+"""A segment's file in a generation folder: ``MAIN_<segment id>.<kind>`` (trm, pst, col, seg...)."""
+
+
+def _uncommitted_files(generation: Path) -> set[str]:
+    """Files of segments that the generation's table of contents does not list (none while a
+    commit replaces the table under our feet: it is read again at the next poll)."""
+    try:
+        toc = whoosh_index.open_dir(str(generation))._read_toc()
+        listed = {segment.segment_id() for segment in toc.segments}
+        names = os.listdir(generation)
+    except (OSError, whoosh_index.EmptyIndexError):
+        return set()
+    return {
+        name
+        for name in names
+        if (match := _SEGMENT_FILE.match(name)) is not None and match.group(1) not in listed
+    }
+
+
+def _files(folder: Path) -> list[str]:
+    try:
+        return os.listdir(folder)
+    except FileNotFoundError:
+        return []
+
+
+@dataclass(frozen=True)
+class _Before:
+    """What the index folder holds before a run: its commit and what killed runs left."""
+
+    key: tuple[str, int] | None
+    live: Path
+    uncommitted: set[str]
+    generations: set[str]
+
+    @classmethod
+    def of(cls, index: Path) -> _Before:
+        live = index / str(layout.current_generation(index))
+        generations = set(layout.generations(index))
+        return cls(probe(index), live, _uncommitted_files(live), generations)
+
+    def new_files(self) -> set[str]:
+        """Files of segments begun since, uncommitted, in the live generation."""
+        return _uncommitted_files(self.live) - self.uncommitted
+
+    def new_generations(self, index: Path) -> list[Path]:
+        return [index / name for name in sorted(set(layout.generations(index)) - self.generations)]
+
+
+MOMENTS: dict[str, Callable[[_Before, Path], bool]] = {
+    # each holds while the run writes, before its commit: an incremental run commits a new table
+    # of contents, a full run switches CURRENT to its new generation
+    "incremental: a new segment started": lambda b, index: bool(b.new_files()),
+    "incremental: a new segment's columns written": lambda b, index: any(
+        name.endswith(".col") for name in b.new_files()
+    ),
+    "incremental: a new segment complete, not committed": lambda b, index: any(
+        name.endswith(".seg") for name in b.new_files()
+    ),
+    "full: a new generation started": lambda b, index: bool(b.new_generations(index)),
+    "full: a segment of the new generation complete": lambda b, index: any(
+        name.endswith(".seg") for folder in b.new_generations(index) for name in _files(folder)
+    ),
+    "full: the new generation complete, not switched": lambda b, index: any(
+        indexer.SCHEMA_MARK in _files(folder) for folder in b.new_generations(index)
+    ),
+}
+
+
+def _kill_at(seeds: Path, index: Path, moment: str, before: _Before) -> bool:
+    """Run a real reindex and SIGKILL it at ``moment``; True if the kill interrupted the run.
+
+    When the moment shows on disk, the run's process group is stopped (SIGSTOP) and killed only
+    if it has not committed yet, so that every kill lands inside the run's work. A run that
+    committed before it could be stopped (a moment shorter than a poll) is let finish: False.
+    A run that ends without showing the moment fails the test."""
+    full = moment.startswith("full")
+    command = reindex_command(seeds, index, "-q", "--workers", "2", *(["--full"] * full))
     process = subprocess.Popen(
-        command,
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         start_new_session=True,
-    )
-    time.sleep(delay)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    try:
+        while process.poll() is None and not MOMENTS[moment](before, index):
+            assert time.monotonic() < deadline, f"no {moment!r} within 120 s"
+            time.sleep(0.002)
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGSTOP)
+            stopped_before_commit = probe(index) == before.key
+            signal_to_send = signal.SIGKILL if stopped_before_commit else signal.SIGCONT
+            os.killpg(process.pid, signal_to_send)
+    finally:
+        if process.poll() is None and time.monotonic() >= deadline:
+            os.killpg(process.pid, signal.SIGKILL)
+        _, stderr = process.communicate(timeout=120)
+    assert process.returncode in (0, -signal.SIGKILL), stderr.decode()[-3000:]
+    if process.returncode == 0:
+        assert probe(index) != before.key, f"the run ended without {moment!r} showing on disk"
+        return False
+    return True
+
+
+def _titles_of(state: dict[int, str]) -> dict[str, str]:
+    return {article_id(number): title(number, version) for number, version in state.items()}
 
 
 @pytest.mark.slow
-def test_sigkill_at_any_moment_leaves_a_searchable_index(tmp_path: Path) -> None:
-    seeds = tmp_path / "seeds"
+def test_sigkill_while_writing_leaves_the_last_commit_searchable(tmp_path: Path) -> None:
+    """Kills land at on-disk moments of real runs (a segment or a generation being written), and
+    each one interrupted its run: what it wrote is on disk, uncommitted; the live index is the last
+    committed one, whole and searchable; the next run needs no clean-up."""
     index = tmp_path / "index"
-    write_many(seeds, 900)
-    indexer.reindex(seeds, index)
-    expected = indexed_ids(index)
-    write_many(seeds, 300, start=900)
-    for delay in (0.05, 0.3, 0.6, 1.0, 1.5, 2.2, 3.0):
-        _run_and_kill(seeds, index, delay, full=delay > 1)
-        ids = indexed_ids(index)  # opens and answers after every kill
-        assert len(ids) in (900, 1200)
-        assert set(expected) <= set(ids)
-    report = indexer.reindex(seeds, index)
-    assert report.documents == 1200
-    assert len(indexed_ids(index)) == 1200
-    assert len(layout.generations(index)) <= 2
+    seeds = Corpus(tmp_path / "seeds")  # numbered stories at a version, a marker word each
+    a_state = {number: "a" for number in range(900)}
+    # from one to the other: 450 changed, 300 added or deleted (over 400 files: 2 workers)
+    b_state = {number: "b" if number < 450 else "a" for number in range(1200)}
+    seeds.apply(a_state)
+    indexer.reindex(seeds.folder, index)
+    committed = a_state
+    interrupted: dict[str, int] = {}
+    missed: dict[str, int] = {}
+    for moment in MOMENTS:
+        for _ in range(4):  # a moment of a few milliseconds can pass between two polls
+            # the seeds hold the state the index does not: every run has work to do
+            target = b_state if committed is a_state else a_state
+            seeds.apply(target)
+            before = _Before.of(index)
+            if not _kill_at(seeds.folder, index, moment, before):
+                missed[moment] = missed.get(moment, 0) + 1
+                committed = target
+                continue
+            interrupted[moment] = interrupted.get(moment, 0) + 1
+            # what the kill interrupted is on disk, uncommitted
+            assert probe(index) == before.key, moment
+            if moment.startswith("full"):
+                assert before.new_generations(index), moment
+            else:
+                assert before.new_files(), moment
+            # the live index is the last committed one, whole and searchable
+            assert indexed_ids(index) == _titles_of(committed), moment
+            engine = WhooshEngine(index)
+            try:
+                assert engine.search(SearchRequest(per_page=1)).total == len(committed), moment
+                for version in ("a", "b"):
+                    marked = sum(v == version for v in committed.values())
+                    found = engine.search(SearchRequest(q=MARKERS[version])).total
+                    assert found == marked, (moment, version)
+            finally:
+                engine.close()
+            break
+    print(f"\nkills that interrupted a run: {interrupted}; missed (the run finished): {missed}")
+    assert interrupted == dict.fromkeys(MOMENTS, 1), (interrupted, missed)
+    # the next run needs no clean-up: it completes, and leaves nothing of the killed ones behind
+    seeds.apply(b_state if committed is a_state else a_state)
+    report = indexer.reindex(seeds.folder, index, lock_timeout=0)
+    assert (report.full, report.rejected, report.documents) == (False, [], len(seeds.versions))
+    assert indexed_ids(index) == _titles_of(seeds.versions)
+    live = index / str(layout.current_generation(index))
+    assert _uncommitted_files(live) == set()
+    assert not (live / "MAIN.tmp").exists()
+    older = [name for name in layout.generations(index) if name != live.name]
+    assert len(older) <= 1 and all(name < live.name for name in older), older
 
 
 def test_generation_folder_of_a_crashed_full_run_is_cleaned(seeds: Path, tmp_path: Path) -> None:

@@ -7,9 +7,11 @@ every relative range and the histogram); every article carries a ``secured`` val
 unique. Without the token none of those words, ids or values may appear anywhere — hits, totals,
 facet values and counts, date histogram, ranges, suggestions, did-you-mean, article pages,
 more-like-this, error messages, headers, health — except where the request itself typed them
-(a query echoed back). Counts are recomputed from the visible hits. Asking for a hidden id must
-look exactly like asking for an id that does not exist. With the token, the unpublished articles
-do appear; ``secured`` never does. A wrong token gets the one 401 answer, the same for every URL.
+(a query echoed back). Every total, facet, histogram and range count is recomputed by brute force
+from the seed files (for a query, from its complete page of visible hits). Asking for a hidden id
+must look exactly like asking for an id that does not exist. With the token, the unpublished
+articles do appear; ``secured`` never does. A wrong token gets the one 401 answer, the same for
+every URL. The bundled ``seeds/`` get the same checks for their unpublished reference sample.
 """
 
 from __future__ import annotations
@@ -26,8 +28,11 @@ import pytest
 from conftest import UNPUBLISHED_WORD, WEB_ADMIN_TOKEN, write_web_corpus
 from factory import file_name, write_article
 from flask.testing import FlaskClient
+from test_engine_helpers import passes
 
-from search.contract import RELATIVE_RANGES
+from search.articles import Article, read_article
+from search.contract import RELATIVE_RANGES, SearchRequest
+from search.dates import DAY_SPAN, MONTH_SPAN
 from search.whoosh.target import reindex
 from web import create_app
 
@@ -41,6 +46,7 @@ HIDDEN_ID = "hidden-quillfeather-0001"
 TWIN_ID = "public-lanternfish-0001"
 UNKNOWN_ID = "nothing-here-at-all-0001"  # as long as HIDDEN_ID
 SEARCH_TAIL = "per_page=100&facet_size=100"
+FACETS = ("topic", "provider", "type")
 QUERIES = [
     "", "oil", "quillfeather", "quill*", "q*", "hush*", "zeph*", "b*", "title:quillfeather",
     '"quillfeather embargo"', "topic:hushtopic", "provider:hushwire", "backgroundquill",
@@ -130,35 +136,95 @@ def text_of(response: Any) -> str:
     return (headers + "\n" + response.get_data(as_text=True)).lower()
 
 
-def assert_counts_match_hits(body: dict[str, Any]) -> None:
-    """Unfiltered: every count is recomputed from the (complete, visible) hits."""
+def seed_articles(seeds: Path) -> list[Article]:
+    return [read_article(path) for path in sorted(seeds.rglob("*.txt"))]
+
+
+def request_of(url: str, now: dt.datetime) -> SearchRequest:
+    """The filters of a sweep URL, read here (not by the web layer under test)."""
+    params = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
+    since = params.get("since", [None])[0]
+    return SearchRequest(
+        topics=tuple(params.get("topic", ())),
+        providers=tuple(params.get("provider", ())),
+        since=dt.datetime.fromisoformat(since).replace(tzinfo=dt.UTC) if since else None,
+        range=params.get("range", [None])[0],
+        now=now,
+    )
+
+
+def histogram_counts(dates: list[dt.datetime]) -> tuple[str, dict[str, int]]:
+    """The interval and the non-empty buckets (label → count) of ``search.facets``' histogram."""
+    if not dates:
+        return "year", {}
+    seconds = [int(d.timestamp()) for d in dates]
+    span = max(seconds) - min(seconds)
+    interval = "day" if span <= DAY_SPAN else "month" if span <= MONTH_SPAN else "year"
+    width = {"day": 10, "month": 7, "year": 4}[interval]
+    return interval, dict(Counter(d.strftime("%Y-%m-%d")[:width] for d in dates))
+
+
+def assert_counts_are_brute_force(url: str, body: dict[str, Any], articles: list[Article]) -> None:
+    """Total, hits, facets, histogram and ranges of a 200 ``/api/search`` answer, recomputed from
+    the seed files: the published articles the request's filters let through (each facet without
+    its own filter, the ranges without the date filters)."""
+    now = dt.datetime.now(dt.UTC)
+    request = request_of(url, now)
+    params = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
     hits = body["hits"]
-    assert body["total"] == len(hits) and all(hit["published"] for hit in hits)
+    visible = [a for a in articles if a.published]
+    if params.get("q", [""])[0]:
+        # a query is not re-run here: its URLs carry no filter and its matches fit one page,
+        # so its visible matches are its hits (and a hidden hit makes the total disagree)
+        assert not (request.topics or request.providers or request.since or request.range), url
+        assert body["total"] <= int(params["per_page"][0]), url
+        ids = {hit["id"] for hit in hits}
+        visible = [a for a in visible if a.id in ids]
+    final = [a for a in visible if passes(a, request)]
+    assert body["total"] == len(final), url
+    assert len(hits) == min(len(final), int(params["per_page"][0])), url
+    assert {hit["id"] for hit in hits} <= {a.id for a in final}, url
+    assert all(hit["published"] for hit in hits), url
+
+    pools = {name: [a for a in visible if passes(a, request, skip=name)] for name in FACETS}
     expected = {
-        "topic": Counter(t for hit in hits for t in hit["topics"]),
-        "provider": Counter(hit["provider"]["name"] for hit in hits if hit["provider"]),
-        "type": Counter(hit["type"] for hit in hits if hit["type"]),
+        "topic": Counter(topic for a in pools["topic"] for topic in a.topics),
+        "provider": Counter(a.provider.name for a in pools["provider"]),
+        "type": Counter(a.type for a in pools["type"] if a.type),
     }
+    # a selected value is always listed, with its count (0 when nothing has it); a provider can
+    # be selected by its domain
+    for topic in request.topics:
+        expected["topic"][topic] = sum(topic in a.topics for a in pools["topic"])
+    for provider in request.providers:
+        expected["provider"][provider] = sum(
+            provider in (a.provider.name, a.provider.domain) for a in pools["provider"]
+        )
     for name, counts in expected.items():
         shown = {v["value"]: v["count"] for v in body["facets"][name]["values"]}
-        assert shown == dict(counts), name
+        assert shown == dict(counts), (url, name)
+    dated = [a.published_at for a in final if a.published_at is not None]
+    interval, buckets = histogram_counts(dated)
     histogram = body["date_histogram"]
-    assert sum(b["count"] for b in histogram["buckets"]) + histogram["undated"] == len(hits)
-    now = dt.datetime.now(dt.UTC)
-    dates = [dt.datetime.fromisoformat(hit["published_at"]) for hit in hits if hit["published_at"]]
+    assert histogram["interval"] == interval, url
+    assert {b["label"]: b["count"] for b in histogram["buckets"] if b["count"]} == buckets, url
+    assert histogram["undated"] == len(final) - len(dated), url
+    without_dates = [a.published_at for a in visible if passes(a, request, skip="date")]
     for entry in body["ranges"]:
         span = RELATIVE_RANGES[entry["key"]][1]
-        assert entry["count"] == sum(now - span <= d <= now for d in dates), entry
+        count = sum(d is not None and now - span <= d <= now for d in without_dates)
+        assert entry["count"] == count, (url, entry)
 
 
 # --- without the token ---------------------------------------------------------------------------
 
 
 def test_nothing_unpublished_without_the_token(
-    client: FlaskClient, everything: list[dict[str, Any]], hidden: dict[str, str]
+    client: FlaskClient, leak_index: Path, everything: list[dict[str, Any]], hidden: dict[str, str]
 ) -> None:
     public = [hit["id"] for hit in everything if hit["published"]]
-    checked = 0
+    articles = seed_articles(leak_index.parent / "seeds")
+    checked = searched = 0
     for url in sweep(public, list(hidden)):
         response = client.get(url)
         assert response.status_code < 500, url
@@ -173,11 +239,11 @@ def test_nothing_unpublished_without_the_token(
             assert body["did_you_mean"] is None or not any(
                 w in body["did_you_mean"]["q"] for w in HIDDEN_WORDS
             )
-            if "topic=" not in url and "provider=" not in url and "range=" not in url:
-                if "since=" not in url:
-                    assert_counts_match_hits(body)
+            assert_counts_are_brute_force(url, body, articles)
+            searched += 1
         checked += 1
     assert checked > 150
+    assert searched == len(QUERIES) + len(FILTERS)  # every search URL of the sweep was recomputed
     health = client.get("/api/health").get_json()
     assert health["doc_count"] == len(public)
 
@@ -186,16 +252,20 @@ def test_a_hidden_id_answers_exactly_as_an_unknown_one(
     client: FlaskClient, hidden: dict[str, str]
 ) -> None:
     for doc_id in hidden:
-        unknown = UNKNOWN_ID[: len(doc_id)].ljust(len(doc_id), "x")
-        for template in ("/api/articles/{}", "/api/articles/{}?more_like_this=20", "/articles/{}"):
-            for headers in ({}, {"If-None-Match": "*"}, {"If-None-Match": 'W/"abc"'}):
-                seen, absent = (client.get(template.format(i), headers=headers)
-                                for i in (doc_id, unknown))  # fmt: skip
-                assert seen.status_code == absent.status_code == 404
-                assert seen.get_data().replace(doc_id.encode(), b"ID") == absent.get_data().replace(
-                    unknown.encode(), b"ID"
-                )
-                assert _comparable(seen.headers) == _comparable(absent.headers)
+        assert_answers_as_unknown(client, doc_id)
+
+
+def assert_answers_as_unknown(client: FlaskClient, doc_id: str) -> None:
+    unknown = UNKNOWN_ID[: len(doc_id)].ljust(len(doc_id), "x")
+    for template in ("/api/articles/{}", "/api/articles/{}?more_like_this=20", "/articles/{}"):
+        for headers in ({}, {"If-None-Match": "*"}, {"If-None-Match": 'W/"abc"'}):
+            seen, absent = (client.get(template.format(i), headers=headers)
+                            for i in (doc_id, unknown))  # fmt: skip
+            assert seen.status_code == absent.status_code == 404
+            assert seen.get_data().replace(doc_id.encode(), b"ID") == absent.get_data().replace(
+                unknown.encode(), b"ID"
+            )
+            assert _comparable(seen.headers) == _comparable(absent.headers)
 
 
 def _comparable(headers: Any) -> dict[str, str]:
@@ -278,3 +348,59 @@ def test_a_wrong_token_gets_the_one_401_and_nothing_more(
     }
     page = answers[False].pop().decode()
     assert "Error 401" in page and not any(hit["title"] in page for hit in everything)
+
+
+# --- the bundled seeds: the reference sample is unpublished ---------------------------------------
+
+REPO_SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+REFERENCE_ID = "e08b7012a3019e8c"
+REFERENCE_WORDS = ["xbox", "playstation", "microsoft", "sony", "onmsft", "on msft", "engadget",
+                   "imx500", "smart camera", REFERENCE_ID]  # fmt: skip
+"""Found in ``seeds/000_e08b7012a3019e8c.txt`` and in no published seed."""
+
+
+@pytest.fixture(scope="module")
+def bundled(tmp_path_factory: pytest.TempPathFactory) -> tuple[FlaskClient, list[Article]]:
+    """The repository's ``seeds/`` indexed by the real reindex, served by the real app."""
+    index = tmp_path_factory.mktemp("bundled") / "index"
+    report = reindex(REPO_SEEDS, index, workers=1)
+    assert not report.rejected, report.rejected
+    app = create_app({"INDEX_DIR": str(index), "ADMIN_TOKEN": WEB_ADMIN_TOKEN})
+    return app.test_client(), seed_articles(REPO_SEEDS)
+
+
+def test_the_reference_sample_is_invisible_to_the_public(
+    bundled: tuple[FlaskClient, list[Article]],
+) -> None:
+    client, articles = bundled
+    (reference,) = [a for a in articles if a.id == REFERENCE_ID]
+    assert not reference.published
+    published = [a for a in articles if a.published]
+    assert not [a.id for a in published if any(w in repr(a).lower() for w in REFERENCE_WORDS)]
+    queries = ["xbox", "playstation", "sony microsoft", '"smart camera"', "onmsft", "imx500",
+               "engadget", 'topic:"Microsoft AI"', "provider:onmsft.com", REFERENCE_ID]  # fmt: skip
+    searches = [f"/api/search?q={urllib.parse.quote(q)}&{SEARCH_TAIL}" for q in queries]
+    filters = ["", "topic=Microsoft+AI", "topic=AI", "provider=On+MSFT", "provider=onmsft.com",
+               "since=2020-05-19", "sort=quality"]  # fmt: skip
+    searches += [f"/api/search?{f}&{SEARCH_TAIL}" for f in filters]
+    pages = [f"/?q={urllib.parse.quote(q)}" for q in queries] + [f"/?{f}" for f in filters]
+    prefixes = ["xb", "playst", "micro", "sony", "on m", "onms", "engad", "imx", "smart cam"]
+    suggest = [f"/api/suggest?q={urllib.parse.quote(p)}&limit=20" for p in prefixes]
+    for url in [*searches, *pages, *suggest, f"/api/articles/{published[0].id}?more_like_this=20"]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        typed, text = urllib.parse.unquote_plus(url).lower(), text_of(response)
+        assert not [w for w in REFERENCE_WORDS if w in text and w not in typed], url
+        if url.startswith("/api/search"):
+            assert_counts_are_brute_force(url, response.get_json(), articles)
+    assert_answers_as_unknown(client, REFERENCE_ID)
+    health = client.get("/api/health").get_json()
+    assert health["doc_count"] == len(published)
+    # it is indexed all the same: the admin token finds it
+    found = client.get(f"/api/search?q=xbox&{SEARCH_TAIL}", headers=ADMIN).get_json()
+    assert [hit["id"] for hit in found["hits"]] == [REFERENCE_ID]
+    assert {"value": "Microsoft AI", "count": 1, "selected": False} in found["facets"]["topic"][
+        "values"
+    ]
+    shown = client.get(f"/api/articles/{REFERENCE_ID}", headers=ADMIN).get_json()
+    assert (shown["title"], shown["published"]) == (reference.title, False)

@@ -157,6 +157,29 @@ def test_unpublished_never_leaks(engine: Any) -> None:
     assert "secretdraft000001" not in {h.article.id for h in similar}
 
 
+def test_the_bundled_reference_sample_stays_unpublished(engine: Any) -> None:
+    """``seeds/000_e08b7012a3019e8c.txt`` (``published: false``) is indexed, never shown."""
+    reference = "e08b7012a3019e8c"
+    for q in ("xbox", "playstation", "sony microsoft"):
+        assert engine.search(SearchRequest(q=q)).total == 0, q
+        admin = engine.search(SearchRequest(q=q, include_unpublished=True))
+        assert [hit.article.id for hit in admin.hits] == [reference], q
+    for request in (SearchRequest(topics=("Microsoft AI",)), SearchRequest(providers=("On MSFT",))):
+        assert engine.search(request).total == 0
+    everything = engine.search(SearchRequest(facet_size=100))
+    assert "Microsoft AI" not in {v.value for v in everything.facets["topic"].values}
+    assert "On MSFT" not in {v.value for v in everything.facets["provider"].values}
+    with pytest.raises(NotFound):
+        engine.get(reference)
+    with pytest.raises(NotFound):
+        engine.more_like_this(reference)
+    assert engine.get(reference, include_unpublished=True).provider.name == "On MSFT"
+    words = ("xbox", "playstation", "microsoft", "sony", "on msft")
+    for prefix in ("xbo", "playst", "micro", "son", "on ms"):
+        texts = [s.text.lower() for s in engine.suggest(prefix)]
+        assert not [text for text in texts if any(word in text for word in words)], prefix
+
+
 def test_public_requests_use_a_scoped_key(engine: Any, cluster: Any) -> None:
     """Even a request that forgets the filter cannot see unpublished articles with that key."""
     public = engine.client(False)

@@ -34,6 +34,35 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Any:
         yield cluster
 
 
+class Load:
+    """One client asking the same search in a loop (at most 600 s) and keeping every answer."""
+
+    def __init__(self, search: Any) -> None:
+        self.search = search
+        self.totals: list[int] = []
+        self.failures: list[BaseException] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run)
+
+    def _run(self) -> None:
+        deadline = time.monotonic() + 600
+        while not self.stop.is_set() and time.monotonic() < deadline:
+            try:
+                self.totals.append(self.search())
+            except BaseException as exc:  # noqa: BLE001 - every failure counts
+                self.failures.append(exc)
+            self.stop.wait(0.02)
+
+    def wait_for(self, what: str, done: Any, seconds: float = 120.0) -> None:
+        """Until ``done()`` holds (polled; the test fails after ``seconds`` or on a failure)."""
+        deadline = time.monotonic() + seconds
+        while not done():
+            assert not self.failures, self.failures[:3]
+            assert self.thread.is_alive(), f"the load stopped before {what}"
+            assert time.monotonic() < deadline, f"waited {seconds:g} s for {what}"
+            time.sleep(0.05)
+
+
 def test_node_loss_and_catch_up(cluster: Any, tmp_path: Path) -> None:
     seeds = tmp_path / "seeds"
     shutil.copytree(SEEDS, seeds, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
@@ -44,43 +73,37 @@ def test_node_loss_and_catch_up(cluster: Any, tmp_path: Path) -> None:
     expected = engine.search(SearchRequest(q="tram council")).total
     assert expected > 0
 
-    failures: list[BaseException] = []
-    totals: list[int] = []
-    stop = threading.Event()
-
-    def load() -> None:
-        deadline = time.monotonic() + 180
-        while not stop.is_set() and time.monotonic() < deadline:
-            try:
-                totals.append(engine.search(SearchRequest(q="tram council")).total)
-            except BaseException as exc:  # noqa: BLE001 - every failure counts
-                failures.append(exc)
-            time.sleep(0.02)
-
-    worker = threading.Thread(target=load)
-    worker.start()
+    load = Load(lambda: engine.search(SearchRequest(q="tram council")).total)
+    load.thread.start()
     try:
-        time.sleep(1.0)
-        before = len(totals)
-        cluster.stop_node(0)
-        time.sleep(4.0)
-        # the cluster, two nodes of three, still takes writes: an incremental reindex
+        load.wait_for("5 answers", lambda: len(load.totals) >= 5)
+        cluster.stop_node(0)  # returns once the process has exited
+        assert not ts_dev.health(cluster.urls[0])
+        down = len(load.totals)
+        # the other two nodes keep answering, every request
+        load.wait_for("10 answers with node 1 down", lambda: len(load.totals) >= down + 10)
+        # and the cluster, two nodes of three, still takes writes: an incremental reindex
+        unchanged = len(load.totals)
         write_article(
             seeds, "950_catchup000000001.txt", "Gondola council tram vote", topics=["Transport"]
         )
         report = ts.reindex(seeds, settings, lock_dir=lock)
         assert (report.added, report.exit_code) == (1, 0)
-        time.sleep(2.0)
-        during = len(totals)
+        written = len(load.totals)
+        load.wait_for("the new article in an answer", lambda: expected + 1 in load.totals[written:])
         cluster.start_node(0, timeout=90)
+        assert ts_dev.health(cluster.urls[0])
+        back = len(load.totals)
+        load.wait_for("10 answers after the restart", lambda: len(load.totals) >= back + 10)
     finally:
-        stop.set()
-        worker.join(60)
-    assert not failures, failures[:3]
-    assert during - before > 20  # queries kept being answered while the node was down
-    assert set(totals) <= {expected, expected + 1}
+        load.stop.set()
+        load.thread.join(60)
+    assert not load.failures, load.failures[:3]
+    # the old count before the write, then only the old or the new one
+    assert set(load.totals[:unchanged]) == {expected}
+    assert set(load.totals[unchanged:]) <= {expected, expected + 1}
 
-    # the restarted node alone: it has caught up with the write it missed
+    # the restarted node alone: it catches up with the write it missed
     alone = ts.TypesenseEngine(ts.TypesenseSettings((cluster.urls[0],), cluster.api_key, "news"))
     deadline = time.monotonic() + 60
     while True:

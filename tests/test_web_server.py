@@ -6,6 +6,7 @@ every live response (status, content type, headers, body) against it; the run is
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
@@ -21,8 +22,14 @@ import schemathesis
 from conftest import LiveServer, start_server, stop_server, wait_until_up, write_web_corpus
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
+from schemathesis.specs.openapi.checks import positive_data_acceptance
+from test_engine_helpers import has_term
 
+from search.analysis import analyse
+from search.articles import read_article
+from search.contract import MAX_RESULT_WINDOW
 from web import openapi
+from web.server import MAX_REQUEST_LINE
 
 pytestmark = pytest.mark.slow
 
@@ -37,12 +44,19 @@ def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str,
             return error.code, dict(error.headers), error.read()
 
 
-def test_pages_and_api_over_http(live_server: LiveServer) -> None:
+def published_in(seeds: Path) -> list[Any]:
+    """The published articles of a seeds folder, read by the parser: the expected answers."""
+    return [a for a in map(read_article, sorted(seeds.rglob("*.txt"))) if a.published]
+
+
+def test_pages_and_api_over_http(live_server: LiveServer, web_index: Path) -> None:
     status, headers, body = get(live_server.url + "/?q=oil")
     assert status == 200 and headers["Content-Type"].startswith("text/html")
     assert b"<mark>" in body and headers["Server"].startswith("gunicorn")
     status, headers, body = get(live_server.url + "/api/search?q=oil")
-    assert status == 200 and json.loads(body)["total"] > 0
+    stem = analyse("oil")[0]
+    oil = [a for a in published_in(web_index.parent / "seeds") if has_term(a, stem)]
+    assert status == 200 and json.loads(body)["total"] == len(oil) > 0
     status, _, _ = get(live_server.url + "/api/search?q=oil", {"If-None-Match": headers["ETag"]})
     assert status == 304
     status, _, body = get(live_server.url + "/api/search?page=x")
@@ -55,7 +69,7 @@ def test_the_served_openapi_document_is_the_one_tested(live_server: LiveServer) 
 
 
 def test_a_request_line_over_gunicorns_limit_is_414(live_server: LiveServer) -> None:
-    status, _, _ = get(live_server.url + "/api/search?q=" + "a" * 9000)
+    status, _, _ = get(live_server.url + "/api/search?q=" + "a" * MAX_REQUEST_LINE)
     assert status == 414
 
 
@@ -110,7 +124,7 @@ def test_serve_builds_the_index_from_the_seeds_when_there_is_none(tmp_path: Path
     try:
         wait_until_up(server)
         _, _, body = get(server.url + "/api/health")
-        assert json.loads(body)["doc_count"] > 40
+        assert json.loads(body)["doc_count"] == len(published_in(seeds))
         log = server.log.read_text()
         assert "building it from" in log and f"open {server.url}/" in log
     finally:
@@ -119,12 +133,12 @@ def test_serve_builds_the_index_from_the_seeds_when_there_is_none(tmp_path: Path
 
 # --- OpenAPI conformance of the live server -------------------------------------------------
 
-# A schema-valid request can still be a 400 when two parameters conflict (since after until,
-# page × per_page over the window): rules OpenAPI cannot express. Every other check is default.
+# Schema-valid requests must be answered (2xx, or 304), with the exceptions OpenAPI cannot
+# express, checked one by one in ``refused_for_a_documented_reason`` instead of letting every
+# endpoint answer 400 or 404. Every other check is schemathesis' default.
 CONFIG = SchemathesisConfig.from_dict(
     {
         "checks": {
-            "positive_data_acceptance": {"expected-statuses": ["2xx", "304", "400", "404"]},
             # an over-long q is a 414 (URI Too Long), not a 400
             "negative_data_rejection": {
                 "expected-statuses": ["400", "401", "404", "405", "414"],
@@ -135,6 +149,34 @@ CONFIG = SchemathesisConfig.from_dict(
 schema = schemathesis.openapi.from_dict(openapi.document(), config=CONFIG)
 
 
+def _bound(text: str, end: bool) -> dt.datetime:
+    """A ``since`` / ``until`` value as documented: a date starts at midnight UTC, and as an end
+    takes its whole day; a date-time without offset is UTC."""
+    if len(text) == 10:
+        start = dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
+        return start + dt.timedelta(days=1) if end else start
+    moment = dt.datetime.fromisoformat(text.replace("z", "Z").replace("t", "T"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def refused_for_a_documented_reason(case: Any, status: int, body: bytes) -> str | None:
+    """Why a schema-valid request may be refused, or None: an unknown article id (404), an
+    ``until`` not after ``since``, and ``page × per_page`` past the result window (400 naming
+    the parameter)."""
+    if status == 404 and case.operation.path == "/api/articles/{article_id}":
+        return "no such article" if json.loads(body)["error"]["code"] == "not_found" else None
+    if status != 400 or case.operation.path != "/api/search":
+        return None
+    query, param = case.query or {}, json.loads(body)["error"].get("param")
+    if param == "until" and query.get("since") and query.get("until"):
+        if _bound(query["since"], end=False) >= _bound(query["until"], end=True):
+            return "until is not after since"
+    if param == "page":
+        window = int(query.get("page", 1)) * int(query.get("per_page", 10))
+        return "past the result window" if window > MAX_RESULT_WINDOW else None
+    return None
+
+
 @schema.parametrize()
 @settings(
     max_examples=25,
@@ -143,7 +185,20 @@ schema = schemathesis.openapi.from_dict(openapi.document(), config=CONFIG)
     derandomize=True,
 )
 def test_api_conforms_to_its_openapi_document(case: Any, live_server: LiveServer) -> None:
-    case.call_and_validate(base_url=live_server.url)
+    response = case.call(base_url=live_server.url)
+    request_line = f"{case.method} {response.request.path_url} HTTP/1.1"
+    if len(request_line.encode()) > MAX_REQUEST_LINE:
+        # gunicorn's own answer, before the app: not the API's (see the test of that limit)
+        assert response.status_code == 414
+        return
+    case.validate_response(response, excluded_checks=[positive_data_acceptance])
+    meta = case.meta
+    if meta is not None and not meta.generation.mode.is_positive:
+        return
+    status = response.status_code
+    if not (200 <= status < 300 or status == 304):
+        reason = refused_for_a_documented_reason(case, status, response.content)
+        assert reason, f"a valid request was refused: {case.as_curl_command()} -> {status}"
 
 
 def test_serve_refuses_a_bad_setting_with_one_clear_line(tmp_path: Path) -> None:

@@ -252,7 +252,8 @@ def _query_param(
 def _repeatable(name: str, description: str) -> dict[str, Any]:
     schema = {
         "type": "array",
-        "items": {"type": "string", "minLength": 1},
+        # a value of white space alone is refused, as an empty one (leave the parameter out)
+        "items": {"type": "string", "minLength": 1, "pattern": "\\S"},
         "maxItems": MAX_FILTER_VALUES,
     }
     return _query_param(name, schema, description, style="form", explode=True)

@@ -208,12 +208,22 @@ class WhooshEngine:
             return spelling.visible_count(vector.docs, visible)
 
         def closest(typed: str, stem: str, known: int, fields: tuple[str, ...]) -> str | None:
+            def visible_term_df(term: str) -> int:  # summed over fields, as the vocabulary's
+                return sum(
+                    spelling.visible_count(snapshot.term(term, (field,)).docs, visible)
+                    for field in fields
+                )
+
             return (
                 snapshot.memo(
-                    ("dym", typed, stem, known, fields),
+                    ("dym", typed, stem, known, fields, request.include_unpublished),
                     lambda: (
                         spelling.closest_term(
-                            typed, stem, known, snapshot.vocabulary(typed[0], fields)
+                            typed,
+                            stem,
+                            known,
+                            snapshot.vocabulary(typed[0], fields),
+                            visible_term_df,
                         )
                         or ""
                     ),
