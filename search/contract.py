@@ -322,6 +322,10 @@ class ReindexReport:
     started_at: str = ""
     finished_at: str = ""
     note: str = ""
+    stories: int = 0
+    """Stories in the index after the run (published and not)."""
+    story_seconds: float = 0.0
+    """Time the story step took (part of ``seconds``)."""
 
     @property
     def parsed(self) -> int:
@@ -339,6 +343,7 @@ class ReindexReport:
         data = asdict(self)
         data["docs_per_second"] = round(self.docs_per_second, 1)
         data["seconds"] = round(self.seconds, 3)
+        data["story_seconds"] = round(self.story_seconds, 3)
         data["exit_code"] = self.exit_code
         return data
 
