@@ -36,7 +36,7 @@ from ..contract import ProgressFn, ReindexReport, Rejected
 from ..seeds import SeedFile, parse_seed
 from ..stories import state as story_files
 from ..stories.state import StoryState
-from .documents import SCHEMA_VERSION, article_document, collection_schema
+from .documents import SCHEMA_VERSION, article_document, collection_schema, exact_key
 from .meta import current_collection, schema_mark, write_meta
 from .settings import TypesenseSettings, errors, unreachable
 
@@ -196,7 +196,7 @@ class _Session:
             if number not in self.discarded:
                 document: dict[str, Any] = json.loads(line)
                 story, group = self.assigned[document["id"]]
-                document["story"] = story
+                document["story"] = exact_key(story)  # exact, as every filtered value
                 document["near_duplicate"] = group
                 yield document
 
