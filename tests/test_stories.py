@@ -280,3 +280,81 @@ def test_tiny_archives(tmp_path: Path, count: int) -> None:
     records = make(tmp_path, COVERAGE[:count])
     state = step.derive(None, (), records, full=True)
     assert len(state.table) == count and state.table.story == [r[0] for r in records]
+
+
+# -- the query side's shared parts ---------------------------------------------------------------
+
+
+def test_diversity_spreads_providers_over_comparable_matches() -> None:
+    from search.stories.diversity import Entry, order
+
+    entries = [Entry("a", 10.0), Entry("a", 9.5), Entry("a", 9.0), Entry("b", 8.5), Entry("c", 5.0)]
+    # b (8.5 ≥ 0.8 × 9.5) takes the second slot; c (5.0) is not comparable to a's 9.0
+    assert order(entries, 3) == [0, 3, 1, 2, 4]
+    # one provider: nothing moves, whatever the scores (the relevance collections)
+    alone = [Entry("only", score) for score in (5.0, 4.9, 4.8, 1.0, 0.5)]
+    assert order(alone, 2) == [0, 1, 2, 3, 4]
+    # a better tier (more of the query's words) is never passed
+    tiers = [Entry("a", 1.0, tier=2), Entry("a", 1.0, tier=2), Entry("b", 9.0, tier=1)]
+    assert order(tiers, 2) == [0, 1, 2]
+    # only the first page moves; what it did not take follows in order
+    assert order([Entry("a", 1.0)] * 4 + [Entry("b", 1.0)], 2) == [0, 4, 1, 2, 3]
+
+
+def test_first_of_groups_is_exact_with_a_partial_sort() -> None:
+    from search.stories.grouping import first_of_groups
+
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        size = int(rng.integers(1, 400))
+        key = rng.integers(0, 50, size).astype(np.float64)
+        tie = rng.permutation(size).astype(np.float64)
+        codes = rng.integers(0, 30, size)
+        order = np.lexsort((tie, key))
+        expected = []
+        for position in order.tolist():
+            if codes[position] not in {codes[p] for p in expected}:
+                expected.append(position)
+        for count in (1, 3, 10, 100):
+            assert first_of_groups([key, tie], codes, count).tolist() == expected[:count]
+
+
+def test_a_story_view_orders_sources_and_draws_its_timeline(tmp_path: Path) -> None:
+    from search.stories import view
+
+    made = [(WIRE, DAY.format(day=1, hour=8)), (PAPER, DAY.format(day=1, hour=10)),
+            (WIRE, DAY.format(day=1, hour=9)), (DAILY, None)]  # fmt: skip
+    paths = [
+        write_article(tmp_path, f"00{n}_v{n:015d}.txt", f"Title {n}", provider=p, date=d)
+        for n, (p, d) in enumerate(made)
+    ]
+    members = [(read_article(path), f"g{n % 2}") for n, path in enumerate(paths)]
+    story = view.story("v000000000000000", members)
+    assert [e.article.id for e in story.entries] == [
+        "v000000000000000", "v000000000000002", "v000000000000001", "v000000000000003"]  # fmt: skip
+    assert [e.reprint_of for e in story.entries] == [
+        "", "v000000000000000", "", "v000000000000001"]  # fmt: skip
+    assert [(s.name, s.count) for s in story.sources] == [("Wire", 2), ("Daily", 1), ("Paper", 1)]
+    assert story.first is not None and story.first.title == "Title 0"
+    assert story.latest is not None and story.latest.title == "Title 1"
+    assert [(b.label, b.count) for b in story.timeline.buckets] == [
+        ("2024-03-01 08:00", 1), ("2024-03-01 09:00", 1), ("2024-03-01 10:00", 1)]  # fmt: skip
+    assert story.timeline.undated == 1
+
+
+def test_trending_ranks_growth_against_the_window_before() -> None:
+    import datetime as dt
+
+    from search.stories import trending
+
+    assert trending.rank({"new": 8, "big": 420, "flat": 5, "one": 1}, {"big": 400, "flat": 5},
+                         10) == ["new", "big"]  # fmt: skip
+    now = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
+    base, start, end = trending.bounds("24h", now, dt.datetime(1987, 10, 19, tzinfo=dt.UTC))
+    assert dt.datetime.fromtimestamp(end, dt.UTC) == dt.datetime(1987, 10, 19, tzinfo=dt.UTC)
+    assert end - start + 1 == 86_400 and start - base == 86_400
+    assert trending.bounds("7d", now, now)[2] == int(now.timestamp())
+    from search.errors import RequestError
+
+    with pytest.raises(RequestError):
+        trending.bounds("1y", now, None)
