@@ -72,8 +72,10 @@ def _request(entry: dict[str, Any], now: Any, group: str) -> Any:
 
 
 def _first_pages(engine: Any, entries: list[dict[str, Any]], now: Any) -> tuple[dict, set[str]]:
+    from search.whoosh.stories import story_index
+
     snapshot = engine.snapshot()
-    index = snapshot.stories
+    index = story_index(snapshot)
 
     def story(article_id: str) -> str:
         return index.name(int(index.story[snapshot.doc_of_id[article_id]]))

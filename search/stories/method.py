@@ -18,8 +18,8 @@ REPORT.md §3–4; uci2014 B-cubed F1 0.857 at these defaults).
 
 ``similarity`` is the one place σ is defined: an embedding term (issue 15) is added there.
 
-Unpublished articles are never clustered: each is then attached (below) to the published stories,
-so it gets a story but never changes one.
+Unpublished articles are never clustered: each is then attached (``incremental``) to the published
+stories, so it gets a story but never changes one.
 
 **Incremental** (``incremental.attach``), for articles added to a clustered archive, in canonical
 order: x
@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import linkage
-from .table import Ragged, Table, concat
+from .table import Ragged, Table
 from .vectors import (
     DocFrequencies,
     Pairs,
@@ -91,7 +91,8 @@ class Clustered:
 
 
 def cluster(table: Table, params: Params = DEFAULTS) -> Clustered:
-    """Cluster the published rows of ``table`` (canonical order), then attach the others."""
+    """Cluster the published rows of ``table`` (canonical order); the others are left out (the
+    caller attaches them: ``incremental.attach``)."""
     published = np.flatnonzero(table.published)
     rows = table.take(published)
     df = DocFrequencies.of(rows.terms)
@@ -115,12 +116,6 @@ def cluster(table: Table, params: Params = DEFAULTS) -> Clustered:
         story=[ids[label] for label in labels.tolist()],
         group=[ids[label] for label in groups.tolist()],
     )
-    others = table.take(np.flatnonzero(~table.published))
-    if len(others):
-        from .incremental import attach
-
-        attached = attach(clustered, others, df, params)
-        return Clustered(concat([clustered, attached]).sorted(), df)
     return Clustered(clustered, df)
 
 

@@ -60,12 +60,13 @@ def derive(
 
 
 def _cluster(table: Table, params: Params) -> StoryState:
-    if not len(table):
-        empty = features.decode([], [], [])
-        clustered = method.cluster(empty, params)
-        return StoryState(clustered.table, clustered.df, 0)
+    """Every published row clustered, then the unpublished ones attached (they count nowhere)."""
     clustered = method.cluster(table, params)
-    return StoryState(clustered.table, clustered.df, 0)
+    hidden = table.take(np.flatnonzero(~table.published))
+    rows = clustered.table
+    if len(hidden):
+        rows = concat([rows, incremental.attach(rows, hidden, clustered.df, params)])
+    return StoryState(rows, clustered.df, 0)
 
 
 def refresh_reason(
