@@ -92,14 +92,3 @@ def refresh_reason(
             f"over {params.full_after:.0%} of {len(indexed)})"
         )
     return ""
-
-
-def visible_sizes(state: StoryState) -> dict[str, int]:
-    """Published articles per story."""
-    table = state.table
-    shown = np.asarray(table.published).tolist()
-    sizes: dict[str, int] = {}
-    for name, published in zip(table.story, shown, strict=True):
-        if published:
-            sizes[name] = sizes.get(name, 0) + 1
-    return sizes

@@ -64,10 +64,6 @@ def headline(articles: Sequence[Article]) -> Article:
     return articles[best]
 
 
-def provider_label(article: Article) -> str:
-    return article.provider.name or article.provider.domain
-
-
 def sources(articles: Sequence[Article]) -> tuple[SourceCount, ...]:
     counted = Counter((a.provider.name, a.provider.domain) for a in articles)
     ranked = sorted(counted.items(), key=lambda item: (-item[1], item[0][0] or item[0][1]))
