@@ -283,7 +283,6 @@ class SearchBatch:
             ranges = facets.ranges(counts, request.range)
         return Answer(total, hits, found, histogram, ranges)
 
-
     def _complete_ties(self, responses: dict[str, dict[str, Any]], size: int) -> None:
         """Ask again, for every value, the facets whose returned values may stop inside a tie at
         the cut: Typesense orders tied counts as it likes, Whoosh (and ``facets.facet``) by value.
