@@ -136,6 +136,8 @@ def load_assignments(path: Path) -> Assignments | None:
     """Only the assignments of the state in ``path`` (readers); None when absent or unreadable."""
     try:
         with np.load(path, allow_pickle=False) as data:
+            if json.loads(_strings(data["meta"])[0]).get("format") != FORMAT:
+                return None
             names = _strings(data["names"])
             return Assignments(
                 _strings(data["ids"]),
