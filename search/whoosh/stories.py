@@ -103,19 +103,31 @@ class StoryIndex:
     def brief(
         self, snapshot: Snapshot, code: int, doc: int, matches: int, include_unpublished: bool
     ) -> StoryBrief:
-        visible = snapshot.live if include_unpublished else snapshot.visible
-        others = Counter(self.provider[self.members(code, visible)].tolist())
+        articles, ranked = self.providers_of(snapshot, code, include_unpublished)
         own = int(self.provider[doc])
-        ranked = sorted(
-            (p for p in others if p != own and p >= 0),
-            key=lambda p: (-others[p], self.provider_names[p]),
-        )
+        others = [self.provider_names[p] for p in ranked if p != own][:OTHER_SOURCES]
         return StoryBrief(
             id=self.name(code),
-            articles=int(self.sizes(snapshot, include_unpublished)[code]),
-            sources=int(self.source_counts(snapshot, include_unpublished)[code]),
-            other_sources=tuple(self.provider_names[p] for p in ranked[:OTHER_SOURCES]),
+            articles=articles,
+            sources=len(ranked),
+            other_sources=tuple(others),
             matches=matches,
+        )
+
+    def providers_of(
+        self, snapshot: Snapshot, code: int, include_unpublished: bool
+    ) -> tuple[int, tuple[int, ...]]:
+        """A story's visible articles and its providers, most articles first (memoised)."""
+
+        def compute() -> tuple[int, tuple[int, ...]]:
+            visible = snapshot.live if include_unpublished else snapshot.visible
+            members = self.members(code, visible)
+            counted = Counter(p for p in self.provider[members].tolist() if p >= 0)
+            ranked = sorted(counted, key=lambda p: (-counted[p], self.provider_names[p]))
+            return len(members), tuple(ranked)
+
+        return snapshot.memo(
+            ("story providers", code, include_unpublished), compute, lambda v: 64 + 8 * len(v[1])
         )
 
 
@@ -155,8 +167,7 @@ def grouped_page(
     index = story_index(snapshot)
     candidates = np.flatnonzero(matches.final)
     codes = index.story[candidates]
-    per_story = np.bincount(codes, minlength=index.width)
-    total = int(np.count_nonzero(per_story))
+    total = _distinct(codes, index.width)
     if request.offset >= total:
         return GroupedPage([], [], [], total)
     evaluation = matches.evaluation
@@ -176,13 +187,29 @@ def grouped_page(
     order = grouping.page_order(entries, request.per_page, diverse)
     chosen = [int(firsts[i]) for i in order[request.offset : request.offset + request.per_page]]
     docs = [int(candidates[position]) for position in chosen]
+    shown = codes[chosen]
+    matching = _matches(codes, shown, index.width)
     briefs = [
-        index.brief(
-            snapshot, int(codes[p]), doc, int(per_story[codes[p]]), request.include_unpublished
-        )
-        for p, doc in zip(chosen, docs, strict=True)
+        index.brief(snapshot, code, doc, matching[n], request.include_unpublished)
+        for n, (code, doc) in enumerate(zip(shown.tolist(), docs, strict=True))
     ]
     return GroupedPage(docs, [float(scores[p]) for p in chosen], briefs, total)
+
+
+def _distinct(codes: np.ndarray, width: int) -> int:
+    """How many different codes (a byte per possible code: no sort, no count per code)."""
+    seen = np.zeros(width, dtype=bool)
+    seen[codes] = True
+    return int(np.count_nonzero(seen))
+
+
+def _matches(codes: np.ndarray, shown: np.ndarray, width: int) -> list[int]:
+    """How many of ``codes`` are each of the (distinct) ``shown`` codes."""
+    slot = np.full(width, -1, dtype=np.int16)
+    slot[shown] = np.arange(len(shown), dtype=np.int16)
+    found = slot[codes]
+    counted: list[int] = np.bincount(found[found >= 0], minlength=len(shown)).tolist()
+    return counted
 
 
 # -- a story's articles --------------------------------------------------------------------------
