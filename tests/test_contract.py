@@ -515,3 +515,32 @@ def test_engines_agree_on_stories(
         built.close()
     for mine, theirs in zip(*answers, strict=True):
         assert mine == theirs
+
+
+def test_a_story_is_never_named_after_an_unpublished_article(
+    request: pytest.FixtureRequest, tmp_path: Path, story_engine: Engine
+) -> None:
+    """Its first article unpublished by an incremental run: the story takes the name of its
+    earliest published article (on Typesense, its other documents are updated)."""
+    name = "typesense" if type(story_engine).__name__.startswith("Typesense") else "whoosh"
+    config = config_for(name, request, tmp_path, "unpublish")
+    seeds = write_story_seeds(tmp_path / "seeds")
+    indexer = backends.make_indexer(config)
+    indexer.reindex(seeds, full=True)
+    first = seeds / "010_merger0000000000.txt"
+    first.write_text(first.read_text().replace("published: true", "published: false"))
+    report = indexer.reindex(seeds)
+    assert not report.full and report.updated == 1, report
+    fresh = backends.make_engine(config)
+    try:
+        renamed = fresh.story("merger0000000001")
+        assert [e.article.id for e in renamed.entries][0] == "merger0000000001"
+        assert len(renamed.entries) == 3
+        with pytest.raises(NotFound):
+            fresh.story(MERGER_ID)
+        hit = grouped(fresh, q="chiquita fyffes merger").hits[0]
+        assert hit.story is not None and hit.story.id == "merger0000000001"
+        admin = fresh.story_of(MERGER_ID, include_unpublished=True)
+        assert admin.id in ("merger0000000001", f"{MERGER_ID}")
+    finally:
+        fresh.close()

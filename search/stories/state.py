@@ -35,6 +35,9 @@ class StoryState:
     df: DocFrequencies
     changes: int = 0
     """Articles added, changed or deleted incrementally since the last full story run."""
+    moved: tuple[str, ...] = ()
+    """Articles not written in this run whose story changed (a target that keeps stories in
+    its documents updates them); not saved."""
 
     def hashes(self) -> dict[str, str]:
         """Article id → content hash of the file its row was computed from."""

@@ -180,6 +180,12 @@ class _Session:
                 continue
             with contextlib.suppress(errors().ObjectNotFound):
                 collection.documents[doc_id].delete()
+        moved = [
+            {"id": doc_id, "story": exact_key(self.assigned[doc_id][0])}
+            for doc_id in self.story_state.moved
+            if doc_id not in written_ids
+        ] if self.story_state is not None else []  # fmt: skip
+        refused += _import(collection, moved, "update")
         assert self.story_state is not None
         self.target.state_dir.mkdir(parents=True, exist_ok=True)
         story_files.save(self.story_state, self.target.state_file(self.generation))
@@ -236,7 +242,10 @@ def _import(collection: Any, documents: list[dict[str, Any]], action: str) -> li
         result = json.loads(line)
         if not result.get("success"):
             rejected.append(
-                Rejected(document["path"], f"Typesense refused it: {result.get('error')}")
+                Rejected(
+                    document.get("path") or document["id"],
+                    f"Typesense refused it: {result.get('error')}",
+                )
             )
     return rejected
 
