@@ -138,6 +138,21 @@ def analyse(text: str) -> tuple[str, ...]:
     return tuple(found)
 
 
+def all_words(text: str) -> tuple[str, ...]:
+    """Every word of ``text`` folded (``fold_word``), stop words kept, nothing stemmed: the
+    terms of the title field that lets a query of stop words alone (``the``, ``"of the"``)
+    find something."""
+    return tuple(folded for w in WORD_PATTERN.findall(text) if (folded := fold_word(w)))
+
+
+def all_word_positions(text: str) -> dict[str, list[int]]:
+    """Each of ``all_words(text)`` → its positions."""
+    found: dict[str, list[int]] = {}
+    for position, word in enumerate(all_words(text)):
+        found.setdefault(word, []).append(position)
+    return found
+
+
 def positions(text: str) -> dict[str, list[int]]:
     """Each term of ``text`` → its positions (stop words take none)."""
     found: dict[str, list[int]] = {}

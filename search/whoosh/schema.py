@@ -30,7 +30,7 @@ from ..articles import Article
 from ..documents import article_to_stored, field_texts
 from ..ranking import FIELD_WEIGHTS
 
-SCHEMA_VERSION = "6"
+SCHEMA_VERSION = "7"
 """Bump when fields or analysis change: the next reindex then rebuilds a full generation."""
 
 MISSING_DATE = -(2**63)
@@ -80,7 +80,7 @@ class NewsAnalyzer(analysis.Tokenizer):  # type: ignore[misc]
         else:
             matches = text_analysis.WORD_PATTERN.finditer(value)
         position = start_pos
-        term = text_analysis.term
+        term = self.term
         for match in matches:
             word = match.group().lower()
             stem = term(word)
@@ -105,6 +105,19 @@ class NewsAnalyzer(analysis.Tokenizer):  # type: ignore[misc]
             yield token
 
 
+class AllWordsAnalyzer(NewsAnalyzer):
+    """Every word folded, stop words kept, nothing stemmed (``analysis.all_words``): the
+    ``title_words`` field, searched only by a query of stop words alone."""
+
+    @staticmethod
+    def term(word: str) -> str | None:
+        return text_analysis.fold_word(word) or None
+
+    @staticmethod
+    def positions(value: str) -> dict[str, list[int]]:
+        return text_analysis.all_word_positions(value)
+
+
 class _Whole:
     """A match-like wrapper for ``tokenize=False`` (the whole value is one token)."""
 
@@ -126,11 +139,12 @@ def _facet_analyzer() -> analysis.Analyzer:
 
 
 news_analyzer = NewsAnalyzer()
+all_words_analyzer = AllWordsAnalyzer()
 
 
-def _text(weight_field: str, stored: bool) -> fields.TEXT:
+def _text(weight_field: str, stored: bool, analyzer: NewsAnalyzer = news_analyzer) -> fields.TEXT:
     return fields.TEXT(
-        analyzer=news_analyzer,
+        analyzer=analyzer,
         stored=stored,
         phrase=True,
         field_boost=FIELD_WEIGHTS[weight_field],
@@ -156,6 +170,7 @@ class NewsSchema(fields.SchemaClass):  # type: ignore[misc]
     topics_text = _text("topics_text", stored=False)
     provider_text = _text("provider_text", stored=False)
     related_text = _text("related_text", stored=False)
+    title_words = _text("title", stored=False, analyzer=all_words_analyzer)
 
     topic = _facet()
     provider = _facet()
