@@ -143,6 +143,40 @@ def _whole_words(
     return start, end
 
 
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*(?=\s|$)")
+SENTENCE_KEEP = 0.5
+"""``trim_text`` cuts back to the last sentence end when that keeps this share of the text."""
+
+
+def trim_text(parts: tuple[Segment, ...]) -> tuple[Segment, ...]:
+    """Marked text that may stop mid-sentence (an excerpt made of a body's first N characters),
+    cut at its last sentence end if that keeps most of it, else after its last whole word,
+    with ``…``. Text that ends a sentence is kept whole."""
+    text = "".join(part.text for part in parts).rstrip()
+    if not text or _SENTENCE_END.search(text[-4:] + " ") and text[-1] in ".!?\"'”’)]":
+        return parts
+    ends = [match.end() for match in _SENTENCE_END.finditer(text)]
+    if ends and ends[-1] >= len(text) * SENTENCE_KEEP:
+        return _take(parts, ends[-1], "")
+    space = text.rfind(" ")
+    if space <= 0:
+        return (*parts, Segment(ELLIPSIS))
+    return _take(parts, len(text[:space].rstrip(" ,;:-–—")), ELLIPSIS)
+
+
+def _take(parts: tuple[Segment, ...], length: int, tail: str) -> tuple[Segment, ...]:
+    kept: list[Segment] = []
+    left = length
+    for part in parts:
+        if left <= 0:
+            break
+        kept.append(Segment(part.text[:left], part.match))
+        left -= len(part.text)
+    if tail:
+        kept.append(Segment(tail))
+    return tuple(kept)
+
+
 # -- one hit, for both engines -------------------------------------------------------------------
 
 HIGHLIGHT_FIELDS = ("title", "excerpt", "body")

@@ -11,10 +11,11 @@ articles, yet ``vacine`` is a typo).
 
 What becomes of a respelling (``settle``, for both engines): it is **applied** — the results
 are the corrected query's, with ``SearchResult.corrected`` ("Showing results for X — search
-instead for Y") — when the query found nothing, or when every respelled word is in at least
-``AUTO_GAIN`` times as many visible documents as the word typed (the typed query finds clearly
-less than a close correction); unless the request is ``exact`` (searched as typed). Otherwise
-it is **offered** (``did_you_mean``) when it finds at least as many visible documents.
+instead for Y") — when the query found nothing, or when every respelled word is in no visible
+document while its respelling is in at least ``AUTO_GAIN`` (``covid vacine``: the typed query
+finds clearly less than a close correction); unless the request is ``exact`` (searched as
+typed). Otherwise it is **offered** (``did_you_mean``) when it finds at least as many visible
+documents: a rare word that exists (``markup``) is never replaced unasked.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from .contract import Correction, SearchResult
 RARE_DF = 3
 """A word in fewer visible documents than this may be a typo."""
 AUTO_GAIN = 10
-"""A respelling is applied when each respelled word is in this many times more documents."""
+"""A respelling is applied when each typed word is in no document and its new word in this
+many at least (or when the typed query finds nothing)."""
 MIN_WORD_CHARS = 3
 # most common endings first: the earlier one wins between equally close spellings
 _ENDINGS = (
@@ -115,7 +117,7 @@ Closest = Callable[[str, str, int, tuple[str, ...]], "tuple[str, int] | None"]
 @dataclass(frozen=True)
 class Respelling:
     """The query with its rare words respelled, and ``gain``: the least, over the respelled
-    words, of (documents of the new word) / (documents of the typed one)."""
+    words, of the documents of the new word; 0 when a typed word is in some document."""
 
     q: str
     gain: float
@@ -154,7 +156,7 @@ def correct(
         better = closest(typed, leaf.stems[0], known, leaf.fields)
         if better is not None:
             replacements.append((leaf.span, surface_form(better[0], typed)))
-            gains.append(better[1] / max(known, 1))
+            gains.append(0.0 if known else float(better[1]))
     if not replacements:
         return None
     corrected = text
