@@ -12,9 +12,10 @@ them, as it rejects unknown parameters — except those browsers and link sharin
 ``q`` may have at most ``MAX_QUERY_CHARS`` characters as sent (white space included: the limit
 is the schema's ``maxLength``), then it is trimmed.
 
-On the page a date that cannot be applied (not a date, or a range that ends before it starts)
-is left out of the search and explained beside the date fields (``SearchParams.notes``), so the
-reader sees results and what to fix; the API answers 400.
+On the page a date that cannot be applied (not a date, a year before 1000 — one being typed —,
+or a range that ends before it starts) is left out of the search and explained beside the date
+fields (``SearchParams.notes``), so the reader sees results and what to fix; the API answers 400
+(or, for an early year, searches it: the schema allows it).
 """
 
 from __future__ import annotations
@@ -117,11 +118,16 @@ def _dates(
                 if strict:
                     raise
                 notes[name] = error.message
+                continue
+            if not strict and single[name][:1] == "0":  # a year being typed: 0002-01-02
+                found[name] = None
+                notes[name] = f"is not a complete date (year {single[name][:4]})"
     since, until = found["since"], found["until"]
     if since is not None and until is not None and since >= until:
         if strict:
             raise RequestError("until", "must be after 'since'")
         notes["until"] = "ends before the start date: the dates were not applied"
+        notes.setdefault("since", "")  # not applied either (the message is the end's)
         return None, None
     return since, until
 
