@@ -19,7 +19,7 @@ import pytest
 from factory import write_article
 
 from search import backends, highlight, query
-from search.contract import Correction, Engine, SearchRequest, SearchResult
+from search.contract import Correction, Engine, Indexer, SearchRequest, SearchResult
 from search.dates import parse_date
 from search.errors import NotFound
 
@@ -270,13 +270,19 @@ def test_more_like_this(engine: Engine) -> None:
     assert all(not any(s.match for s in hit.title) for hit in similar)
 
 
+def fresh_index(
+    request: pytest.FixtureRequest, tmp_path: Path, engine: Engine, collection: str
+) -> tuple[dict[str, Any], Path, Indexer]:
+    """A configuration of ``engine``'s kind, the contract's seeds and an indexer for them."""
+    name = "typesense" if type(engine).__name__.startswith("Typesense") else "whoosh"
+    config = config_for(name, request, tmp_path, collection)
+    return config, write_seeds(tmp_path / "seeds"), backends.make_indexer(config)
+
+
 def test_generation_changes_after_reindex(
     request: pytest.FixtureRequest, tmp_path: Path, engine: Engine
 ) -> None:
-    name = "typesense" if type(engine).__name__.startswith("Typesense") else "whoosh"
-    config = config_for(name, request, tmp_path, "generation")
-    seeds = write_seeds(tmp_path / "seeds")
-    indexer = backends.make_indexer(config)
+    config, seeds, indexer = fresh_index(request, tmp_path, engine, "generation")
     indexer.reindex(seeds)
     fresh = backends.make_engine(config)
     before = fresh.generation()
@@ -289,6 +295,35 @@ def test_generation_changes_after_reindex(
     assert fresh.generation() != before
     assert ask(fresh, q="zeppelin").total == 1
     fresh.close()
+
+
+def test_a_full_reindex_keeps_the_last_good_version_of_a_broken_file(
+    request: pytest.FixtureRequest, tmp_path: Path, engine: Engine
+) -> None:
+    config, seeds, indexer = fresh_index(request, tmp_path, engine, "keepgood")
+    indexer.reindex(seeds, full=True)
+    broken = seeds / "000_contract00000003.txt"
+    broken.write_text("---\ntitle: [unclosed\n---\n", encoding="utf-8")
+    for full in (False, True, True):  # incremental, then full twice: the copy of a copy holds
+        report = indexer.reindex(seeds, full=full)
+        assert [r.path for r in report.rejected] == [broken.name], (full, report)
+        assert report.documents == 5 and report.full == full
+        assert title_of(config, "contract00000003") == "Council budget vote"
+    write_seeds(seeds)  # fixed: the file's own version again
+    broken.write_text(broken.read_text().replace("Council budget vote", "Budget vote, fixed"))
+    assert indexer.reindex(seeds, full=True).rejected == []
+    assert title_of(config, "contract00000003") == "Budget vote, fixed"
+
+
+def title_of(config: dict[str, Any], article_id: str) -> str:
+    """The title a freshly opened engine gives (after a reindex), found by search too."""
+    fresh = backends.make_engine(config)
+    try:
+        title = fresh.get(article_id).title
+        assert article_id in {h.article.id for h in ask(fresh, q=title.split()[-1]).hits}
+        return title
+    finally:
+        fresh.close()
 
 
 QUERIES: list[dict[str, Any]] = [
