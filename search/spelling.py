@@ -218,8 +218,33 @@ def closest_term(
             close.append((distance, df, term))
     if visible_df is not None:
         close = [(distance, visible_df(term), term) for distance, _, term in close]
-    ranked = sorted((distance, -df, term) for distance, df, term in close if df > floor)
-    return (ranked[0][2], -ranked[0][1]) if ranked else None
+    ranked = sorted(
+        (*_closeness(typed, term, distance), -df, term)
+        for distance, df, term in close
+        if df > floor
+    )
+    return (ranked[0][-1], -ranked[0][-2]) if ranked else None
+
+
+def _closeness(typed: str, term: str, distance: int) -> tuple[int, int]:
+    """How close a term's readable spelling is to what was typed: its edits (a stem can be
+    further or nearer than its word: ``pirc`` is one edit from ``piec``, ``pirces`` one from
+    ``prices``), then whether one swap of neighbours makes it — the commonest slip — first."""
+    shown = surface_form(term, typed)
+    edits = min(distance, edit_distance(typed, shown, max_distance(typed)))
+    return edits, 0 if _one_swap(typed, shown) else 1
+
+
+def _one_swap(a: str, b: str) -> bool:
+    if len(a) != len(b):
+        return False
+    differ = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+    return (
+        len(differ) == 2
+        and differ[1] == differ[0] + 1
+        and a[differ[0]] == b[differ[1]]
+        and a[differ[1]] == b[differ[0]]
+    )
 
 
 def visible_count(docs: np.ndarray, visible: np.ndarray) -> int:
