@@ -146,10 +146,12 @@ def all_words(text: str) -> tuple[str, ...]:
 
 
 def all_word_positions(text: str) -> dict[str, list[int]]:
-    """Each of ``all_words(text)`` → its positions."""
+    """Each stop word of ``all_words(text)`` → its positions among all the words: what a query
+    of stop words alone can look for (every other word has its terms in the usual fields)."""
     found: dict[str, list[int]] = {}
     for position, word in enumerate(all_words(text)):
-        found.setdefault(word, []).append(position)
+        if term(word) is None:
+            found.setdefault(word, []).append(position)
     return found
 
 

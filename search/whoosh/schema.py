@@ -106,16 +106,47 @@ class NewsAnalyzer(analysis.Tokenizer):  # type: ignore[misc]
 
 
 class AllWordsAnalyzer(NewsAnalyzer):
-    """Every word folded, stop words kept, nothing stemmed (``analysis.all_words``): the
-    ``title_words`` field, searched only by a query of stop words alone."""
-
-    @staticmethod
-    def term(word: str) -> str | None:
-        return text_analysis.fold_word(word) or None
+    """The stop words of a text, folded, at their positions among all its words
+    (``analysis.all_word_positions``): the ``title_words`` field, searched only by a query of
+    stop words alone. The other words take a position and no term (they are in ``title``)."""
 
     @staticmethod
     def positions(value: str) -> dict[str, list[int]]:
         return text_analysis.all_word_positions(value)
+
+    def __call__(
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs: Any,
+    ) -> Iterator[analysis.Token]:
+        token = analysis.Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        matches = text_analysis.WORD_PATTERN.finditer(value) if tokenize else iter([_Whole(value)])
+        position = start_pos
+        for match in matches:
+            word = text_analysis.fold_word(match.group())
+            if not word:
+                continue
+            if text_analysis.term(word) is None:  # a stop word: the only terms here
+                token.text = word
+                token.stopped = False
+                token.boost = 1.0
+                if keeporiginal:
+                    token.original = match.group()
+                if positions:
+                    token.pos = position
+                if chars:
+                    token.startchar = start_char + match.start()
+                    token.endchar = start_char + match.end()
+                yield token
+            position += 1
 
 
 class _Whole:
