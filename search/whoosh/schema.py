@@ -80,18 +80,12 @@ class NewsAnalyzer(analysis.Tokenizer):  # type: ignore[misc]
         else:
             matches = text_analysis.WORD_PATTERN.finditer(value)
         position = start_pos
-        term = self.term
-        for match in matches:
-            word = match.group().lower()
-            stem = term(word)
-            if stem is None:
-                if removestops:
-                    continue
-                token.stopped = True
-                token.text = word
-            else:
-                token.stopped = False
-                token.text = stem
+        for match, text, stopped, advance in self.words(matches):
+            if stopped and removestops:
+                position += advance
+                continue
+            token.stopped = stopped
+            token.text = text
             if keeporiginal:
                 token.original = match.group()
             token.boost = 1.0
@@ -100,9 +94,16 @@ class NewsAnalyzer(analysis.Tokenizer):  # type: ignore[misc]
             if chars:
                 token.startchar = start_char + match.start()
                 token.endchar = start_char + match.end()
-            if not token.stopped:
-                position += 1
+            position += 1 if not stopped else advance
             yield token
+
+    def words(self, matches: Iterator[Any]) -> Iterator[tuple[Any, str, bool, int]]:
+        """``(match, text, stopped, positions it takes when stopped)`` of each word: a stop
+        word takes no position here."""
+        for match in matches:
+            word = match.group().lower()
+            stem = self.term(word)
+            yield (match, word, True, 0) if stem is None else (match, stem, False, 1)
 
 
 class AllWordsAnalyzer(NewsAnalyzer):
@@ -114,39 +115,13 @@ class AllWordsAnalyzer(NewsAnalyzer):
     def positions(value: str) -> dict[str, list[int]]:
         return text_analysis.all_word_positions(value)
 
-    def __call__(
-        self,
-        value: str,
-        positions: bool = False,
-        chars: bool = False,
-        keeporiginal: bool = False,
-        removestops: bool = True,
-        start_pos: int = 0,
-        start_char: int = 0,
-        tokenize: bool = True,
-        mode: str = "",
-        **kwargs: Any,
-    ) -> Iterator[analysis.Token]:
-        token = analysis.Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        matches = text_analysis.WORD_PATTERN.finditer(value) if tokenize else iter([_Whole(value)])
-        position = start_pos
+    def words(self, matches: Iterator[Any]) -> Iterator[tuple[Any, str, bool, int]]:
+        """Only stop words are terms here; every other word is stopped but takes a position."""
         for match in matches:
             word = text_analysis.fold_word(match.group())
-            if not word:
-                continue
-            if text_analysis.term(word) is None:  # a stop word: the only terms here
-                token.text = word
-                token.stopped = False
-                token.boost = 1.0
-                if keeporiginal:
-                    token.original = match.group()
-                if positions:
-                    token.pos = position
-                if chars:
-                    token.startchar = start_char + match.start()
-                    token.endchar = start_char + match.end()
-                yield token
-            position += 1
+            if word:
+                stop = text_analysis.term(word) is None
+                yield (match, word, False, 1) if stop else (match, word, True, 1)
 
 
 class _Whole:
