@@ -294,9 +294,22 @@ class TypesenseEngine:
                 "filter_by": base,
             }
 
+        # every query with words is tried: the words' counts come in one multi-search
+        words = [
+            leaf
+            for leaf in ql.positive_leaves(parsed.root)
+            if isinstance(leaf, ql.Words) and not leaf.quoted and len(leaf.stems) == 1
+        ]
+        if not words:
+            return None
+        counts = self.multi([term_search(w.stems[0], w.fields, 0) for w in words], include)
+        known = {
+            (word.stems, word.fields): int(count.get("found", 0))
+            for word, count in zip(words, counts, strict=True)
+        }
+
         def visible_df(word: ql.Words) -> int:
-            (response,) = self.multi([term_search(word.stems[0], word.fields, 0)], include)
-            return int(response.get("found", 0))
+            return known[(word.stems, word.fields)]
 
         def closest(
             typed: str, stem: str, known: int, fields: tuple[str, ...]
