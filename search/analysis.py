@@ -79,6 +79,8 @@ CACHE_SIZE = 200_000
 
 def fold_accents(text: str) -> str:
     """``café`` → ``cafe``: compatibility decomposition without the combining marks."""
+    if text.isascii():
+        return text
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
@@ -149,9 +151,14 @@ def all_word_positions(text: str) -> dict[str, list[int]]:
     """Each stop word of ``all_words(text)`` → its positions among all the words: what a query
     of stop words alone can look for (every other word has its terms in the usual fields)."""
     found: dict[str, list[int]] = {}
-    for position, word in enumerate(all_words(text)):
-        if term(word) is None:
+    position = 0
+    for match in WORD_PATTERN.findall(text):
+        if term(match.lower()) is None:  # a stop word (or no letters): then fold it
+            word = fold_word(match)
+            if not word:
+                continue
             found.setdefault(word, []).append(position)
+        position += 1
     return found
 
 

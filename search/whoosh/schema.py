@@ -118,10 +118,11 @@ class AllWordsAnalyzer(NewsAnalyzer):
     def words(self, matches: Iterator[Any]) -> Iterator[tuple[Any, str, bool, int]]:
         """Only stop words are terms here; every other word is stopped but takes a position."""
         for match in matches:
-            word = text_analysis.fold_word(match.group())
-            if word:
-                stop = text_analysis.term(word) is None
-                yield (match, word, False, 1) if stop else (match, word, True, 1)
+            text = match.group()
+            if text_analysis.term(text.lower()) is not None:
+                yield match, text, True, 1
+            elif word := text_analysis.fold_word(text):
+                yield match, word, False, 1
 
 
 class _Whole:
