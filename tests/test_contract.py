@@ -309,10 +309,20 @@ def test_a_full_reindex_keeps_the_last_good_version_of_a_broken_file(
         assert [r.path for r in report.rejected] == [broken.name], (full, report)
         assert report.documents == 5 and report.full == full
         assert title_of(config, "contract00000003") == "Council budget vote"
+        assert rejected_of(config) == 1  # the health check warns
     write_seeds(seeds)  # fixed: the file's own version again
     broken.write_text(broken.read_text().replace("Council budget vote", "Budget vote, fixed"))
     assert indexer.reindex(seeds, full=True).rejected == []
     assert title_of(config, "contract00000003") == "Budget vote, fixed"
+    assert rejected_of(config) == 0
+
+
+def rejected_of(config: dict[str, Any]) -> int:
+    fresh = backends.make_engine(config)
+    try:
+        return fresh.info().rejected
+    finally:
+        fresh.close()
 
 
 def title_of(config: dict[str, Any], article_id: str) -> str:
