@@ -25,7 +25,7 @@ from ..contract import (
     RangeCount,
     SearchRequest,
 )
-from ..ranking import FIELD_WEIGHTS
+from ..ranking import field_weight
 from .documents import (
     FACET_FIELDS,
     STRIP_FIELDS,
@@ -76,13 +76,15 @@ class Filters:
         return [value for value in self.parts.values() if value]
 
 
-def request_filters(request: SearchRequest) -> Filters:
+def request_filters(request: SearchRequest, newest: dt.datetime | None = None) -> Filters:
+    """The request's filters; ``newest``: the newest visible article's time (relative ranges
+    end there when the archive is older than them: ``dates.window_end``)."""
     parts: dict[str, str] = {"published": join(base_filter(request.include_unpublished))}
     for name in (filter_field.name for filter_field in FILTERS):
         values = request.selected(name)
         if values:
             parts[name] = value_filter(name, values)
-    conditions = dates.conditions(request, request.clock())
+    conditions = dates.conditions(request, request.clock(), newest)
     if conditions:  # one filter, as Whoosh's: the range counts are made without it
         parts["date"] = date_filter(conditions)
     return Filters(parts)
@@ -118,7 +120,7 @@ def value_filter(name: str, values: Sequence[str]) -> str:
 
 
 def weights(fields: tuple[str, ...]) -> str:
-    return ",".join(str(max(1, round(FIELD_WEIGHTS[name] * 10))) for name in fields)
+    return ",".join(str(max(1, round(field_weight(name) * 10))) for name in fields)
 
 
 SORTS: dict[str, str] = {
@@ -139,12 +141,14 @@ class SearchBatch:
         request: SearchRequest,
         plan: TextPlan,
         filters: Filters,
+        newest: dt.datetime | None = None,
         hits: tuple[int, int] | None = None,
     ) -> None:
         self.engine = engine
         self.request = request
         self.plan = plan
         self.filters = filters
+        self.newest = newest
         self.page, self.per_page = hits or (request.page, request.per_page)
         """The page of hits fetched: the request's, or deeper (a grouped search groups them)."""
         self.searches: list[dict[str, Any]] = []
@@ -240,7 +244,7 @@ class SearchBatch:
             now = request.clock()
             base = self.filters.without("date")
             for key in RELATIVE_RANGES:
-                low, high = dates.range_bounds(key, now)
+                low, high = dates.range_bounds(key, now, self.newest)
                 condition = date_filter([(">=", low), ("<=", high)])
                 params = self.count_params([*base, condition])
                 params["per_page"] = 0
@@ -292,7 +296,9 @@ class SearchBatch:
         ranges: tuple[RangeCount, ...] = ()
         if range_index:
             counts = {key: int(responses[i].get("found", 0)) for key, i in range_index.items()}
-            ranges = facets.ranges(counts, request.range)
+            now = request.clock()
+            ends = {key: dates.range_end(key, now, self.newest) for key in RELATIVE_RANGES}
+            ranges = facets.ranges(counts, request.range, ends)
         return Answer(total, hits, found, histogram, ranges, tuple(raw_hits))
 
     def _complete_ties(self, responses: dict[str, dict[str, Any]], size: int) -> None:

@@ -156,6 +156,7 @@ def _nbytes(array: np.ndarray) -> int:
 class GroupedPage:
     docs: list[int]
     scores: list[float]
+    related_only: list[bool]
     briefs: list[StoryBrief]
     stories: int
 
@@ -163,29 +164,36 @@ class GroupedPage:
 def grouped_page(
     snapshot: Snapshot, request: SearchRequest, matches: counts.Matches, now: dt.datetime
 ) -> GroupedPage:
-    """One entry per story: its first match in the request's order; stories ordered by it."""
+    """One entry per story: its first match in the request's order; stories ordered by it.
+
+    As ungrouped (``counts.page``), matches in an article's own text come first: a story is
+    represented by its first own match if it has one, and stories whose entry matches only
+    through related titles follow all the others (diversity never lifts them: another tier)."""
     index = story_index(snapshot)
     candidates = np.flatnonzero(matches.final)
     codes = index.story[candidates]
     total = _distinct(codes, index.width)
     if request.offset >= total:
-        return GroupedPage([], [], [], total)
+        return GroupedPage([], [], [], [], total)
     evaluation = matches.evaluation
     keys, scores = counts._sort_keys(snapshot, request, evaluation, candidates, now)
     diverse = request.diversify and request.sort == "relevance" and evaluation.scored
     wanted = grouping.needed(request.offset, request.per_page, diverse)
-    firsts = grouping.first_of_groups(keys, codes, wanted)
+    own = evaluation.own[candidates] if evaluation.own is not None else None
+    firsts = _firsts(keys, codes, own, wanted, index.width)
+    related = ~own[firsts] if own is not None else np.zeros(len(firsts), dtype=bool)
     tiers = evaluation.tier[candidates[firsts]] if evaluation.tier is not None else None
     entries = [
         diversity.Entry(
             int(index.provider[candidates[position]]),
             float(scores[position]),
-            float(tiers[number]) if tiers is not None else 0.0,
+            _tier(float(tiers[number]) if tiers is not None else 0.0, bool(related[number])),
         )
         for number, position in enumerate(firsts.tolist())
     ]
     order = grouping.page_order(entries, request.per_page, diverse)
-    chosen = [int(firsts[i]) for i in order[request.offset : request.offset + request.per_page]]
+    cut = order[request.offset : request.offset + request.per_page]
+    chosen = [int(firsts[i]) for i in cut]
     docs = [int(candidates[position]) for position in chosen]
     shown = codes[chosen]
     matching = _matches(codes, shown, index.width)
@@ -193,7 +201,33 @@ def grouped_page(
         index.brief(snapshot, code, doc, matching[n], request.include_unpublished)
         for n, (code, doc) in enumerate(zip(shown.tolist(), docs, strict=True))
     ]
-    return GroupedPage(docs, [float(scores[p]) for p in chosen], briefs, total)
+    return GroupedPage(
+        docs, [float(scores[p]) for p in chosen], [bool(related[i]) for i in cut], briefs, total
+    )
+
+
+def _firsts(
+    keys: list[np.ndarray], codes: np.ndarray, own: np.ndarray | None, wanted: int, width: int
+) -> np.ndarray:
+    """Positions of the first ``wanted`` stories' entries: their first own match, then, for
+    stories without one, their first match through related titles."""
+    if own is None or own.all():
+        return grouping.first_of_groups(keys, codes, wanted)
+    found: list[np.ndarray] = []
+    taken = np.zeros(width, dtype=bool)
+    for part in (np.flatnonzero(own), np.flatnonzero(~own)):
+        part = part[~taken[codes[part]]]
+        need = wanted - sum(len(firsts) for firsts in found)
+        if need <= 0 or not len(part):
+            continue
+        firsts = part[grouping.first_of_groups([key[part] for key in keys], codes[part], need)]
+        taken[codes[firsts]] = True
+        found.append(firsts)
+    return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+
+
+def _tier(tier: float, related_only: bool) -> float:
+    return -1.0 - tier if related_only else tier
 
 
 def _distinct(codes: np.ndarray, width: int) -> int:
