@@ -406,7 +406,9 @@ def _export(mimetype: str, shape: str) -> dict[str, Any]:
         "get": {
             "operationId": "export" + mimetype.split("/")[1].upper(),
             "summary": f"Export the search's hits (streamed, at most {EXPORT_MAX})",
-            "description": shape + " Same parameters as /api/search but the paging ones.",
+            "description": shape
+            + " Same parameters as /api/search but the paging ones; every matching article,"
+            " whatever `group` says.",
             "parameters": [*params, limit],
             "responses": {
                 "200": {
