@@ -31,6 +31,10 @@ from typing import Any
 from bench import common, index_bench, peers, queryset
 
 ENGINES = ("newsfind", "fts5", "tantivy")
+GROUPED = "newsfind-grouped"
+"""Asked for by name (``--engines newsfind,newsfind-grouped``): the same engine object grouping
+by story (the search page's request), so both share one snapshot and its caches and the
+difference is the grouping's own cost."""
 FACETS = ("topic", "provider", "date")
 
 
@@ -54,11 +58,12 @@ def add_arguments(parser: Any) -> None:
 
 class Newsfind:
     name = "newsfind"
+    group = "none"
 
-    def __init__(self, index_dir: Path, now: Any) -> None:
+    def __init__(self, index_dir: Path, now: Any, engine: Any = None) -> None:
         from search.whoosh.engine import WhooshEngine
 
-        self.engine = WhooshEngine(index_dir)
+        self.engine = engine if engine is not None else WhooshEngine(index_dir)
         self.now = now
 
     def request(self, entry: dict[str, Any]) -> Any:
@@ -77,6 +82,7 @@ class Newsfind:
             per_page=10,
             facets=FACETS,
             now=self.now,
+            group=self.group,
         )
 
     def search(self, entry: dict[str, Any]) -> peers.Answer:
@@ -93,6 +99,14 @@ class Newsfind:
         closer = getattr(self.engine, "close", None)
         if callable(closer):
             closer()
+
+
+class NewsfindGrouped(Newsfind):
+    name = GROUPED
+    group = "story"
+
+    def close(self) -> None:
+        """The engine is the ungrouped one's (it closes it)."""
 
 
 class PeerAdapter:
@@ -124,11 +138,18 @@ def open_engines(args: Any, names: list[str], now: Any) -> tuple[list[Any], list
     work = None
     if args.corpus is not None:
         work = args.work or common.work_dir(args.corpus)
-        wanted = [n for n in names if n != "newsfind" or args.index is None]
+        wanted = [n for n in names if not n.startswith("newsfind") or args.index is None]
+        wanted = ["newsfind" if n == GROUPED else n for n in dict.fromkeys(wanted)]
         if "newsfind" in wanted and not engine_available():
             wanted.remove("newsfind")
-        index_bench.ensure_built(args.corpus, work, wanted)
+        index_bench.ensure_built(args.corpus, work, list(dict.fromkeys(wanted)))
     for name in names:
+        if name == GROUPED:
+            plain = next((e for e in opened if e.name == "newsfind"), None)
+            if plain is None:
+                raise SystemExit(f"query: {GROUPED} needs newsfind before it in --engines")
+            opened.append(NewsfindGrouped(Path(), now, plain.engine))
+            continue
         if name == "newsfind":
             if not engine_available():
                 notes.append("newsfind skipped: search.engine is not there yet")

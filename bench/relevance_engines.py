@@ -14,6 +14,9 @@ untuned:
 
 ``newsfind`` indexes the collection's folder with the product's own indexer into a temporary
 directory and asks the product's own engine, relevance sort, the query exactly as given.
+``newsfind-stories`` asks it grouped by story (the search page's default: one hit per story,
+provider diversity on the first page), ``newsfind-stories-nodiv`` the same without diversity: the
+three side by side give the price of grouping and of the re-rank (not in the default engines).
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ class NewsfindEngine:
     """newsfind as shipped: its indexer builds the index, its engine answers."""
 
     name = "newsfind"
+    group = "none"
+    diversify = True
 
     def __init__(self) -> None:
         self._tmp: Path | None = None
@@ -71,11 +76,18 @@ class NewsfindEngine:
         page = 1
         while len(ranked) < depth:
             request = SearchRequest(
-                q=query, sort="relevance", per_page=MAX_PER_PAGE, page=page, facets=()
+                q=query,
+                sort="relevance",
+                per_page=MAX_PER_PAGE,
+                page=page,
+                facets=(),
+                group=self.group,
+                diversify=self.diversify,
             )
             result = self._engine.search(request)
             ranked.extend(hit.article.id for hit in result.hits)
-            if len(result.hits) < MAX_PER_PAGE or page * MAX_PER_PAGE >= result.total:
+            entries = result.stories if result.stories is not None else result.total
+            if len(result.hits) < MAX_PER_PAGE or page * MAX_PER_PAGE >= entries:
                 break
             page += 1
         return ranked[:depth]
@@ -205,9 +217,25 @@ class Bm25sEngine:
         self._retriever = None
 
 
+class NewsfindStories(NewsfindEngine):
+    name = "newsfind-stories"
+    group = "story"
+
+
+class NewsfindStoriesNoDiversity(NewsfindEngine):
+    name = "newsfind-stories-nodiv"
+    group = "story"
+    diversify = False
+
+
 ENGINES: dict[str, type] = {
     "newsfind": NewsfindEngine,
     "fts5": Fts5Engine,
     "tantivy": TantivyEngine,
     "bm25s": Bm25sEngine,
 }
+VARIANTS: dict[str, type] = {
+    "newsfind-stories": NewsfindStories,
+    "newsfind-stories-nodiv": NewsfindStoriesNoDiversity,
+}
+"""Asked for by name only (``--engines newsfind,newsfind-stories,newsfind-stories-nodiv``)."""

@@ -30,7 +30,18 @@ from search.contract import FILTER_FIELDS, MAX_QUERY_CHARS, SearchRequest
 from search.dates import parse_date
 from search.errors import QueryTooLong, RequestError
 
-SINGLE = ("q", "since", "until", "range", "sort", "page", "per_page", "facet_size", "exact")
+SINGLE = (
+    "q",
+    "since",
+    "until",
+    "range",
+    "sort",
+    "group",
+    "page",
+    "per_page",
+    "facet_size",
+    "exact",
+)
 INTEGERS = ("page", "per_page", "facet_size")
 IGNORED = ("_", "fbclid", "gclid")
 IGNORED_PREFIXES = ("utm_",)
@@ -59,8 +70,11 @@ def parse_search(
     include_unpublished: bool = False,
     strict: bool = True,
     now: dt.datetime | None = None,
+    default_group: str = "none",
 ) -> SearchParams:
-    """Validate the parameters; ``strict`` rejects unknown ones (the API does, pages don't)."""
+    """Validate the parameters; ``strict`` rejects unknown ones (the API does, pages don't).
+    ``default_group``: the grouping when ``group`` is absent (the page groups by story, the API
+    does not unless asked)."""
     if strict:
         reject_unknown(args, SEARCH_PARAMS)
     raw_q = args.get("q", "")
@@ -88,6 +102,7 @@ def parse_search(
             until=until,
             range=single.get("range"),
             sort=single.get("sort", "relevance"),
+            group=single.get("group", default_group),
             page=numbers.get("page", 1),
             per_page=numbers.get("per_page", per_page),
             facet_size=numbers.get("facet_size", 10),

@@ -37,10 +37,15 @@ from ..contract import (
     IndexInfo,
     SearchRequest,
     SearchResult,
+    Story,
     Suggestion,
+    Trending,
 )
 from ..errors import IndexUnavailable, NotFound, RequestError
 from ..ranking import SEARCH_FIELDS
+from ..stories import trending as story_trending
+from ..stories import view as story_view
+from . import stories
 from .batch import (
     FACET_SLACK,
     MANY,
@@ -183,9 +188,20 @@ class TypesenseEngine:
             return SearchResult(request, 0, (), plain_fallback=parsed.plain_fallback)
         newest = self.newest(request.include_unpublished)
         filters = request_filters(request, newest)
-        result = SearchBatch(self, request, plan, filters, newest).run()
+        story_count = None
+        if request.grouped:
+            related_rule = bool(request.q.strip()) and _searches_related(parsed.root)
+            grouped = stories.grouped_search(self, request, plan, filters, newest, related_rule)
+            result, story_count = grouped.answer, grouped.stories
+        else:
+            result = SearchBatch(self, request, plan, filters, newest).run()
         hits = result.hits
-        if request.q.strip() and _searches_related(parsed.root) and result.total:
+        if (
+            not request.grouped
+            and request.q.strip()
+            and _searches_related(parsed.root)
+            and result.total
+        ):
             hits = self._own_first(request, parsed.root, plan, filters, result.total)
         took = (time.perf_counter() - started) * 1000
         return SearchResult(
@@ -198,6 +214,7 @@ class TypesenseEngine:
             took_ms=round(took, 2),
             generation=self.generation(),
             plain_fallback=parsed.plain_fallback,
+            stories=story_count,
         )
 
     def _own_first(
@@ -482,6 +499,29 @@ class TypesenseEngine:
             if len(hits) >= limit:
                 break
         return hits
+
+    def story(self, story_id: str, include_unpublished: bool = False) -> Story:
+        if not isinstance(story_id, str) or not story_id:
+            raise NotFound(str(story_id))
+        members = stories.story_members(self, story_id, include_unpublished)
+        if not members:
+            raise NotFound(story_id)
+        return story_view.story(story_id, members, self.generation())
+
+    def story_of(self, article_id: str, include_unpublished: bool = False) -> Story:
+        document = self._document(article_id, include_unpublished)
+        return self.story(stories.story_of_document(document), include_unpublished)
+
+    def trending(
+        self,
+        window: str = "24h",
+        *,
+        include_unpublished: bool = False,
+        now: dt.datetime | None = None,
+        limit: int = 10,
+    ) -> Trending:
+        counter = stories.TrendingCounts(self, include_unpublished)
+        return story_trending.trending(counter, window, now, limit, self.generation())
 
     def info(self) -> IndexInfo:
         search = {"q": "*", "per_page": 0, "filter_by": "published:=true"}

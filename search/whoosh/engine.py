@@ -67,12 +67,16 @@ from ..contract import (
     SearchRequest,
     SearchResult,
     Segment,
+    Story,
     Suggestion,
+    Trending,
 )
 from ..documents import stored_to_article
 from ..errors import IndexUnavailable, NotFound
 from ..ranking import SEARCH_FIELDS
-from . import counts, layout, matching
+from ..stories import trending as story_trending
+from ..stories import view as story_view
+from . import counts, layout, matching, stories
 from .snapshot import DEFAULT_CACHE_BYTES, ClauseVector, Snapshot, probe
 
 MORE_LIKE_THIS_TERMS = 12
@@ -167,8 +171,15 @@ class WhooshEngine:
         now = request.clock()
         matches = self._match(snapshot, request, parsed, now)
         total = int(np.count_nonzero(matches.final))
-        docs, scores, related_only = counts.page(snapshot, request, matches, now)
-        hits = _hits(snapshot, parsed.root, docs, scores, related_only)
+        story_count = None
+        if request.grouped:
+            grouped = stories.grouped_page(snapshot, request, matches, now)
+            hits = _hits(snapshot, parsed.root, grouped.docs, grouped.scores, grouped.related_only)
+            hits = tuple(replace(h, story=b) for h, b in zip(hits, grouped.briefs, strict=True))
+            story_count = grouped.stories
+        else:
+            docs, scores, related_only = counts.page(snapshot, request, matches, now)
+            hits = _hits(snapshot, parsed.root, docs, scores, related_only)
         facets, histogram, ranges = counts.facet_counts(snapshot, request, matches, now)
         return SearchResult(
             request=request,
@@ -180,6 +191,7 @@ class WhooshEngine:
             took_ms=(time.perf_counter() - started) * 1000.0,
             generation=_generation(snapshot),
             plain_fallback=parsed.plain_fallback,
+            stories=story_count,
         )
 
     def _match(
@@ -291,6 +303,32 @@ class WhooshEngine:
         scores = evaluation.score[candidates].astype(np.float64)
         order = np.lexsort((snapshot.id_rank[candidates], -scores))[:limit]
         return [_plain_hit(snapshot, int(candidates[i]), float(scores[i])) for i in order.tolist()]
+
+    def story(self, story_id: str, include_unpublished: bool = False) -> Story:
+        snapshot = self.snapshot()
+        members = stories.story_members(snapshot, str(story_id), include_unpublished)
+        if not members:
+            raise NotFound(str(story_id))
+        return story_view.story(str(story_id), members, _generation(snapshot))
+
+    def story_of(self, article_id: str, include_unpublished: bool = False) -> Story:
+        snapshot = self.snapshot()
+        doc = _visible_doc(snapshot, article_id, include_unpublished)
+        story_id = stories.story_of_doc(snapshot, doc)
+        members = stories.story_members(snapshot, story_id, include_unpublished)
+        return story_view.story(story_id, members, _generation(snapshot))
+
+    def trending(
+        self,
+        window: str = "24h",
+        *,
+        include_unpublished: bool = False,
+        now: dt.datetime | None = None,
+        limit: int = 10,
+    ) -> Trending:
+        snapshot = self.snapshot()
+        counter = stories.TrendingCounts(snapshot, include_unpublished)
+        return story_trending.trending(counter, window, now, limit, _generation(snapshot))
 
     def info(self) -> IndexInfo:
         snapshot = self.snapshot()

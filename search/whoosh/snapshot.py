@@ -11,6 +11,7 @@ index changes. It holds:
 - the exact-value facets (``topic``, ``provider``, ``domain``, ``type``) as ``FacetIndex``:
   (document, value ordinal) entries grouped by value and by document, so a filter is a slice
   and the counts are one gather and a sum per value;
+- what other modules derive from the whole generation (``derived``: the stories), built once;
 - a cache of per-clause score vectors (sorted document numbers, BM25F scores, field bits),
   filled lazily from the posting lists (``postings``), and of prefix expansions. It is
   bounded in bytes and keeps what is dear to recompute per byte (``cache``): a phrase
@@ -141,6 +142,7 @@ class Snapshot:
         postings.lazy_compound_buffers()
         toc = ix._read_toc()
         self.name = name
+        self.folder = Path(ix.storage.folder)
         self.toc_generation: int = toc.generation
         self.schema = toc.schema
         self.reader = ix._reader(ix.storage, toc.schema, toc.segments, toc.generation)
@@ -152,6 +154,8 @@ class Snapshot:
         self.doc_count = int(self.reader.doc_count_all())
         self._load_documents()
         self._load_facets()
+        self._derived: dict[str, Any] = {}
+        self._derived_lock = threading.Lock()
 
     @property
     def key(self) -> tuple[str, int]:
@@ -427,6 +431,17 @@ class Snapshot:
 
         found = self.memo(("newest", include_unpublished), compute, lambda _: 64)
         return dt.datetime.fromtimestamp(found[0], dt.UTC) if found else None
+
+    def derived(self, name: str, build: Callable[[], T]) -> T:
+        """``build()`` once for this snapshot, kept as long as it lives (never evicted, unlike
+        ``memo``): data other modules derive from a whole generation (``stories.StoryIndex``)."""
+        found: T | None = self._derived.get(name)
+        if found is None:
+            with self._derived_lock:
+                found = self._derived.get(name)
+                if found is None:
+                    found = self._derived[name] = build()
+        return found
 
     # -- facet values for suggestions ----------------------------------------------------------
 
