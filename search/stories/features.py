@@ -16,7 +16,7 @@ unpacks a run's records into columns at once (``decode``).
 - **Keys**: the provider (its domain, else its name), the article's URL and its ``related`` URLs,
   as 64-bit hashes (only compared for equality).
 
-The rules are the research's (/tmp/research/stories/REPORT.md §3.1, §3.5), measured on uci2014.
+The rules are the research's (docs/research/stories.md §3.1, §3.5), measured on uci2014.
 """
 
 from __future__ import annotations

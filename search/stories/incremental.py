@@ -1,5 +1,5 @@
 """Incremental story assignment: articles added to a clustered archive join a story or start one
-(the method is described in ``method``; research: REPORT.md §4).
+(the method is described in ``method``; research: docs/research/stories.md §4).
 
 Only the rows that can matter are looked at: the published articles within the window of an
 added one, and those a ``related`` link joins to one. So a run that adds a handful of articles to

@@ -1,5 +1,5 @@
-"""The story method: which articles tell the same news event (research: /tmp/research/stories,
-REPORT.md §3–4; uci2014 B-cubed F1 0.857 at these defaults).
+"""The story method: which articles tell the same news event (research: docs/research/stories.md,
+§3–4; uci2014 B-cubed F1 0.857 at these defaults).
 
 **Full run** (``cluster``), over the published articles in canonical order:
 
