@@ -240,5 +240,37 @@ def _cli_date(option: str, text: str | None, *, end: bool = False) -> dt.datetim
         ) from None
 
 
+@main.group()
+def model() -> None:
+    """The embedding model: build its graph, check its files."""
+
+
+@model.command("build")
+def model_build() -> None:
+    """Build the int8 graph from the installed weights (once; scripts/bootstrap runs this)."""
+    from .embedding import model as embedding_model
+
+    try:
+        path = embedding_model.ensure_graph()
+    except NewsfindError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(EXIT_FATAL)
+    click.echo(f"{embedding_model.MODEL_ID}: {path}")
+
+
+@model.command("check")
+def model_check() -> None:
+    """Check the weights and the graph against their pinned hashes (exit 1 naming the fix)."""
+    from .embedding import model as embedding_model
+
+    try:
+        embedding_model.package_files()
+        path = embedding_model.ensure_graph(build=False)
+    except NewsfindError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(EXIT_FATAL)
+    click.echo(f"{embedding_model.MODEL_ID}: ok ({path})")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
