@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import click
 
 from . import backends, dates
-from .contract import RELATIVE_RANGES, SORTS, Progress, ReindexReport
+from .contract import GROUPS, RELATIVE_RANGES, SORTS, Progress, ReindexReport
 from .errors import EXIT_FATAL, EXIT_LOCKED, EXIT_OK, EXIT_REJECTED, NewsfindError, ReindexError
 
 DEFAULT_INDEX_DIR = "index"
@@ -174,6 +174,14 @@ def _print_report(report: ReindexReport) -> None:
 )
 @click.option("--until", help="A date (that whole day included) or a date / time (exclusive).")
 @click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
+@click.option(
+    "--group",
+    type=click.Choice(GROUPS),
+    default="none",
+    show_default=True,
+    help="story: one line per story, as the search page shows them; none: one per article "
+    "(the default, as the API's, so that scripts keep one line per article).",
+)
 @click.option("--page", type=int, default=1, show_default=True)
 @click.option("--per-page", type=int, default=10, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON.")
@@ -187,6 +195,7 @@ def search(
     since: str | None,
     until: str | None,
     sort: str,
+    group: str,
     page: int,
     per_page: int,
     as_json: bool,
@@ -208,6 +217,7 @@ def search(
             until=_cli_date("--until", until, end=True),
             range=relative,
             sort=sort,
+            group=group,
             page=page,
             per_page=per_page,
             include_unpublished=include_unpublished,

@@ -88,6 +88,14 @@ def conditions(request: SearchRequest, now: dt.datetime) -> list[tuple[str, int]
     return found
 
 
+def window_end(now: dt.datetime, newest: dt.datetime | None, span: dt.timedelta) -> dt.datetime:
+    """Where a window of ``span`` counted back ends: ``now``, or the newest visible article's
+    time when the archive is older than the window (``newest < now − span``)."""
+    if newest is not None and newest < now - span:
+        return newest
+    return now
+
+
 # -- histogram -----------------------------------------------------------------------------------
 
 

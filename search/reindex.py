@@ -3,7 +3,7 @@
 ``Reindexer(target, lock_dir).reindex(seeds_dir)`` (the contract's ``Indexer``) runs::
 
     lock ─▶ scan the seeds ─▶ full or incremental? ─▶ parse and write the files to (re)index
-         ─▶ one id per file (duplicates) ─▶ [derived data] ─▶ commit ─▶ report
+         ─▶ one id per file (duplicates) ─▶ stories ─▶ commit ─▶ report
 
 - **Lock**: an exclusive ``fcntl`` lock on ``reindex.lock`` in ``lock_dir``, waited for up to
   ``lock_timeout`` seconds (then ``LockTimeout``); the kernel releases it when the holder dies,
@@ -16,6 +16,10 @@
   ones deleted. A file that fails to parse keeps its previously indexed version.
 - **Duplicate ids**: the file whose relative path sorts first wins (``Claims``); the other is
   rejected, naming both, on every run until it is fixed.
+- **Stories** (``search.stories.step``): from the previous commit's story state, the deleted ids
+  and the records of this run, the next state; the target stores it with its commit. An
+  incremental run becomes full when the story state is missing or out of step with the index,
+  or when the target keeps story ids in its documents and every story is to be recomputed.
 - **Progress**: ``progress(Progress)`` about twice a second from a thread, and once at the end.
 - **Report**: counts, rejected files sorted by path, timing; saved by the target.
 
@@ -46,6 +50,9 @@ from .articles import Article
 from .contract import Progress, ProgressFn, ReindexReport, Rejected
 from .errors import LockTimeout, ReindexError
 from .seeds import SeedFile, hash_file, scan_seeds, unreadable_folders
+from .stories import features as story_features
+from .stories import step as story_step
+from .stories.state import StoryState
 
 LOCK = "reindex.lock"
 PARALLEL_THRESHOLD = 400
@@ -70,11 +77,14 @@ class ArticleRecord:
     id: str
     rel: str
     content_hash: str
+    story: bytes = b""
+    """What the story step reads of the article (``stories.features.encode``: a few hundred
+    bytes, so a million records stay affordable in the parent)."""
 
 
 def record_of(article: Article, seed: SeedFile, content_hash: str) -> ArticleRecord:
     """The one place a parsed article becomes its record (runs in the parsing workers)."""
-    return ArticleRecord(article.id, seed.rel, content_hash)
+    return ArticleRecord(article.id, seed.rel, content_hash, story_features.encode(article))
 
 
 @dataclass(frozen=True)
@@ -116,6 +126,10 @@ class Session(Protocol):
         """Delete these indexed documents (rel → id) at commit."""
         ...
 
+    def stories(self, state: StoryState) -> None:
+        """Store the story state (and each written document's story) with the commit."""
+        ...
+
     def commit(self) -> Committed: ...
 
     def abort(self) -> None:
@@ -145,8 +159,15 @@ class Target(Protocol):
         """Why the run must be full ("" when an incremental run will do)."""
         ...
 
+    stories_in_documents: bool
+    """Story ids are fields of every document: recomputing all stories needs a full run."""
+
     def indexed(self, generation: str) -> dict[str, Indexed]:
         """rel → what is indexed from that file in ``generation``."""
+        ...
+
+    def story_state(self, generation: str) -> StoryState | None:
+        """The story state saved with the live commit of ``generation``; None if there is none."""
         ...
 
     def begin(self, live: str | None, full: bool) -> Session: ...
@@ -206,6 +227,20 @@ def _run(
     report.rejected.extend(scan_rejected)
     live = target.live()
     reason = "requested" if full else target.full_reason(live)
+    if not reason:
+        assert live is not None
+        indexed = target.indexed(live)
+        unreadable = unreadable_folders(scan_rejected)
+        on_disk = {f.rel for f in files} | {rel for rel in indexed if rel.startswith(unreadable)}
+        to_parse = [seed for seed in files if _changed(seed, indexed.get(seed.rel))]
+        removed = [rel for rel in indexed if rel not in on_disk]
+        previous = target.story_state(live)
+        reason = story_step.refresh_reason(
+            previous,
+            {doc.id: doc.content_hash for doc in indexed.values()},
+            len(to_parse) + len(removed),
+            in_documents=target.stories_in_documents,
+        )
     if reason:
         report.full = True
         report.note = reason
@@ -214,15 +249,9 @@ def _run(
         if live is not None and live != session.generation:
             report.deleted = len(set(target.indexed(live)) - set(written))
     else:
-        assert live is not None
         session = target.begin(live, full=False)
-        indexed = target.indexed(live)
-        unreadable = unreadable_folders(scan_rejected)
-        on_disk = {f.rel for f in files} | {rel for rel in indexed if rel.startswith(unreadable)}
-        to_parse = [seed for seed in files if _changed(seed, indexed.get(seed.rel))]
         report.unchanged = len(files) - len(to_parse)
-        removed = [rel for rel in indexed if rel not in on_disk]
-        _write(session, report, to_parse, indexed, on_disk, workers, progress, removed)
+        _write(session, report, to_parse, indexed, on_disk, workers, progress, removed, previous)
         report.deleted = len(removed)
     report.generation = session.generation
     session.cleanup()
@@ -237,9 +266,10 @@ def _write(
     workers: int | None,
     progress: ProgressFn | None,
     removed: Iterable[str] = (),
+    previous: StoryState | None = None,
 ) -> list[str]:
-    """Parse and write ``files``, settle duplicate ids, delete what is stale, commit; the rels
-    of the files written."""
+    """Parse and write ``files``, settle duplicate ids, delete what is stale, derive the stories,
+    commit; the rels of the files written. ``indexed`` is empty in a full run."""
     try:
         counter = Counter()
         with Reporter(counter, len(files), progress):
@@ -253,10 +283,19 @@ def _write(
         survivors, losers = Claims(keep, report).settle(written.parsed)
         winners = {id(item) for item in survivors}
         session.discard([item.handle for item in written.parsed if id(item) not in winners])
-        # (derived data, computed once from the survivors' records, goes here)
         replaced = [rel for rel in parsed_rels if rel in indexed]
         stale = [*removed, *replaced, *losers]
         session.delete({rel: indexed[rel].id for rel in stale})
+        started = time.perf_counter()
+        state = story_step.derive(
+            previous,
+            {indexed[rel].id for rel in stale},
+            [(item.record.id, item.record.content_hash, item.record.story) for item in survivors],
+            full=not indexed,
+        )
+        session.stories(state)
+        report.story_seconds = time.perf_counter() - started
+        report.stories = len(set(state.table.story))
         committed = session.commit()
     except BaseException:
         session.abort()

@@ -12,7 +12,15 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from .contract import DateHistogram, Facet, Hit, SearchRequest, SearchResult, Segment
+from .contract import (
+    DateHistogram,
+    Facet,
+    Hit,
+    SearchRequest,
+    SearchResult,
+    Segment,
+    StoryBrief,
+)
 from .documents import article_to_stored
 
 
@@ -35,7 +43,18 @@ def hit_to_dict(hit: Hit) -> dict[str, Any]:
         "excerpt": segments_to_list(hit.excerpt),
         "body": segments_to_list(hit.body_snippet),
     }
+    data["story"] = story_brief_to_dict(hit.story) if hit.story is not None else None
     return data
+
+
+def story_brief_to_dict(brief: StoryBrief) -> dict[str, Any]:
+    return {
+        "id": brief.id,
+        "articles": brief.articles,
+        "sources": brief.sources,
+        "other_sources": list(brief.other_sources),
+        "matches": brief.matches,
+    }
 
 
 def facet_to_dict(facet: Facet) -> dict[str, Any]:
@@ -71,6 +90,7 @@ def request_to_dict(request: SearchRequest) -> dict[str, Any]:
         "until": iso(request.until),
         "range": request.range,
         "sort": request.sort,
+        "group": request.group,
         "page": request.page,
         "per_page": request.per_page,
         "facet_size": request.facet_size,
@@ -82,6 +102,7 @@ def result_to_dict(result: SearchResult) -> dict[str, Any]:
     return {
         "query": request_to_dict(result.request),
         "total": result.total,
+        "stories": result.stories,
         "page": result.request.page,
         "per_page": result.request.per_page,
         "pages": result.pages,
@@ -115,15 +136,20 @@ def result_to_text(result: SearchResult, facet_values: int = 5) -> str:
         lines.append("(query syntax not understood: searched as plain words)")
     if result.hits:
         rows = [("#", "date", "provider", "title", "topics")]
+        if result.stories is not None:
+            rows = [(*rows[0][:4], "story")]
         for rank, hit in enumerate(result.hits, start=request.offset + 1):
             article = hit.article
+            last = _clip(", ".join(article.topics), 40)
+            if hit.story is not None:
+                last = f"{hit.story.articles} articles · {hit.story.sources} sources"
             rows.append(
                 (
                     str(rank),
                     article.published_at.strftime("%Y-%m-%d") if article.published_at else "-",
                     _clip(article.provider.name or article.provider.domain or "-", 20),
                     _clip(article.title, TITLE_WIDTH),
-                    _clip(", ".join(article.topics), 40),
+                    last,
                 )
             )
         lines.append("")
@@ -153,12 +179,15 @@ def _summary(result: SearchResult) -> str:
     request = result.request
     if not result.total:
         return f"No results for {request.q!r}."
+    entries = "stories" if result.stories is not None else "results"
     if not result.hits:
         return f"{result.total} results; page {request.page} is past the last ({result.pages})."
     first = request.offset + 1
     last = request.offset + len(result.hits)
+    count = result.stories if result.stories is not None else result.total
+    articles = f" of {result.total} articles" if result.stories is not None else ""
     return (
-        f"{first}-{last} of {result.total} results (page {request.page} of {result.pages}, "
+        f"{first}-{last} of {count} {entries}{articles} (page {request.page} of {result.pages}, "
         f"{result.took_ms:.1f} ms)"
     )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -292,3 +293,198 @@ def test_engines_agree(
         built.close()
     for params, mine, theirs in zip(QUERIES, *answers, strict=True):
         assert mine == theirs, params
+
+
+# --- stories (search.stories), on both engines ------------------------------------------------
+
+STORY_NOW = dt.datetime(2014, 3, 10, 23, 0, tzinfo=dt.UTC)
+MERGER = "Chiquita and Fyffes agree to merge, creating the top banana company"
+VOLCANO = "Volcano erupts on the island, ash cloud grounds regional flights"
+
+
+PROVIDERS = [
+    ("Wire One", "one.sample"),
+    ("Paper Two", "two.sample"),
+    ("Daily Three", "three.sample"),
+    ("Post Four", "four.sample"),
+]
+
+
+def write_story_seeds(seeds: Path) -> Path:
+    """Two stories told by several providers (one with an unpublished member, one with a
+    reprint), a story of an undated article linked to a dated one, and a single article a week
+    before (trending's baseline)."""
+
+    def put(name: str, title: str, excerpt: str, who: int, topic: str, when: str | None,
+            **extra: Any) -> None:  # fmt: skip
+        provider = PROVIDERS[who] if who >= 0 else ("Hush Wire", "hush.sample")
+        date = f"2014-03-{when}:00:00Z" if when else None
+        write_article(seeds, f"{name}.txt", title, excerpt=excerpt, provider=provider,
+                      topics=[topic], date=date, **extra)  # fmt: skip
+
+    merger = [
+        "Chiquita, Fyffes agree banana merger",
+        "Banana giants Chiquita and Fyffes merge",
+        "Chiquita Fyffes merger creates top banana",
+        "Fyffes and Chiquita seal merger",
+    ]
+    for number, (title, hour) in enumerate(zip(merger, (8, 9, 12, 15), strict=True)):
+        put(f"010_merger{number:010d}", title, MERGER, number, "Business", f"10T{hour:02d}")
+    put("010_merger9999999999", "Chiquita Fyffes merger memo", MERGER, -1, "Hushtopic",
+        "10T10", published=False)  # fmt: skip
+    put("020_volcano0000000000", "Island volcano erupts", VOLCANO, 0, "Science", "10T10")
+    put("020_volcano0000000001", "Island volcano erupts", VOLCANO, 1, "Science", "10T13")
+    put("020_volcano0000000002", "Ash cloud from island volcano grounds flights",
+        "Flights were grounded as the volcano ash cloud spread over the island.", 2, "Science",
+        "10T14")  # fmt: skip
+    chess = "https://four.sample/chess"
+    put("030_chess00000000000", "Chess champion keeps title",
+        "The champion won the rapid tiebreak.", 3, "Sports", "09T20", url=chess)  # fmt: skip
+    link = [{"title": "Chess champion keeps title", "webUrl": chess}]
+    put("030_chess00000000001", "Grandmaster interview", "A long talk about openings.", 1,
+        "Sports", None, related=link)  # fmt: skip
+    put("040_earlier000000000", "Banana prices steady", "Prices of bananas were steady.", 0,
+        "Business", "03T09")  # fmt: skip
+    return seeds
+
+
+MERGER_ID, VOLCANO_ID, CHESS_ID = "merger0000000000", "volcano0000000000", "chess00000000000"
+
+
+@pytest.fixture(scope="module")
+def story_seeds(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_story_seeds(tmp_path_factory.mktemp("stories") / "seeds")
+
+
+@pytest.fixture(scope="module", params=["whoosh", "typesense"])
+def story_engine(
+    request: pytest.FixtureRequest, story_seeds: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    config = config_for(request.param, request, tmp_path_factory.mktemp("index"), "stories")
+    report = backends.make_indexer(config).reindex(story_seeds, full=True)
+    assert report.exit_code == 0 and report.documents == 11, report
+    built = backends.make_engine(config)
+    yield built
+    built.close()
+
+
+def grouped(engine: Engine, **fields: Any) -> SearchResult:
+    return engine.search(SearchRequest(now=STORY_NOW, group="story", **fields))
+
+
+def test_grouped_search_gives_one_hit_per_story(story_engine: Engine) -> None:
+    result = grouped(story_engine, q="chiquita fyffes merger")
+    assert (result.total, result.stories, len(result.hits)) == (4, 1, 1)
+    (hit,) = result.hits
+    assert hit.story is not None and hit.story.id == MERGER_ID
+    assert (hit.story.articles, hit.story.sources, hit.story.matches) == (4, 4, 4)
+    others = set(hit.story.other_sources)
+    assert (
+        len(others) == 3 and hit.article.provider.name not in others and "Hush Wire" not in others
+    )
+    admin = grouped(story_engine, q="chiquita fyffes merger", include_unpublished=True)
+    assert admin.hits[0].story is not None and admin.hits[0].story.articles == 5
+    assert (admin.total, admin.stories) == (5, 1)
+    plain = story_engine.search(SearchRequest(now=STORY_NOW, q="chiquita fyffes merger"))
+    assert (
+        plain.stories is None and len(plain.hits) == 4 and all(h.story is None for h in plain.hits)
+    )
+    assert plain.facets == result.facets  # facets count articles either way
+
+
+def test_grouped_pages_count_stories_and_never_repeat_one(story_engine: Engine) -> None:
+    everything = grouped(story_engine, per_page=100)
+    assert everything.total == 10 and everything.stories == 4
+    ids = [hit.story.id for hit in everything.hits if hit.story]
+    assert len(ids) == len(set(ids)) == 4
+    assert set(ids) == {MERGER_ID, VOLCANO_ID, CHESS_ID, "earlier000000000"}
+    paged = [grouped(story_engine, per_page=3, page=page) for page in (1, 2, 3)]
+    assert [r.pages for r in paged] == [2, 2, 2]
+    seen = [hit.story.id for r in paged for hit in r.hits if hit.story]
+    assert seen == ids and not paged[2].hits
+
+
+def test_newest_sorts_stories_by_their_latest_match(story_engine: Engine) -> None:
+    result = grouped(story_engine, sort="newest", per_page=10)
+    firsts = [(hit.story.id, hit.article.published_at) for hit in result.hits if hit.story]
+    assert [story for story, _ in firsts[:3]] == [MERGER_ID, VOLCANO_ID, CHESS_ID]
+    # each story's entry is its latest article
+    assert firsts[0][1] == dt.datetime(2014, 3, 10, 15, tzinfo=dt.UTC)
+    assert firsts[1][1] == dt.datetime(2014, 3, 10, 14, tzinfo=dt.UTC)
+
+
+def test_the_story_page_shows_what_the_caller_may_see(story_engine: Engine) -> None:
+    story = story_engine.story(MERGER_ID)
+    assert [e.article.id for e in story.entries] == [f"merger{n:010d}" for n in range(4)]
+    assert story.first is not None and story.first.id == MERGER_ID
+    assert story.latest is not None and story.latest.id == "merger0000000003"
+    assert [(s.name, s.count) for s in story.sources] == [
+        ("Daily Three", 1), ("Paper Two", 1), ("Post Four", 1), ("Wire One", 1)]  # fmt: skip
+    assert [(t.value, t.count) for t in story.topics] == [("Business", 4)]
+    assert story.timeline.interval == "hour"
+    assert sum(b.count for b in story.timeline.buckets) == 4 and story.timeline.undated == 0
+    admin = story_engine.story(MERGER_ID, include_unpublished=True)
+    assert len(admin.entries) == 5 and "Hush Wire" in {s.name for s in admin.sources}
+    assert story_engine.story_of("merger0000000002").id == MERGER_ID
+    with pytest.raises(NotFound):
+        story_engine.story_of("merger9999999999")
+    with pytest.raises(NotFound):
+        story_engine.story("no-such-story")
+
+
+def test_reprints_and_related_links(story_engine: Engine) -> None:
+    volcano = story_engine.story(VOLCANO_ID)
+    assert [(e.article.id, e.reprint_of) for e in volcano.entries] == [
+        (VOLCANO_ID, ""), ("volcano0000000001", VOLCANO_ID), ("volcano0000000002", "")]  # fmt: skip
+    chess = story_engine.story(CHESS_ID)
+    assert [e.article.id for e in chess.entries] == [CHESS_ID, "chess00000000001"]
+    assert chess.timeline.undated == 1
+
+
+def test_trending_against_the_window_before(story_engine: Engine) -> None:
+    day = story_engine.trending("24h", now=STORY_NOW)
+    assert day.end == STORY_NOW
+    assert [(s.id, s.count, s.baseline, s.sources) for s in day.stories] == [
+        (MERGER_ID, 4, 0, 4), (VOLCANO_ID, 3, 0, 3)]  # fmt: skip
+    assert day.stories[0].title == "Fyffes and Chiquita seal merger"  # its latest article
+    assert [(t.topic, t.count, t.baseline) for t in day.topics] == [
+        ("Business", 4, 0), ("Science", 3, 0)]  # fmt: skip
+    # an archive older than the window: it ends at the newest visible article
+    later = story_engine.trending("24h", now=STORY_NOW + dt.timedelta(days=400))
+    assert later.end == dt.datetime(2014, 3, 10, 15, tzinfo=dt.UTC)
+    admin = story_engine.trending("24h", now=STORY_NOW, include_unpublished=True)
+    assert admin.stories[0].count == 5 and ("Hushtopic", 1, 0) not in [
+        (t.topic, t.count, t.baseline) for t in admin.topics]  # fmt: skip
+
+
+def story_summary(engine: Engine) -> list[Any]:
+    """What must not depend on the engine. Which article stands for a story is the first in the
+    order, and the engines rank differently: only the stories and their counts are compared."""
+    answers: list[Any] = []
+    for fields in ({}, {"q": "merger"}, {"q": "volcano island"}, {"sort": "newest"},
+                   {"include_unpublished": True}, {"per_page": 2, "page": 2}):  # fmt: skip
+        result = grouped(engine, **fields)
+        stories = sorted(
+            (h.story.id, h.story.articles, h.story.sources, h.story.matches)
+            for h in result.hits
+            if h.story
+        )
+        answers.append((result.total, result.stories, result.facets, stories))
+    for story_id in (MERGER_ID, VOLCANO_ID, CHESS_ID):
+        answers.append(replace(engine.story(story_id), generation=""))
+    answers.append(replace(engine.trending("7d", now=STORY_NOW), generation=""))
+    return answers
+
+
+def test_engines_agree_on_stories(
+    request: pytest.FixtureRequest, story_seeds: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    answers = []
+    for name in ("whoosh", "typesense"):
+        config = config_for(name, request, tmp_path_factory.mktemp(name), "agree-stories")
+        backends.make_indexer(config).reindex(story_seeds)
+        built = backends.make_engine(config)
+        answers.append(story_summary(built))
+        built.close()
+    for mine, theirs in zip(*answers, strict=True):
+        assert mine == theirs

@@ -290,7 +290,7 @@ def test_article_body_paragraphs_and_related_coverage(web_client: FlaskClient) -
     page = html(web_client.get(f"/articles/{article['id']}"))
     assert "<p>Paragraph one about oil prices and the economy.</p>" in page
     assert "<p>Paragraph two with detail number 0.</p>" in page
-    assert "Related coverage" in page and "Earlier coverage of oil prices" in page
+    assert "Also covered by" in page and "Earlier coverage of oil prices" in page
     assert 'href="https://apnews.com/earlier-0"' in page
 
 

@@ -1,5 +1,5 @@
-"""The JSON API: ``/api/search``, ``/api/suggest``, ``/api/articles/<id>``, ``/api/health``,
-``/api/openapi.json`` (which documents all of them)."""
+"""The JSON API: ``/api/search``, ``/api/suggest``, ``/api/articles/<id>``, ``/api/stories/<id>``,
+``/api/trending``, ``/api/health``, ``/api/openapi.json`` (which documents all of them)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from flask import Blueprint, Response, jsonify
 
 from . import jsonview, openapi
 from .caching import conditional
-from .data import article_and_similar, search_params, suggestions
+from .data import article_and_similar, search_params, story, suggestions, trending
 from .state import get_engine
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -48,6 +48,24 @@ def article(article_id: str) -> Response:
         return generation, jsonify(body)
 
     return conditional("json", produce)
+
+
+@bp.get("/stories/<story_id>")
+def story_view(story_id: str) -> Response:
+    def produce() -> tuple[str, Response]:
+        generation = get_engine().generation()  # first: see article()
+        return generation, jsonify(jsonview.story_to_dict(story(story_id)))
+
+    return conditional("json", produce)
+
+
+@bp.get("/trending")
+def trending_view() -> Response:
+    def produce() -> tuple[str, Response]:
+        found = trending()
+        return found.generation, jsonify(jsonview.trending_to_dict(found))
+
+    return conditional("json", produce, clock_dependent=True)
 
 
 @bp.get("/health")

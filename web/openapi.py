@@ -12,6 +12,7 @@ from importlib import metadata
 from typing import Any
 
 from search.contract import (
+    GROUPS,
     MAX_FACET_SIZE,
     MAX_FILTER_VALUES,
     MAX_PER_PAGE,
@@ -21,38 +22,24 @@ from search.contract import (
     SORTS,
 )
 
+from . import openapi_stories
 from .data import MAX_MORE_LIKE_THIS, MAX_SUGGESTIONS
-
-REF = "#/components/schemas/"
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": REF + name}
-
-
-def _obj(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": list(properties) if required is None else required,
-        "additionalProperties": False,
-    }
-
-
-def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"anyOf": [schema, {"type": "null"}]}
-
-
-STRING = {"type": "string"}
-INTEGER = {"type": "integer"}
-NUMBER = {"type": "number"}
-BOOLEAN = {"type": "boolean"}
-DATE_TIME = {"type": "string", "format": "date-time"}
-NULLABLE_DATE_TIME = {"type": ["string", "null"], "format": "date-time"}
-
-
-def _array(items: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "array", "items": items}
+from .openapi_parts import (
+    BOOLEAN,
+    DATE_TIME,
+    ETAG_HEADER,
+    INTEGER,
+    NULLABLE_DATE_TIME,
+    NUMBER,
+    STRING,
+    _array,
+    _errors,
+    _nullable,
+    _obj,
+    _query_param,
+    _ref,
+    _response,
+)
 
 
 def schemas() -> dict[str, Any]:
@@ -121,9 +108,14 @@ def schemas() -> dict[str, Any]:
                 "images": _array(_ref("Image")),
             }
         ),
+        **openapi_stories.schemas(article_fields),
         "Hit": _obj(
             {
                 **article_fields,
+                "story": {
+                    **_nullable(_ref("StoryBrief")),
+                    "description": "With group=story: the story this hit stands for; else null.",
+                },
                 "score": NUMBER,
                 "highlights": _obj(
                     {
@@ -164,7 +156,11 @@ def schemas() -> dict[str, Any]:
         ),
         "DateHistogram": _obj(
             {
-                "interval": {"type": "string", "enum": ["year", "month", "day"]},
+                "interval": {
+                    "type": "string",
+                    "enum": ["year", "month", "day", "hour"],
+                    "description": "hour: only a story's timeline (a story of up to three days).",
+                },
                 "buckets": _array(_ref("DateBucket")),
                 "undated": INTEGER,
             }
@@ -187,6 +183,7 @@ def schemas() -> dict[str, Any]:
                 "until": {**NULLABLE_DATE_TIME, "description": "Exclusive end."},
                 "range": {"type": ["string", "null"], "enum": [*RELATIVE_RANGES, None]},
                 "sort": {"type": "string", "enum": list(SORTS)},
+                "group": {"type": "string", "enum": list(GROUPS)},
                 "page": INTEGER,
                 "per_page": INTEGER,
                 "facet_size": INTEGER,
@@ -196,9 +193,16 @@ def schemas() -> dict[str, Any]:
             {
                 "query": {**_ref("Query"), "description": "The request as the engine ran it."},
                 "total": {"type": "integer", "description": "Exact number of matching articles."},
+                "stories": {
+                    "type": ["integer", "null"],
+                    "description": "With group=story: exact number of matching stories; else null.",
+                },
                 "page": INTEGER,
                 "per_page": INTEGER,
-                "pages": INTEGER,
+                "pages": {
+                    "type": "integer",
+                    "description": "Pages of hits: of stories with group=story, else of articles.",
+                },
                 "took_ms": NUMBER,
                 "generation": {"type": "string", "description": "The index generation searched."},
                 "plain_fallback": {
@@ -210,7 +214,10 @@ def schemas() -> dict[str, Any]:
                 "facets": {
                     "type": "object",
                     "additionalProperties": _ref("Facet"),
-                    "description": "topic, provider and type counts (each without its own filter).",
+                    "description": (
+                        "topic, provider and type counts (each without its own filter); they "
+                        "count articles, also with group=story."
+                    ),
                 },
                 "date_histogram": _nullable(_ref("DateHistogram")),
                 "ranges": _array(_ref("RangeCount")),
@@ -233,19 +240,6 @@ def schemas() -> dict[str, Any]:
                 "version": STRING,
             }
         ),
-    }
-
-
-def _query_param(
-    name: str, schema: dict[str, Any], description: str, **extra: Any
-) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "schema": schema,
-        "description": description,
-        **extra,
     }
 
 
@@ -296,6 +290,15 @@ def parameters() -> dict[str, Any]:
         "sort": _query_param(
             "sort", {"type": "string", "enum": list(SORTS), "default": "relevance"}, "Result order."
         ),
+        "group": _query_param(
+            "group",
+            {"type": "string", "enum": list(GROUPS), "default": "none"},
+            "story: one hit per story (the story's first article in the order; with 'newest', "
+            "stories by their latest matching article), each with its story; pages and "
+            "'stories' count stories, 'total' and the facets still count articles. The search "
+            "page groups by default; the API does not, so existing clients keep one hit per "
+            "article: add group=story for the page's answer.",
+        ),
         "page": _query_param(
             "page",
             {"type": "integer", "minimum": 1, "default": 1},
@@ -312,13 +315,6 @@ def parameters() -> dict[str, Any]:
             "Values per facet.",
         ),
     }
-
-
-def _response(description: str, schema: str | None = None) -> dict[str, Any]:
-    response: dict[str, Any] = {"description": description}
-    if schema:
-        response["content"] = {"application/json": {"schema": _ref(schema)}}
-    return response
 
 
 def responses() -> dict[str, Any]:
@@ -343,22 +339,6 @@ def responses() -> dict[str, Any]:
             "headers": {"Retry-After": {"schema": STRING}},
         },
     }
-
-
-def _errors(*extra: str) -> dict[str, Any]:
-    codes = {
-        "400": "BadRequest",
-        "401": "Unauthorized",
-        "414": "UriTooLong",
-        "500": "InternalError",
-        "503": "Unavailable",
-    }
-    for code in extra:
-        codes[code] = {"404": "NotFound", "304": "NotModified"}[code]
-    return {code: {"$ref": f"#/components/responses/{name}"} for code, name in codes.items()}
-
-
-ETAG_HEADER = {"ETag": {"schema": STRING, "description": "Weak; changes with the index."}}
 
 
 def paths() -> dict[str, Any]:
@@ -428,6 +408,7 @@ def paths() -> dict[str, Any]:
                 },
             }
         },
+        **openapi_stories.paths(),
         "/api/health": {
             "get": {
                 "operationId": "health",

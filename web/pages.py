@@ -1,7 +1,9 @@
-"""The HTML pages: the search page (``/``) and one article (``/articles/<id>``)."""
+"""The HTML pages: the search page (``/``, with trending stories when nothing is asked), one
+article (``/articles/<id>``) and one story (``/stories/<id>``)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
@@ -12,9 +14,9 @@ from flask import Blueprint, Response, render_template, request, url_for
 from search.contract import MAX_FILTER_VALUES, SearchResult
 from search.errors import RequestError
 
-from . import present
+from . import present, storyview
 from .caching import conditional
-from .data import article_and_similar, search_params
+from .data import article_and_similar, search_params, story, story_of, trending
 from .errors import from_request_error
 from .params import SEARCH_PARAMS
 from .state import get_engine
@@ -61,7 +63,15 @@ def search() -> Response:
 
 def render_search(result: SearchResult, args: dict[str, list[str]]) -> str:
     """The search page for a result; ``args`` is the canonical query that produced it."""
-    return render_template("search.html", **present.SearchPage.of(result, args).context())
+    page = present.SearchPage.of(result, args)
+    home = not any(name in args for name in SEARCH_PARAMS if name not in ("group", "sort"))
+    page = dataclasses.replace(
+        page,
+        story_lines=storyview.story_lines(result),
+        group_links=storyview.group_links(result, page.state),
+        trending=storyview.trending_view(trending(strict=False)) if home else None,
+    )
+    return render_template("search.html", **page.context())
 
 
 def _invalid_search(error: RequestError) -> Response:
@@ -94,7 +104,19 @@ def article(article_id: str) -> Response:
         generation = get_engine().generation()  # first: see api.article()
         found, similar = article_and_similar(article_id)
         page = present.ArticlePage.of(found, similar, dt.datetime.now(dt.UTC))
-        html = render_template("article.html", **page.context())
+        covered = storyview.also_covered(found, story_of(article_id))
+        html = render_template("article.html", covered=covered, **page.context())
+        return generation, Response(html, mimetype="text/html")
+
+    return conditional("html", produce, clock_dependent=True)
+
+
+@bp.get("/stories/<story_id>")
+def story_page(story_id: str) -> Response:
+    def produce() -> tuple[str, Response]:
+        generation = get_engine().generation()  # first: see api.article()
+        page = storyview.StoryPage.of(story(story_id), dt.datetime.now(dt.UTC))
+        html = render_template("story.html", **page.context())
         return generation, Response(html, mimetype="text/html")
 
     return conditional("html", produce, clock_dependent=True)

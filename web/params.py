@@ -21,7 +21,7 @@ from search.contract import FILTER_FIELDS, SearchRequest
 from search.dates import parse_date
 from search.errors import RequestError
 
-SINGLE = ("q", "since", "until", "range", "sort", "page", "per_page", "facet_size")
+SINGLE = ("q", "since", "until", "range", "sort", "group", "page", "per_page", "facet_size")
 INTEGERS = ("page", "per_page", "facet_size")
 SEARCH_PARAMS = (*SINGLE[:1], *FILTER_FIELDS, *SINGLE[1:])
 """Every parameter of the search page and ``/api/search``, in the order URLs list them."""
@@ -44,8 +44,11 @@ def parse_search(
     include_unpublished: bool = False,
     strict: bool = True,
     now: dt.datetime | None = None,
+    default_group: str = "none",
 ) -> SearchParams:
-    """Validate the parameters; ``strict`` rejects unknown ones (the API does, pages don't)."""
+    """Validate the parameters; ``strict`` rejects unknown ones (the API does, pages don't).
+    ``default_group``: the grouping when ``group`` is absent (the page groups by story, the API
+    does not unless asked)."""
     if strict:
         reject_unknown(args, SEARCH_PARAMS)
     cleaned: dict[str, list[str]] = {}
@@ -68,6 +71,7 @@ def parse_search(
             until=parse_date("until", single["until"], end=True) if "until" in single else None,
             range=single.get("range"),
             sort=single.get("sort", "relevance"),
+            group=single.get("group", default_group),
             page=numbers.get("page", 1),
             per_page=numbers.get("per_page", per_page),
             facet_size=numbers.get("facet_size", 10),

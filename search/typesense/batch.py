@@ -59,6 +59,8 @@ class Answer:
     facets: dict[str, Facet]
     histogram: DateHistogram | None
     ranges: tuple[RangeCount, ...]
+    raw: tuple[dict[str, Any], ...] = ()
+    """The hits as Typesense returned them (documents with their bodies)."""
 
 
 class Filters:
@@ -132,13 +134,21 @@ class SearchBatch:
     """The sub-searches of one request, sent as one ``multi_search``, and their reading."""
 
     def __init__(
-        self, engine: _Multi, request: SearchRequest, plan: TextPlan, filters: Filters
+        self,
+        engine: _Multi,
+        request: SearchRequest,
+        plan: TextPlan,
+        filters: Filters,
+        hits: tuple[int, int] | None = None,
     ) -> None:
         self.engine = engine
         self.request = request
         self.plan = plan
         self.filters = filters
+        self.page, self.per_page = hits or (request.page, request.per_page)
+        """The page of hits fetched: the request's, or deeper (a grouped search groups them)."""
         self.searches: list[dict[str, Any]] = []
+        self.responses: list[dict[str, Any]] = []
 
     def add(self, search: dict[str, Any]) -> int:
         self.searches.append(search)
@@ -191,8 +201,8 @@ class SearchBatch:
         if needs_merge:
             main["per_page"] = 0
         else:
-            main["per_page"] = request.per_page
-            main["page"] = request.page
+            main["per_page"] = self.per_page
+            main["page"] = self.page
             sort = request.sort if plan.is_text or request.sort != "relevance" else "newest"
             main["sort_by"] = SORTS[sort]
         plain_facets = [name for name in wanted if name not in self.filters.parts]
@@ -236,8 +246,9 @@ class SearchBatch:
                 params["per_page"] = 0
                 range_index[key] = self.add(params)
         merge_indexes: list[int] = []
+        offset = (self.page - 1) * self.per_page
         if needs_merge:
-            depth = request.offset + request.per_page
+            depth = offset + self.per_page
             for words in plan.orders:
                 for page in range(1, (depth - 1) // PAGE_LIMIT + 2):
                     params = self.text_params()
@@ -251,15 +262,16 @@ class SearchBatch:
                         exclude_fields=STRIP_FIELDS,
                     )
                     merge_indexes.append(self.add(params))
-        responses = self.engine.multi(self.searches, request.include_unpublished)
+        responses = self.responses = self.engine.multi(self.searches, request.include_unpublished)
         main_response = responses[main_index]
         total = int(main_response.get("found", 0))
         if needs_merge:
             raw_hits = merge([responses[i].get("hits", []) for i in merge_indexes])
-            raw_hits = raw_hits[request.offset : request.offset + request.per_page]
+            raw_hits = raw_hits[offset : offset + self.per_page]
         else:
             raw_hits = main_response.get("hits", [])
         hits = tuple(hit(raw, plan.marks) for raw in raw_hits)
+        raw_hits = list(raw_hits)
         found: dict[str, Facet] = {}
         for name in wanted:
             response = responses[facet_index[name]] if name in facet_index else main_response
@@ -276,7 +288,7 @@ class SearchBatch:
         if range_index:
             counts = {key: int(responses[i].get("found", 0)) for key, i in range_index.items()}
             ranges = facets.ranges(counts, request.range)
-        return Answer(total, hits, found, histogram, ranges)
+        return Answer(total, hits, found, histogram, ranges, tuple(raw_hits))
 
 
 def merge(lists: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ from ..articles import Article
 from ..documents import article_to_stored, field_texts, stored_to_article
 from ..ranking import LEAD_FIELD
 
-SCHEMA_VERSION = "ts-3"
+SCHEMA_VERSION = "ts-4"
 """Bump when the collection fields or the analysis change: the next reindex is then full."""
 
 TEXT_FIELDS: dict[str, str] = {
@@ -57,6 +57,9 @@ COLLECTION_FIELDS: list[dict[str, Any]] = [
     {"name": "day", "type": "int32", "facet": True},
     {"name": "quality", "type": "float"},
     {"name": "heat", "type": "float"},
+    # search.stories: the story (grouped with group_by, so a facet) and near-duplicate group
+    {"name": "story", "type": "string", "facet": True},
+    {"name": "near_duplicate", "type": "string"},
 ]
 """Indexed fields. ``excerpt``, ``body``, ``url``, ``doc`` (the stored JSON), ``content_hash`` and
 ``stamp`` are stored in each document without an index (Typesense keeps undeclared fields)."""

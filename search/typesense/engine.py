@@ -30,8 +30,20 @@ from .. import highlight, spelling
 from .. import query as ql
 from ..analysis import fold_accents
 from ..articles import Article
-from ..contract import Correction, Hit, IndexInfo, SearchRequest, SearchResult, Suggestion
+from ..contract import (
+    Correction,
+    Hit,
+    IndexInfo,
+    SearchRequest,
+    SearchResult,
+    Story,
+    Suggestion,
+    Trending,
+)
 from ..errors import IndexUnavailable, NotFound, RequestError
+from ..stories import trending as story_trending
+from ..stories import view as story_view
+from . import stories
 from .batch import (
     FACET_SLACK,
     MANY,
@@ -154,8 +166,12 @@ class TypesenseEngine:
         if plan is None:
             return SearchResult(request, 0, (), plain_fallback=parsed.plain_fallback)
         filters = request_filters(request)
-        batch = SearchBatch(self, request, plan, filters)
-        result = batch.run()
+        story_count = None
+        if request.grouped:
+            grouped = stories.grouped_search(self, request, plan, filters)
+            result, story_count = grouped.answer, grouped.stories
+        else:
+            result = SearchBatch(self, request, plan, filters).run()
         did_you_mean = None
         if plan.is_text and result.total < spelling.DID_YOU_MEAN_BELOW:
             did_you_mean = self._did_you_mean(request, parsed, result.total)
@@ -171,6 +187,7 @@ class TypesenseEngine:
             took_ms=round(took, 2),
             generation=self.generation(),
             plain_fallback=parsed.plain_fallback,
+            stories=story_count,
         )
 
     def _did_you_mean(
@@ -372,6 +389,29 @@ class TypesenseEngine:
             if len(hits) >= limit:
                 break
         return hits
+
+    def story(self, story_id: str, include_unpublished: bool = False) -> Story:
+        if not isinstance(story_id, str) or not story_id:
+            raise NotFound(str(story_id))
+        members = stories.story_members(self, story_id, include_unpublished)
+        if not members:
+            raise NotFound(story_id)
+        return story_view.story(story_id, members, self.generation())
+
+    def story_of(self, article_id: str, include_unpublished: bool = False) -> Story:
+        document = self._document(article_id, include_unpublished)
+        return self.story(stories.story_of_document(document), include_unpublished)
+
+    def trending(
+        self,
+        window: str = "24h",
+        *,
+        include_unpublished: bool = False,
+        now: dt.datetime | None = None,
+        limit: int = 10,
+    ) -> Trending:
+        counter = stories.TrendingCounts(self, include_unpublished)
+        return story_trending.trending(counter, window, now, limit, self.generation())
 
     def info(self) -> IndexInfo:
         search = {"q": "*", "per_page": 0, "filter_by": "published:=true"}

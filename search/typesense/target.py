@@ -10,6 +10,11 @@ how Typesense stores what it decides:
 - Full (asked, no collection yet, or a schema change): a new ``<alias>-<stamp>`` collection is
   filled, the alias switched to it in one call (readers see the old or the new collection, never
   a half-filled one), then the old collection and any left by a run that died are dropped.
+- Stories: each document carries its ``story`` and ``near_duplicate`` group. The story state that
+  incremental runs start from is a file beside the reindex lock (``stories-<collection>.npz``,
+  ``search.stories.state``): written after the documents of an incremental run, and before the
+  alias switch of a full one. A run that died in between leaves a state out of step with the
+  collection, which makes the next run full. Recomputing every story makes the run full too.
 - The report goes to the ``<alias>-meta`` collection with the schema version.
 """
 
@@ -21,6 +26,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import IO, Any
 
 import search.reindex as pipeline
@@ -28,7 +34,9 @@ import search.reindex as pipeline
 from ..articles import ArticleError
 from ..contract import ProgressFn, ReindexReport, Rejected
 from ..seeds import SeedFile, parse_seed
-from .documents import SCHEMA_VERSION, article_document, collection_schema
+from ..stories import state as story_files
+from ..stories.state import StoryState
+from .documents import SCHEMA_VERSION, article_document, collection_schema, exact_key
 from .meta import current_collection, schema_mark, write_meta
 from .settings import TypesenseSettings, errors, unreachable
 
@@ -48,7 +56,7 @@ def reindex(
     """Bring the Typesense collection up to date with ``seeds_dir`` (same report as Whoosh's);
     ``lock_dir`` holds the lock file (default ``$NEWSFIND_INDEX_DIR`` or ``index``)."""
     lock_root = lock_dir or os.environ.get("NEWSFIND_INDEX_DIR", "index")
-    indexer = pipeline.Reindexer(TypesenseTarget(settings), lock_root)
+    indexer = pipeline.Reindexer(TypesenseTarget(settings, lock_root), lock_root)
     return indexer.reindex(
         seeds_dir, full=full, workers=workers, lock_timeout=lock_timeout, progress=progress
     )
@@ -56,12 +64,21 @@ def reindex(
 
 class TypesenseTarget:
     kind = "Typesense cluster"
+    stories_in_documents = True
 
-    def __init__(self, settings: TypesenseSettings) -> None:
+    def __init__(self, settings: TypesenseSettings, state_dir: str | os.PathLike[str]) -> None:
         self.settings = settings
         self.admin = settings.client()
         self.location = f"typesense:{settings.collection}"
         self.unreachable = unreachable()
+        self.state_dir = Path(state_dir)
+        """Where the story states live (beside the reindex lock)."""
+
+    def state_file(self, collection: str) -> Path:
+        return self.state_dir / f"stories-{collection}.npz"
+
+    def story_state(self, generation: str) -> StoryState | None:
+        return story_files.load(self.state_file(generation))
 
     def live(self) -> str | None:
         return current_collection(self.admin, self.settings)
@@ -116,6 +133,8 @@ class _Session:
         self.spool: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
         self.discarded: set[int] = set()
         self.stale: dict[str, str] = {}
+        self.story_state: StoryState | None = None
+        self.assigned: dict[str, tuple[str, str]] = {}
 
     def write(self, files: list[SeedFile], workers: int | None, counter: Any) -> pipeline.Written:
         written = pipeline.Written()
@@ -136,6 +155,12 @@ class _Session:
     def delete(self, stale: dict[str, str]) -> None:
         self.stale = stale
 
+    def stories(self, state: StoryState) -> None:
+        self.story_state = state
+        table = state.table
+        pairs = zip(table.story, table.group, strict=True)
+        self.assigned = dict(zip(table.ids, pairs, strict=True))
+
     def commit(self) -> pipeline.Committed:
         collection = self.admin.collections[self.generation]
         action = "create" if self.full else "upsert"
@@ -155,6 +180,9 @@ class _Session:
                 continue
             with contextlib.suppress(errors().ObjectNotFound):
                 collection.documents[doc_id].delete()
+        assert self.story_state is not None
+        self.target.state_dir.mkdir(parents=True, exist_ok=True)
+        story_files.save(self.story_state, self.target.state_file(self.generation))
         if self.full:  # the atomic switch
             self.admin.aliases.upsert(
                 self.target.settings.collection, {"collection_name": self.generation}
@@ -166,7 +194,11 @@ class _Session:
         self.spool.seek(0)
         for number, line in enumerate(self.spool):
             if number not in self.discarded:
-                yield json.loads(line)
+                document: dict[str, Any] = json.loads(line)
+                story, group = self.assigned[document["id"]]
+                document["story"] = exact_key(story)  # exact, as every filtered value
+                document["near_duplicate"] = group
+                yield document
 
     def abort(self) -> None:
         self.spool.close()
@@ -177,6 +209,9 @@ class _Session:
     def cleanup(self) -> None:
         if not self.full:
             return
+        for path in self.target.state_dir.glob("stories-*.npz"):
+            if path != self.target.state_file(self.generation):
+                path.unlink(missing_ok=True)
         if self.previous is not None and self.previous != self.generation:
             # a searcher holding the old name is answered by the alias from now on; drop it
             with contextlib.suppress(errors().ObjectNotFound):

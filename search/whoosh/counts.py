@@ -76,7 +76,19 @@ def page(
     candidates = np.flatnonzero(matches.final)
     if request.offset >= len(candidates):
         return [], []
-    evaluation = matches.evaluation
+    keys, scores = _sort_keys(snapshot, request, matches.evaluation, candidates, now)
+    cut = _ordered(keys, request.offset, request.offset + request.per_page)
+    return candidates[cut].tolist(), scores[cut].tolist()
+
+
+def _sort_keys(
+    snapshot: Snapshot,
+    request: SearchRequest,
+    evaluation: matching.Evaluation,
+    candidates: np.ndarray,
+    now: dt.datetime,
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """The sort keys of the candidates (first decides), and their boosted scores."""
     stamps = snapshot.dates[candidates]
     dated = stamps != MISSING_DATE
     newer_first = np.where(dated, -stamps.astype(np.float64), np.inf)
@@ -108,16 +120,19 @@ def page(
         values = snapshot.quality if sort == "quality" else snapshot.heat
         keys = [-values[candidates], newer_first]
     keys.append(snapshot.id_rank[candidates].astype(np.float64))
-    wanted = request.offset + request.per_page
-    chosen = np.arange(len(candidates))
-    if wanted < len(candidates):
+    return keys, scores
+
+
+def _ordered(keys: list[np.ndarray], start: int, stop: int) -> np.ndarray:
+    """Positions ``start:stop`` of the order the keys give (the first key decides)."""
+    chosen = np.arange(len(keys[0]))
+    if stop < len(chosen):
         # the first key decides but for ties at the cut: keep every tie, then sort exactly
         first = keys[0]
-        threshold = first[np.argpartition(first, wanted - 1)[:wanted]].max()
+        threshold = first[np.argpartition(first, stop - 1)[:stop]].max()
         chosen = np.flatnonzero(first <= threshold)
     order = chosen[np.lexsort([key[chosen] for key in reversed(keys)])]
-    cut = order[request.offset : wanted]
-    return candidates[cut].tolist(), scores[cut].tolist()
+    return order[start:stop]
 
 
 def facet_counts(

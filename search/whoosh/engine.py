@@ -53,6 +53,7 @@ import os
 import threading
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -67,12 +68,16 @@ from ..contract import (
     SearchRequest,
     SearchResult,
     Segment,
+    Story,
     Suggestion,
+    Trending,
 )
 from ..documents import stored_to_article
 from ..errors import IndexUnavailable, NotFound
 from ..ranking import SEARCH_FIELDS
-from . import counts, layout, matching
+from ..stories import trending as story_trending
+from ..stories import view as story_view
+from . import counts, layout, matching, stories
 from .snapshot import DEFAULT_CACHE_BYTES, ClauseVector, Snapshot, probe
 
 MORE_LIKE_THIS_TERMS = 12
@@ -153,8 +158,15 @@ class WhooshEngine:
         now = request.clock()
         matches = self._match(snapshot, request, parsed, now)
         total = int(np.count_nonzero(matches.final))
-        docs, scores = counts.page(snapshot, request, matches, now)
-        hits = _hits(snapshot, parsed.root, docs, scores)
+        story_count = None
+        if request.grouped:
+            grouped = stories.grouped_page(snapshot, request, matches, now)
+            hits = _hits(snapshot, parsed.root, grouped.docs, grouped.scores)
+            hits = tuple(replace(h, story=b) for h, b in zip(hits, grouped.briefs, strict=True))
+            story_count = grouped.stories
+        else:
+            docs, scores = counts.page(snapshot, request, matches, now)
+            hits = _hits(snapshot, parsed.root, docs, scores)
         facets, histogram, ranges = counts.facet_counts(snapshot, request, matches, now)
         did_you_mean = None
         if total < spelling.DID_YOU_MEAN_BELOW and parsed.root is not None:
@@ -170,6 +182,7 @@ class WhooshEngine:
             took_ms=(time.perf_counter() - started) * 1000.0,
             generation=_generation(snapshot),
             plain_fallback=parsed.plain_fallback,
+            stories=story_count,
         )
 
     def _match(
@@ -293,6 +306,32 @@ class WhooshEngine:
         scores = evaluation.score[candidates].astype(np.float64)
         order = np.lexsort((snapshot.id_rank[candidates], -scores))[:limit]
         return [_plain_hit(snapshot, int(candidates[i]), float(scores[i])) for i in order.tolist()]
+
+    def story(self, story_id: str, include_unpublished: bool = False) -> Story:
+        snapshot = self.snapshot()
+        members = stories.story_members(snapshot, str(story_id), include_unpublished)
+        if not members:
+            raise NotFound(str(story_id))
+        return story_view.story(str(story_id), members, _generation(snapshot))
+
+    def story_of(self, article_id: str, include_unpublished: bool = False) -> Story:
+        snapshot = self.snapshot()
+        doc = _visible_doc(snapshot, article_id, include_unpublished)
+        story_id = stories.story_of_doc(snapshot, doc)
+        members = stories.story_members(snapshot, story_id, include_unpublished)
+        return story_view.story(story_id, members, _generation(snapshot))
+
+    def trending(
+        self,
+        window: str = "24h",
+        *,
+        include_unpublished: bool = False,
+        now: dt.datetime | None = None,
+        limit: int = 10,
+    ) -> Trending:
+        snapshot = self.snapshot()
+        counter = stories.TrendingCounts(snapshot, include_unpublished)
+        return story_trending.trending(counter, window, now, limit, _generation(snapshot))
 
     def info(self) -> IndexInfo:
         snapshot = self.snapshot()

@@ -4,7 +4,8 @@
 
     index/
       CURRENT                  name of the live generation; replaced atomically (os.replace)
-      gen-20261127T153000-1a2b/ a complete Whoosh index
+      gen-20261127T153000-1a2b/ a complete Whoosh index, and stories-<TOC number>.npz (the
+                               story state of each commit: search.stories.state)
       last_reindex.json        the report of the last successful reindex
       reindex.lock             held (fcntl) by the running reindex
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ from ..errors import IndexUnavailable
 POINTER = "CURRENT"
 REPORT = "last_reindex.json"
 GENERATION_PREFIX = "gen-"
+STORIES = re.compile(r"^stories-(\d+)\.npz$")
 
 
 def current_generation(index_dir: str | os.PathLike[str]) -> str | None:
@@ -91,3 +94,18 @@ def read_report(index_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
     except (FileNotFoundError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def stories_file(generation_dir: Path, toc: int) -> Path:
+    """The story state of the commit with table of contents number ``toc``."""
+    return generation_dir / f"stories-{toc}.npz"
+
+
+def remove_old_stories(generation_dir: Path, toc: int) -> None:
+    """Keep the story states of commit ``toc`` and the one before (a reader may be opening it);
+    remove older ones and the temporary files of writes that died."""
+    for path in generation_dir.iterdir():
+        match = STORIES.match(path.name)
+        stale = match is not None and int(match.group(1)) < toc - 1
+        if stale or (path.name.startswith(".stories-") and path.name.endswith(".tmp")):
+            path.unlink(missing_ok=True)

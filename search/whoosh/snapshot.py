@@ -11,6 +11,7 @@ index changes. It holds:
 - the exact-value facets (``topic``, ``provider``, ``domain``, ``type``) as ``FacetIndex``:
   (document, value ordinal) entries grouped by value and by document, so a filter is a slice
   and the counts are one gather and a sum per value;
+- the stories (``stories.StoryIndex``), built on first use from the commit's story state;
 - a cache of per-clause score vectors (sorted document numbers, BM25F scores, field bits),
   filled lazily from the posting lists (``postings``), and of prefix expansions. It is
   bounded in bytes and keeps what is dear to recompute per byte (``cache``): a phrase
@@ -25,13 +26,14 @@ until the last request using it finishes.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterable, Sequence, Sized
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 from whoosh import index as whoosh_index
@@ -46,6 +48,9 @@ from ..ranking import TEXT_FIELDS
 from . import layout, postings
 from .cache import CostAwareCache
 from .schema import MISSING_DATE
+
+if TYPE_CHECKING:
+    from .stories import StoryIndex
 
 T = TypeVar("T")
 FACET_FIELDS = ("topic", "provider", "domain", "type")
@@ -132,6 +137,7 @@ class Snapshot:
         postings.lazy_compound_buffers()
         toc = ix._read_toc()
         self.name = name
+        self.folder = Path(ix.storage.folder)
         self.toc_generation: int = toc.generation
         self.schema = toc.schema
         self.reader = ix._reader(ix.storage, toc.schema, toc.segments, toc.generation)
@@ -143,6 +149,8 @@ class Snapshot:
         self.doc_count = int(self.reader.doc_count_all())
         self._load_documents()
         self._load_facets()
+        self._stories: StoryIndex | None = None
+        self._stories_lock = threading.Lock()
 
     @property
     def key(self) -> tuple[str, int]:
@@ -402,6 +410,28 @@ class Snapshot:
             lambda: slot_numbers(np.where(self.dated, self.dates, 0), unit),
             lambda slots: int(slots.nbytes),
         )
+
+    def newest(self, include_unpublished: bool) -> dt.datetime | None:
+        """The newest visible (or live) article's time: where relative windows end when the
+        archive is older than them (``dates.window_end``)."""
+
+        def compute() -> tuple[int, ...]:
+            mask = (self.live if include_unpublished else self.visible) & self.dated
+            return (int(self.dates[mask].max()),) if mask.any() else ()
+
+        found = self.memo(("newest", include_unpublished), compute, lambda _: 64)
+        return dt.datetime.fromtimestamp(found[0], dt.UTC) if found else None
+
+    @property
+    def stories(self) -> StoryIndex:
+        """Each document's story (built on first use; never evicted)."""
+        if self._stories is None:
+            with self._stories_lock:
+                if self._stories is None:
+                    from .stories import StoryIndex
+
+                    self._stories = StoryIndex(self)
+        return self._stories
 
     # -- facet values for suggestions ----------------------------------------------------------
 

@@ -9,6 +9,10 @@ how Whoosh stores what it decides, crash-safely:
 - A full run writes into a new ``gen-*`` folder and flips ``CURRENT`` only when it is complete;
   a crash before that leaves an unused folder that the next full run removes. Past
   ``MAX_SEGMENTS`` segments, the next run is full (a compact generation).
+- The story state (``search.stories``) of each commit is a file ``stories-<TOC number>.npz`` in
+  the generation folder, written whole before the table of contents that it belongs to (a full
+  run: before ``CURRENT`` switches); readers load the one of their commit. The previous commit's
+  file stays (a reader may be opening it), older ones are removed, as Whoosh does with segments.
 - Parsing and Whoosh's analysis run in ``workers`` processes, each writing its own segment into
   the index folder (as ``whoosh.multiproc`` does, without pickling documents between processes)
   and sending back one small record per article; the parent commits one table of contents
@@ -33,6 +37,8 @@ import search.reindex as pipeline
 from ..articles import ArticleError
 from ..contract import ProgressFn, ReindexReport, Rejected
 from ..seeds import SeedFile, parse_seed
+from ..stories import state as story_files
+from ..stories.state import StoryState
 from . import layout, tuning
 from .schema import SCHEMA_VERSION, article_fields, make_schema
 from .segment_writer import NewsSegmentWriter
@@ -63,6 +69,7 @@ def reindex(
 class WhooshTarget:
     kind = "Whoosh index"
     unreachable: tuple[type[BaseException], ...] = ()
+    stories_in_documents = False
 
     def __init__(self, index_dir: str | os.PathLike[str]) -> None:
         self.root = Path(index_dir)
@@ -93,6 +100,13 @@ class WhooshTarget:
         with whoosh_index.open_dir(str(self.root / generation)).reader() as reader:
             return {doc.rel: doc for doc in _indexed(reader)}
 
+    def story_state(self, generation: str) -> StoryState | None:
+        folder = self.root / generation
+        toc = whoosh_index.TOC._latest_generation(
+            FileStorage(str(folder)), whoosh_index._DEF_INDEX_NAME
+        )
+        return story_files.load(layout.stories_file(folder, toc))
+
     def begin(self, live: str | None, full: bool) -> _Session:
         if not full:
             assert live is not None
@@ -120,6 +134,7 @@ class _Session:
         self.writer = ix.writer() if full else ix.writer(timeout=5.0)
         self.segments: list[Any] = []
         self.deleting: list[str] = []
+        self.story_state: StoryState | None = None
 
     def write(self, files: list[SeedFile], workers: int | None, counter: Any) -> pipeline.Written:
         if not files:
@@ -154,12 +169,22 @@ class _Session:
     def delete(self, stale: dict[str, str]) -> None:
         self.deleting = list(stale)
 
+    def stories(self, state: StoryState) -> None:
+        self.story_state = state
+
+    def _save_stories(self) -> None:
+        """The story state of the commit about to be made, before its table of contents."""
+        assert self.story_state is not None
+        folder = self.root / self.generation
+        story_files.save(self.story_state, layout.stories_file(folder, self.writer.generation))
+
     def commit(self) -> pipeline.Committed:
         writer = self.writer
         fresh = [segment for segment in self.segments if segment is not None]
         for rel in self.deleting:
             writer.delete_by_term("path", rel)
         if self.full:
+            self._save_stories()
             writer._close_segment()
             writer._commit_toc(fresh)
             writer._finish()
@@ -169,9 +194,11 @@ class _Session:
             layout.switch_to(self.root, self.generation)
         elif fresh or self.deleting:
             segments = writer._merge_segments(NO_MERGE, False, False) + fresh
+            self._save_stories()
             writer._close_segment()
             writer._commit_toc(segments)
             writer._finish()
+            layout.remove_old_stories(self.root / self.generation, writer.generation)
         else:  # nothing changed: no new commit, so servers keep their snapshot and ETags hold
             writer.cancel()
             toc = self.ix._read_toc()  # the cancelled writer leaves its empty segment's files

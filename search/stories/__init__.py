@@ -1,0 +1,1 @@
+"""Stories: which articles tell the same news event (issue 14)."""

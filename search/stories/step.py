@@ -1,0 +1,103 @@
+"""The story step of a reindex run (``search.reindex`` calls it between "duplicates" and
+"commit"): the previous commit's ``StoryState`` + the articles deleted and (re)written in this run
+→ the next ``StoryState``.
+
+- A full reindex run, or no previous state: every article is clustered (``method.cluster``).
+- An incremental run: deleted (and changed) articles leave their stories; new and changed ones
+  are attached (``method.attach``). When the articles changed incrementally since the last full
+  story run exceed ``Params.full_after`` of the archive, everything is clustered again from the
+  state's rows (no file is read again), and the count starts over.
+
+``refresh_reason`` says when an incremental reindex cannot use the previous state: there is none,
+it is not in step with the index (a run that died between a target's writes and its state), or
+the target keeps story ids in every document and all of them would change (Typesense): the run
+is then a full one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+
+import numpy as np
+
+from . import features, method
+from .method import DEFAULTS, Params
+from .state import StoryState
+from .table import Table, concat
+
+
+def derive(
+    previous: StoryState | None,
+    removed: Collection[str],
+    records: Sequence[tuple[str, str, bytes]],
+    *,
+    full: bool,
+    params: Params = DEFAULTS,
+) -> StoryState:
+    """The next state: ``removed`` ids leave, ``records`` (id, content hash, ``features``
+    blob) are added, in whatever order they come."""
+    added = features.decode(
+        [record[0] for record in records],
+        [record[2] for record in records],
+        [record[1] for record in records],
+    ).sorted()
+    if full or previous is None:
+        return _cluster(added, params)
+    leaving = set(removed) | set(added.ids)
+    keep = [i for i, row_id in enumerate(previous.table.ids) if row_id not in leaving]
+    kept = previous.table.take(keep)
+    gone = len(previous.table) - len(keep)
+    if not len(added) and not gone:
+        return previous
+    changes = previous.changes + len(added) + gone
+    if params.reclusters(changes, len(kept) + len(added)):
+        return _cluster(concat([kept, added]).sorted(), params)
+    if not len(added):
+        return StoryState(kept, previous.df, changes)
+    attached = method.attach(kept, added, previous.df, params)
+    return StoryState(concat([kept, attached]).sorted(), previous.df, changes)
+
+
+def _cluster(table: Table, params: Params) -> StoryState:
+    if not len(table):
+        empty = features.decode([], [], [])
+        clustered = method.cluster(empty, params)
+        return StoryState(clustered.table, clustered.df, 0)
+    clustered = method.cluster(table, params)
+    return StoryState(clustered.table, clustered.df, 0)
+
+
+def refresh_reason(
+    state: StoryState | None,
+    indexed: Mapping[str, str],
+    changing: int,
+    *,
+    in_documents: bool,
+    params: Params = DEFAULTS,
+) -> str:
+    """Why an incremental run must be full for its stories ("" when it need not).
+
+    ``indexed``: id → content hash of what the live index holds; ``changing``: files this run
+    adds, changes or deletes."""
+    if state is None:
+        return "no story state"
+    if state.hashes() != dict(indexed):
+        return "story state out of step with the index"
+    changes = state.changes + changing
+    if in_documents and params.reclusters(changes, len(indexed)):
+        return (
+            f"recomputing stories ({changes} articles changed since the last full story run, "
+            f"over {params.full_after:.0%} of {len(indexed)})"
+        )
+    return ""
+
+
+def visible_sizes(state: StoryState) -> dict[str, int]:
+    """Published articles per story."""
+    table = state.table
+    shown = np.asarray(table.published).tolist()
+    sizes: dict[str, int] = {}
+    for name, published in zip(table.story, shown, strict=True):
+        if published:
+            sizes[name] = sizes.get(name, 0) + 1
+    return sizes
