@@ -17,6 +17,7 @@ L2-normalised: cosine similarity is a dot product.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -79,6 +80,30 @@ class Encoder:
             for _ in pool.map(run, range(len(texts))):
                 pass
         return out
+
+
+class QueryVectors:
+    """Query text → vector through the process's encoder, with the last ``size`` kept (a query
+    asked again costs nothing). Built eagerly: an engine refuses to start without its model."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self.encoder = shared()
+        self.size = size
+        self._kept: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def embed(self, text: str) -> np.ndarray:
+        with self._lock:
+            vector = self._kept.get(text)
+            if vector is not None:
+                self._kept.move_to_end(text)
+                return vector
+        vector = self.encoder.embed(text)
+        with self._lock:
+            self._kept[text] = vector
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+        return vector
 
 
 def shared() -> Encoder:

@@ -20,10 +20,13 @@ from typing import Any
 from ..analysis import analyse
 from ..articles import Article
 from ..documents import article_to_stored, field_texts, stored_to_article
+from ..embedding.model import DIMENSIONS
 from ..ranking import LEAD_FIELD
 
-SCHEMA_VERSION = "ts-4"
+SCHEMA_VERSION = "ts-5"
 """Bump when the collection fields or the analysis change: the next reindex is then full."""
+
+EMBEDDING = "embedding"
 
 TEXT_FIELDS: dict[str, str] = {
     "title": "s_title",
@@ -60,6 +63,8 @@ COLLECTION_FIELDS: list[dict[str, Any]] = [
     # search.stories: the story (grouped with group_by, so a facet) and near-duplicate group
     {"name": "story", "type": "string", "facet": True},
     {"name": "near_duplicate", "type": "string"},
+    # search.vectors: the article's vector (vector_query; searched with the same model's vector)
+    {"name": "embedding", "type": "float[]", "num_dim": DIMENSIONS},
 ]
 """Indexed fields. ``excerpt``, ``body``, ``url``, ``doc`` (the stored JSON), ``content_hash`` and
 ``stamp`` are stored in each document without an index (Typesense keeps undeclared fields)."""

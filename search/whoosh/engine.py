@@ -58,7 +58,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import highlight, query, ranking, spelling
+from .. import highlight, hybrid, query, ranking, spelling
 from ..analysis import analyse, fold_accents, fold_word
 from ..articles import Article
 from ..contract import (
@@ -73,11 +73,12 @@ from ..contract import (
     Trending,
 )
 from ..documents import stored_to_article
+from ..embedding.encoder import QueryVectors
 from ..errors import IndexUnavailable, NotFound
 from ..ranking import SEARCH_FIELDS
 from ..stories import trending as story_trending
 from ..stories import view as story_view
-from . import counts, layout, matching, stories
+from . import counts, dense, layout, matching, stories
 from .snapshot import DEFAULT_CACHE_BYTES, ClauseVector, Snapshot, probe
 
 MORE_LIKE_THIS_TERMS = 12
@@ -100,6 +101,7 @@ class WhooshEngine:
         self.cache_bytes = cache_bytes
         self._swap_lock = threading.Lock()
         self._checked_at = float("-inf")
+        self.vectors = QueryVectors()
         self._snapshot = Snapshot.open(self.index_dir, cache_bytes)
         self._signature = _signature(self.index_dir, self._snapshot.name)
 
@@ -169,8 +171,11 @@ class WhooshEngine:
             hits = _hits(snapshot, parsed.root, docs, scores)
         facets, histogram, ranges = counts.facet_counts(snapshot, request, matches, now)
         did_you_mean = None
-        if total < spelling.DID_YOU_MEAN_BELOW and parsed.root is not None:
-            did_you_mean = self._did_you_mean(snapshot, request, parsed, total, now)
+        # respelling is about words: judged on the keyword matches, whatever the mode
+        keyword_total = total if matches.keyword is None else int(np.count_nonzero(matches.keyword))
+        if keyword_total < spelling.DID_YOU_MEAN_BELOW and parsed.root is not None:
+            keyword_request = replace(request, mode="keyword")
+            did_you_mean = self._did_you_mean(snapshot, keyword_request, parsed, keyword_total, now)
         return SearchResult(
             request=request,
             total=total,
@@ -201,6 +206,10 @@ class WhooshEngine:
             evaluation = matching.Evaluation(visible, np.zeros(n, np.float32), None, False)
             base = visible
         filters = counts.filter_masks(snapshot, request, now)
+        plan = hybrid.plan(parsed.root) if request.mode != "keyword" else None
+        if plan is not None and plan.text and request.q.strip():
+            vector = self.vectors.embed(plan.text)
+            return dense.combine(snapshot, request, evaluation, plan, vector, visible, filters, now)
         final = base
         for mask in filters.values():
             final = final & mask

@@ -32,6 +32,9 @@ class Evaluation:
     """Matched top-level clauses per document (strict coordination), or None."""
     scored: bool
     """False when no clause contributes a score (only negations)."""
+    order: np.ndarray | None = None
+    """A sort key per document that replaces score and tier in relevance order (hybrid and
+    semantic modes: ``dense.combine``); None in keyword mode."""
 
 
 def evaluate(root: query.Node | None, snapshot: Snapshot) -> Evaluation:

@@ -12,6 +12,7 @@ index changes. It holds:
   (document, value ordinal) entries grouped by value and by document, so a filter is a slice
   and the counts are one gather and a sum per value;
 - the stories (``stories.StoryIndex``), built on first use from the commit's story state;
+- the vectors (``dense.DenseIndex``), built on first use from the commit's vector state;
 - a cache of per-clause score vectors (sorted document numbers, BM25F scores, field bits),
   filled lazily from the posting lists (``postings``), and of prefix expansions. It is
   bounded in bytes and keeps what is dear to recompute per byte (``cache``): a phrase
@@ -50,6 +51,7 @@ from .cache import CostAwareCache
 from .schema import MISSING_DATE
 
 if TYPE_CHECKING:
+    from .dense import DenseIndex
     from .stories import StoryIndex
 
 T = TypeVar("T")
@@ -150,6 +152,7 @@ class Snapshot:
         self._load_documents()
         self._load_facets()
         self._stories: StoryIndex | None = None
+        self._dense: DenseIndex | None = None
         self._stories_lock = threading.Lock()
 
     @property
@@ -421,6 +424,17 @@ class Snapshot:
 
         found = self.memo(("newest", include_unpublished), compute, lambda _: 64)
         return dt.datetime.fromtimestamp(found[0], dt.UTC) if found else None
+
+    @property
+    def dense(self) -> DenseIndex:
+        """Each document's vector (built on first use; never evicted)."""
+        if self._dense is None:
+            with self._stories_lock:
+                if self._dense is None:
+                    from .dense import DenseIndex
+
+                    self._dense = DenseIndex(self)
+        return self._dense
 
     @property
     def stories(self) -> StoryIndex:
