@@ -16,7 +16,15 @@ from typing import Any, TypeVar
 import click
 
 from . import backends, dates
-from .contract import GROUPS, RELATIVE_RANGES, SORTS, Progress, ReindexReport
+from .contract import (
+    DEFAULT_MODE,
+    GROUPS,
+    MODES,
+    RELATIVE_RANGES,
+    SORTS,
+    Progress,
+    ReindexReport,
+)
 from .errors import EXIT_FATAL, EXIT_LOCKED, EXIT_OK, EXIT_REJECTED, NewsfindError, ReindexError
 
 DEFAULT_INDEX_DIR = "index"
@@ -175,6 +183,13 @@ def _print_report(report: ReindexReport) -> None:
 @click.option("--until", help="A date (that whole day included) or a date / time (exclusive).")
 @click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
 @click.option(
+    "--mode",
+    type=click.Choice(MODES),
+    default=DEFAULT_MODE,
+    show_default=True,
+    help="hybrid: words and meaning; keyword: words only; semantic: meaning only.",
+)
+@click.option(
     "--group",
     type=click.Choice(GROUPS),
     default="none",
@@ -195,6 +210,7 @@ def search(
     since: str | None,
     until: str | None,
     sort: str,
+    mode: str,
     group: str,
     page: int,
     per_page: int,
@@ -217,6 +233,7 @@ def search(
             until=_cli_date("--until", until, end=True),
             range=relative,
             sort=sort,
+            mode=mode,
             group=group,
             page=page,
             per_page=per_page,

@@ -90,6 +90,7 @@ def request_to_dict(request: SearchRequest) -> dict[str, Any]:
         "until": iso(request.until),
         "range": request.range,
         "sort": request.sort,
+        "mode": request.mode,
         "group": request.group,
         "page": request.page,
         "per_page": request.per_page,

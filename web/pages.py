@@ -31,7 +31,7 @@ bp.add_app_template_filter(present.web_url, "web_url")
 
 @bp.app_context_processor
 def page_globals() -> dict[str, object]:
-    return {"SORTS": present.SORT_LABELS}
+    return {"SORTS": present.SORT_LABELS, "MODES": present.MODE_LABELS}
 
 
 @bp.app_template_global()

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 
 from werkzeug.datastructures import MultiDict
 
-from search.contract import FILTER_FIELDS, SearchRequest
+from search.contract import DEFAULT_MODE, FILTER_FIELDS, SearchRequest
 from search.dates import parse_date
 from search.errors import RequestError
 
-SINGLE = ("q", "since", "until", "range", "sort", "group", "page", "per_page", "facet_size")
+SINGLE = ("q", "since", "until", "range", "sort", "mode", "group", "page", "per_page", "facet_size")
 INTEGERS = ("page", "per_page", "facet_size")
 SEARCH_PARAMS = (*SINGLE[:1], *FILTER_FIELDS, *SINGLE[1:])
 """Every parameter of the search page and ``/api/search``, in the order URLs list them."""
@@ -71,6 +71,7 @@ def parse_search(
             until=parse_date("until", single["until"], end=True) if "until" in single else None,
             range=single.get("range"),
             sort=single.get("sort", "relevance"),
+            mode=single.get("mode", DEFAULT_MODE),
             group=single.get("group", default_group),
             page=numbers.get("page", 1),
             per_page=numbers.get("per_page", per_page),
