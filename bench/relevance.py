@@ -358,6 +358,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="with --before: a results file of newsfind with proposed changes, as a third column",
     )
     parser.add_argument(
+        "--loo",
+        action="store_true",
+        help="leave-one-collection-out choice of the fusion and keyword ranking settings",
+    )
+    parser.add_argument(
         "--news-checks",
         action="store_true",
         help="check that known news articles come in the top 3 of their query",
@@ -384,6 +389,11 @@ def main(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
     if not args.collection and not args.news_checks:
         raise SystemExit("give --collection DIR (repeatable) and/or --news-checks")
     status = 0
+    if args.loo:
+        from bench.relevance_loo import run_loo
+
+        run_loo(args.collection, args.out)
+        return status
     if args.collection:
         results = run_collections(args.collection, engines, args.depth, args.grades)
         results["command"] = _command_line(args, engines)

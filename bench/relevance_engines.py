@@ -12,8 +12,10 @@ untuned:
 - ``bm25s``: bm25s (its default Lucene BM25, k1=1.5, b=0.75) over title + excerpt + body as one
   text, tokenised with its English stop words and PyStemmer's English (Snowball) stemmer.
 
-``newsfind`` indexes the collection's folder with the product's own indexer into a temporary
-directory and asks the product's own engine, relevance sort, the query exactly as given.
+``newsfind`` indexes the collection's folder with the product's own indexer and asks the product's
+own engine, relevance sort, the query exactly as given, in the product's default mode (hybrid);
+``newsfind-keyword`` and ``newsfind-semantic`` are its other modes on the same index. ``dense``
+is the dense peer: the same model, brute-force cosine over every document, no BM25.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from __future__ import annotations
 import re
 import shutil
 import sqlite3
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -29,6 +30,7 @@ from typing import Protocol
 from bench.peers import Doc
 
 WORD = re.compile(r"\w+")
+RELEVANCE_WORK = Path(__file__).resolve().parent / "work" / "relevance"
 
 
 class Engine(Protocol):
@@ -47,47 +49,122 @@ def query_words(query: str) -> list[str]:
 
 
 class NewsfindEngine:
-    """newsfind as shipped: its indexer builds the index, its engine answers."""
+    """newsfind as shipped: its indexer builds the index, its engine answers in ``mode`` (the
+    product default unless a variant says otherwise).
+
+    The index of a collection is kept in ``bench/work/relevance/<collection>`` and brought up to
+    date incrementally, so the vectors of its documents are computed once (and reused by every
+    mode and run); ``--fresh-index`` rebuilds it."""
 
     name = "newsfind"
+    mode: str | None = None
+    fresh = False
 
     def __init__(self) -> None:
-        self._tmp: Path | None = None
+        self._dir: Path | None = None
         self._engine = None
 
     def index(self, docs: Sequence[Doc], docs_dir: Path) -> None:
         from search.whoosh.engine import WhooshEngine
         from search.whoosh.target import reindex
 
-        self._tmp = Path(tempfile.mkdtemp(prefix="newsfind-relevance-"))
-        reindex(docs_dir, self._tmp, full=True)
-        self._engine = WhooshEngine(self._tmp)
+        self._dir = RELEVANCE_WORK / docs_dir.parent.name
+        if self.fresh:
+            shutil.rmtree(self._dir, ignore_errors=True)
+        self._dir.mkdir(parents=True, exist_ok=True)
+        reindex(docs_dir, self._dir)
+        self._engine = WhooshEngine(self._dir)
 
     def search(self, query: str, depth: int) -> list[str]:
-        from search.contract import MAX_PER_PAGE, SearchRequest
+        return [doc_id for doc_id, _ in self.scored(query, depth)]
+
+    def scored(self, query: str, depth: int, mode: str | None = None) -> list[tuple[str, float]]:
+        from search.contract import DEFAULT_MODE, MAX_PER_PAGE, SearchRequest
 
         assert self._engine is not None, "index() first"
-        ranked: list[str] = []
+        ranked: list[tuple[str, float]] = []
         page = 1
         while len(ranked) < depth:
             request = SearchRequest(
-                q=query, sort="relevance", per_page=MAX_PER_PAGE, page=page, facets=()
+                q=query,
+                sort="relevance",
+                per_page=MAX_PER_PAGE,
+                page=page,
+                facets=(),
+                mode=mode or self.mode or DEFAULT_MODE,
             )
             result = self._engine.search(request)
-            ranked.extend(hit.article.id for hit in result.hits)
+            ranked.extend((hit.article.id, hit.score) for hit in result.hits)
             if len(result.hits) < MAX_PER_PAGE or page * MAX_PER_PAGE >= result.total:
                 break
             page += 1
         return ranked[:depth]
+
+    @property
+    def engine(self):  # type: ignore[no-untyped-def]
+        return self._engine
+
+    @property
+    def index_dir(self) -> Path | None:
+        return self._dir
 
     def close(self) -> None:
         engine, self._engine = self._engine, None
         closer = getattr(engine, "close", None)
         if callable(closer):
             closer()
-        if self._tmp is not None:
-            shutil.rmtree(self._tmp, ignore_errors=True)
-            self._tmp = None
+
+
+class NewsfindKeyword(NewsfindEngine):
+    name = "newsfind-keyword"
+    mode = "keyword"
+
+
+class NewsfindSemantic(NewsfindEngine):
+    name = "newsfind-semantic"
+    mode = "semantic"
+
+
+class DenseEngine:
+    """The dense peer: the same model, brute-force cosine over every document, no BM25 and no
+    query language (the query text as typed is embedded). Its document vectors are the ones
+    newsfind's reindex computed for the collection (the same text, model and bits)."""
+
+    name = "dense"
+
+    def __init__(self) -> None:
+        self._ids: list[str] = []
+        self._matrix = None
+
+    def index(self, docs: Sequence[Doc], docs_dir: Path) -> None:
+        import numpy as np
+
+        from search import vectors
+        from search.whoosh.target import WhooshTarget, reindex
+
+        folder = RELEVANCE_WORK / docs_dir.parent.name
+        folder.mkdir(parents=True, exist_ok=True)
+        reindex(docs_dir, folder)
+        target = WhooshTarget(folder)
+        live = target.live()
+        assert live is not None
+        state = vectors.load(target.derived_file(live, vectors.KIND))
+        assert state is not None, "the collection's index has no vectors"
+        self._ids = state.ids
+        self._matrix = np.asarray(state.vectors, dtype=np.float32)
+
+    def search(self, query: str, depth: int) -> list[str]:
+        import numpy as np
+
+        from search.embedding.encoder import shared
+
+        assert self._matrix is not None, "index() first"
+        sims = self._matrix @ shared().embed(query)
+        top = np.lexsort((np.arange(len(sims)), -sims))[:depth]
+        return [self._ids[i] for i in top.tolist()]
+
+    def close(self) -> None:
+        self._matrix = None
 
 
 class Fts5Engine:
@@ -207,6 +284,9 @@ class Bm25sEngine:
 
 ENGINES: dict[str, type] = {
     "newsfind": NewsfindEngine,
+    "newsfind-keyword": NewsfindKeyword,
+    "newsfind-semantic": NewsfindSemantic,
+    "dense": DenseEngine,
     "fts5": Fts5Engine,
     "tantivy": TantivyEngine,
     "bm25s": Bm25sEngine,
