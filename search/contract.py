@@ -271,6 +271,10 @@ class SearchResult:
     """True when the query had a syntax error and was searched as plain words."""
     stories: int | None = None
     """Matching stories, in a grouped search (``total`` still counts articles)."""
+    mode: str = "keyword"
+    """The mode the engine answered in: the request's, or ``keyword`` when the query had nothing
+    to embed (only exclusions, or no text) or the engine answers keyword mode only (Typesense,
+    for now: docs/typesense.md)."""
 
     @property
     def pages(self) -> int:

@@ -110,6 +110,7 @@ def result_to_dict(result: SearchResult) -> dict[str, Any]:
         "took_ms": round(result.took_ms, 3),
         "generation": result.generation,
         "plain_fallback": result.plain_fallback,
+        "mode": result.mode,
         "did_you_mean": {"q": correction.q, "total": correction.total} if correction else None,
         "hits": [hit_to_dict(hit) for hit in result.hits],
         "facets": {name: facet_to_dict(facet) for name, facet in result.facets.items()},

@@ -232,6 +232,13 @@ def schemas() -> dict[str, Any]:
                     "type": "boolean",
                     "description": "The query had a syntax error and was searched as plain words.",
                 },
+                "mode": {
+                    "type": "string",
+                    "enum": list(MODES),
+                    "description": "The mode the engine answered in: the requested one, or "
+                    "keyword when the query has nothing to embed (only exclusions) or the engine "
+                    "answers keyword mode only (Typesense, for now).",
+                },
                 "did_you_mean": _nullable(_obj({"q": STRING, "total": INTEGER})),
                 "hits": _array(_ref("Hit")),
                 "facets": {

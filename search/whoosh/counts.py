@@ -38,6 +38,8 @@ class Matches:
     final: np.ndarray
     keyword: np.ndarray | None = None
     """In hybrid and semantic mode, the keyword matches with the filters (did-you-mean)."""
+    mode: str = "keyword"
+    """The mode these matches are of."""
 
     def without(self, name: str) -> np.ndarray:
         """Visible matches with every filter except ``name`` (disjunctive facets)."""

@@ -72,14 +72,14 @@ def combine(
         cosine[rows] = sims
         evaluation = matching.Evaluation(near, cosine, None, True, -cosine.astype(np.float64))
         return counts.Matches(
-            evaluation, near, filters, _final(near, filters), _final(words, filters)
+            evaluation, near, filters, _final(near, filters), _final(words, filters), "semantic"
         )
     base = words | near
     final = _final(base, filters)
     order = _fused_order(snapshot, request, keyword, final, near_rows, query_vector, now)
     score = np.where(keyword.mask, keyword.score, 0).astype(np.float32)
     evaluation = matching.Evaluation(keyword.mask | near, score, keyword.tier, True, order)
-    return counts.Matches(evaluation, base, filters, final, final & keyword.mask)
+    return counts.Matches(evaluation, base, filters, final, final & keyword.mask, "hybrid")
 
 
 def _fused_order(

@@ -188,6 +188,7 @@ class WhooshEngine:
             generation=_generation(snapshot),
             plain_fallback=parsed.plain_fallback,
             stories=story_count,
+            mode=matches.mode,
         )
 
     def _match(
