@@ -42,6 +42,7 @@ SHARED = ROOT.parent / "shared"
 RESULTS = ROOT / "bench" / "results"
 README = ROOT / "bench" / "README.md"
 NEWS_CHECKS = ROOT / "bench" / "relevance_news_checks.tsv"
+MEANING_CHECKS = ROOT / "bench" / "relevance_meaning_checks.tsv"
 
 DEPTH = 1000
 METRICS = {  # label → ir-measures measure
@@ -368,6 +369,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="check that known news articles come in the top 3 of their query",
     )
     parser.add_argument(
+        "--work",
+        type=Path,
+        help="with --news-checks: keep the corpus index here and update it incrementally",
+    )
+    parser.add_argument(
         "--corpus",
         type=Path,
         default=SHARED / "corpus",
@@ -414,7 +420,8 @@ def main(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
     if args.news_checks:
         from bench.relevance_news import run_news_checks
 
-        status = 0 if run_news_checks(args.corpus, NEWS_CHECKS) else 1
+        passed = run_news_checks(args.corpus, NEWS_CHECKS, MEANING_CHECKS, args.work)
+        status = 0 if passed else 1
     return status
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 import shutil
 import sqlite3
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -48,6 +49,19 @@ def query_words(query: str) -> list[str]:
     return [word.lower() for word in WORD.findall(query)]
 
 
+def work_for(docs_dir: Path) -> Path:
+    """Where the product index of a collection is kept: ``bench/work/relevance/<name>-<hash of
+    its path>``; a collection in the temporary folder (tests) gets a folder there too."""
+    import hashlib
+
+    resolved = docs_dir.resolve()
+    tag = f"{resolved.parent.name}-{hashlib.sha1(str(resolved).encode()).hexdigest()[:8]}"
+    temporary = Path(tempfile.gettempdir()).resolve()
+    if resolved.is_relative_to(temporary):
+        return temporary / "newsfind-relevance" / tag
+    return RELEVANCE_WORK / tag
+
+
 class NewsfindEngine:
     """newsfind as shipped: its indexer builds the index, its engine answers in ``mode`` (the
     product default unless a variant says otherwise).
@@ -68,7 +82,7 @@ class NewsfindEngine:
         from search.whoosh.engine import WhooshEngine
         from search.whoosh.target import reindex
 
-        self._dir = RELEVANCE_WORK / docs_dir.parent.name
+        self._dir = work_for(docs_dir)
         if self.fresh:
             shutil.rmtree(self._dir, ignore_errors=True)
         self._dir.mkdir(parents=True, exist_ok=True)
@@ -148,7 +162,7 @@ class DenseEngine:
         from search import vectors
         from search.whoosh.target import WhooshTarget, reindex
 
-        folder = RELEVANCE_WORK / docs_dir.parent.name
+        folder = work_for(docs_dir)
         folder.mkdir(parents=True, exist_ok=True)
         reindex(docs_dir, folder)
         target = WhooshTarget(folder)

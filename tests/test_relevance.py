@@ -96,7 +96,8 @@ def test_every_engine_is_scored_on_every_metric(collection: Path) -> None:
     loaded = relevance.load_collection(collection)
     result = relevance.evaluate(loaded, list(ENGINES), depth=100)
     assert (result["docs"], result["queries"], result["judged_queries"]) == (6, 4, 4)
-    assert set(result["engines"]) == {"newsfind", "fts5", "tantivy", "bm25s"}
+    assert set(result["engines"]) == set(ENGINES)
+    assert {"newsfind", "newsfind-keyword", "newsfind-semantic", "dense", "fts5"} <= set(ENGINES)
     for name, scores in result["engines"].items():
         # the engine's own ranked lists, scored here by hand
         engine = ENGINES[name]()
@@ -201,5 +202,7 @@ def test_news_checks_file_lists_queries_and_article_ids() -> None:
 
     checks = read_checks(relevance.NEWS_CHECKS)
     assert len(checks) >= 6
-    for query, expected in checks:
+    meaning = read_checks(relevance.MEANING_CHECKS)
+    assert len(meaning) >= 16
+    for query, expected in checks + meaning:
         assert query.strip() and " " not in expected and len(expected) == 16
