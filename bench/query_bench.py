@@ -30,7 +30,9 @@ from typing import Any
 
 from bench import common, index_bench, peers, queryset
 
-ENGINES = ("newsfind", "fts5", "tantivy")
+ENGINES = ("newsfind", "newsfind-keyword", "fts5", "tantivy")
+"""``newsfind`` answers in the product's default mode (hybrid: the query is embedded too);
+``newsfind-keyword`` in keyword mode (the request as before hybrid search), on the same index."""
 FACETS = ("topic", "provider", "date")
 
 
@@ -54,11 +56,13 @@ def add_arguments(parser: Any) -> None:
 
 class Newsfind:
     name = "newsfind"
+    mode: str | None = None
 
-    def __init__(self, index_dir: Path, now: Any) -> None:
+    def __init__(self, index_dir: Path, now: Any, engine: Any = None) -> None:
         from search.whoosh.engine import WhooshEngine
 
-        self.engine = WhooshEngine(index_dir)
+        self.owns = engine is None
+        self.engine = engine or WhooshEngine(index_dir)
         self.now = now
 
     def request(self, entry: dict[str, Any]) -> Any:
@@ -77,6 +81,7 @@ class Newsfind:
             per_page=10,
             facets=FACETS,
             now=self.now,
+            **({"mode": self.mode} if self.mode else {}),
         )
 
     def search(self, entry: dict[str, Any]) -> peers.Answer:
@@ -91,8 +96,31 @@ class Newsfind:
 
     def close(self) -> None:
         closer = getattr(self.engine, "close", None)
-        if callable(closer):
+        if callable(closer) and self.owns:
             closer()
+
+
+class NewsfindKeyword(Newsfind):
+    name = "newsfind-keyword"
+    mode = "keyword"
+
+
+def embedding_times(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """The query embedding alone (what hybrid adds before searching): each query's text through
+    the model once, uncached, one thread, as the engine embeds it."""
+    from search import hybrid, query
+    from search.embedding.encoder import shared
+
+    encoder = shared()
+    encoder.embed("warm up")
+    times = []
+    for entry in entries:
+        text = hybrid.plan(query.parse(entry["q"]).root).text
+        if text:
+            started = time.perf_counter()
+            encoder.embed(text)
+            times.append((time.perf_counter() - started) * 1000.0)
+    return _percentiles(sorted(times))
 
 
 class PeerAdapter:
@@ -124,19 +152,24 @@ def open_engines(args: Any, names: list[str], now: Any) -> tuple[list[Any], list
     work = None
     if args.corpus is not None:
         work = args.work or common.work_dir(args.corpus)
-        wanted = [n for n in names if n != "newsfind" or args.index is None]
+        wanted = [n for n in names if not n.startswith("newsfind") or args.index is None]
+        wanted = ["newsfind" if n.startswith("newsfind") else n for n in dict.fromkeys(wanted)]
+        wanted = list(dict.fromkeys(wanted))
         if "newsfind" in wanted and not engine_available():
             wanted.remove("newsfind")
         index_bench.ensure_built(args.corpus, work, wanted)
+    shared_engine = None
     for name in names:
-        if name == "newsfind":
+        if name in ("newsfind", "newsfind-keyword"):
             if not engine_available():
                 notes.append("newsfind skipped: search.engine is not there yet")
                 continue
             index_dir = args.index or (work / "newsfind" if work else None)
             if index_dir is None:
                 raise SystemExit("query: give --corpus or --index")
-            opened.append(Newsfind(index_dir, now))
+            kind = Newsfind if name == "newsfind" else NewsfindKeyword
+            opened.append(kind(index_dir, now, shared_engine))  # both modes: one engine
+            shared_engine = opened[-1].engine
         elif work is None:
             notes.append(f"{name} skipped: it needs --corpus")
         elif name == "fts5":
@@ -175,6 +208,7 @@ def main(args: Any) -> int:
         notes=notes,
         engines=summarize(timings, entries, first),
         agreement=agreement(answers, entries),
+        query_embedding=embedding_times(entries) if "newsfind" in timings else None,
         per_query={
             entry["id"]: {
                 name: {
@@ -378,4 +412,10 @@ def render(record: dict[str, Any]) -> str:
                 f"{stats['within_1_percent']} within 1%, median difference of the others "
                 f"{stats['median_relative_difference']:.1%}"
             )
+    embedding = record.get("query_embedding")
+    if embedding:
+        lines.append(
+            f"query embedding alone (included in newsfind's times, uncached): p50 "
+            f"{embedding['p50_ms']} ms, p95 {embedding['p95_ms']} ms"
+        )
     return "\n".join(lines)

@@ -10,19 +10,23 @@ order of hits (ranking is documented to differ) must be equal.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from factory import write_article
 
-from search import backends, highlight, query
+from search import backends, highlight, query, vectors
 from search.contract import Engine, SearchRequest, SearchResult
 from search.dates import parse_date
 from search.errors import NotFound
+from search.whoosh.engine import WhooshEngine
+from search.whoosh.target import WhooshTarget
 
 NOW = dt.datetime(2024, 6, 1, 12, tzinfo=dt.UTC)
 LONG_BODY = (
@@ -129,7 +133,9 @@ def engine(
 
 
 def ask(engine: Engine, **fields: Any) -> SearchResult:
-    return engine.search(SearchRequest(now=NOW, **fields))
+    """Keyword mode unless asked: the engines' shared answer (Typesense answers keyword mode
+    only for now; the modes' parity is test_modes_say_what_answered_them)."""
+    return engine.search(SearchRequest(now=NOW, **{"mode": "keyword", **fields}))
 
 
 def titles(result: SearchResult) -> set[str]:
@@ -289,10 +295,48 @@ def test_engines_agree(
         config = config_for(name, request, tmp_path_factory.mktemp(name), "agree")
         backends.make_indexer(config).reindex(seeds)
         built = backends.make_engine(config)
-        answers.append([summary(built.search(SearchRequest(now=NOW, **q))) for q in QUERIES])
+        answers.append([summary(ask(built, **q)) for q in QUERIES])
         built.close()
     for params, mine, theirs in zip(QUERIES, *answers, strict=True):
         assert mine == theirs, params
+
+
+def test_modes_say_what_answered_them(engine: Engine) -> None:
+    keyword = ask(engine, q="tram")
+    for mode in ("hybrid", "semantic"):
+        result = ask(engine, q="tram", mode=mode)
+        if isinstance(engine, WhooshEngine):
+            assert result.mode == mode
+            assert mode == "semantic" or titles(keyword) <= titles(result)
+        else:  # docs/typesense.md: keyword mode, and said so
+            assert result.mode == "keyword" and summary(result) == summary(keyword)
+
+
+def test_both_engines_store_the_same_vectors(
+    request: pytest.FixtureRequest, seeds: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    stored: dict[str, dict[str, np.ndarray]] = {}
+    for name in ("whoosh", "typesense"):
+        folder = tmp_path_factory.mktemp(f"vectors-{name}")
+        config = config_for(name, request, folder, "vectors")
+        report = backends.make_indexer(config).reindex(seeds)
+        assert report.embedded + report.vectors_reused == report.documents == 5
+        if name == "whoosh":
+            target = WhooshTarget(folder / "index")
+            state = vectors.load(target.derived_file(str(target.live()), vectors.KIND))
+            assert state is not None
+            stored[name] = dict(zip(state.ids, state.vectors.astype(np.float32), strict=True))
+        else:
+            built = backends.make_engine(config)
+            exported = built.admin.collections["vectors"].documents.export(  # type: ignore[attr-defined]
+                {"include_fields": "id,embedding"}
+            )
+            rows = [json.loads(line) for line in exported.splitlines() if line.strip()]
+            stored[name] = {row["id"]: np.array(row["embedding"], np.float32) for row in rows}
+            built.close()
+    assert stored["whoosh"].keys() == stored["typesense"].keys()
+    for article_id, vector in stored["whoosh"].items():
+        assert np.allclose(vector, stored["typesense"][article_id], atol=1e-6), article_id
 
 
 # --- stories (search.stories), on both engines ------------------------------------------------
@@ -369,7 +413,9 @@ def story_engine(
 
 
 def grouped(engine: Engine, **fields: Any) -> SearchResult:
-    return engine.search(SearchRequest(now=STORY_NOW, group="story", **fields))
+    return engine.search(
+        SearchRequest(now=STORY_NOW, group="story", **{"mode": "keyword", **fields})
+    )
 
 
 def test_grouped_search_gives_one_hit_per_story(story_engine: Engine) -> None:
@@ -385,7 +431,9 @@ def test_grouped_search_gives_one_hit_per_story(story_engine: Engine) -> None:
     admin = grouped(story_engine, q="chiquita fyffes merger", include_unpublished=True)
     assert admin.hits[0].story is not None and admin.hits[0].story.articles == 5
     assert (admin.total, admin.stories) == (5, 1)
-    plain = story_engine.search(SearchRequest(now=STORY_NOW, q="chiquita fyffes merger"))
+    plain = story_engine.search(
+        SearchRequest(now=STORY_NOW, q="chiquita fyffes merger", mode="keyword")
+    )
     assert (
         plain.stories is None and len(plain.hits) == 4 and all(h.story is None for h in plain.hits)
     )
