@@ -33,6 +33,10 @@ from bench import common, index_bench, peers, queryset
 ENGINES = ("newsfind", "newsfind-keyword", "fts5", "tantivy")
 """``newsfind`` answers in the product's default mode (hybrid: the query is embedded too);
 ``newsfind-keyword`` in keyword mode (the request as before hybrid search), on the same index."""
+GROUPED = "newsfind-grouped"
+"""Asked for by name (``--engines newsfind,newsfind-grouped``): the same engine object grouping
+by story (the search page's request), so both share one snapshot and its caches and the
+difference is the grouping's own cost."""
 FACETS = ("topic", "provider", "date")
 
 
@@ -57,12 +61,13 @@ def add_arguments(parser: Any) -> None:
 class Newsfind:
     name = "newsfind"
     mode: str | None = None
+    group = "none"
 
     def __init__(self, index_dir: Path, now: Any, engine: Any = None) -> None:
         from search.whoosh.engine import WhooshEngine
 
         self.owns = engine is None
-        self.engine = engine or WhooshEngine(index_dir)
+        self.engine = engine if engine is not None else WhooshEngine(index_dir)
         self.now = now
 
     def request(self, entry: dict[str, Any]) -> Any:
@@ -81,6 +86,7 @@ class Newsfind:
             per_page=10,
             facets=FACETS,
             now=self.now,
+            group=self.group,
             **({"mode": self.mode} if self.mode else {}),
         )
 
@@ -103,6 +109,11 @@ class Newsfind:
 class NewsfindKeyword(Newsfind):
     name = "newsfind-keyword"
     mode = "keyword"
+
+
+class NewsfindGrouped(Newsfind):
+    name = GROUPED
+    group = "story"
 
 
 def embedding_times(entries: list[dict[str, Any]]) -> dict[str, Any]:
@@ -154,12 +165,17 @@ def open_engines(args: Any, names: list[str], now: Any) -> tuple[list[Any], list
         work = args.work or common.work_dir(args.corpus)
         wanted = [n for n in names if not n.startswith("newsfind") or args.index is None]
         wanted = ["newsfind" if n.startswith("newsfind") else n for n in dict.fromkeys(wanted)]
-        wanted = list(dict.fromkeys(wanted))
         if "newsfind" in wanted and not engine_available():
             wanted.remove("newsfind")
-        index_bench.ensure_built(args.corpus, work, wanted)
+        index_bench.ensure_built(args.corpus, work, list(dict.fromkeys(wanted)))
     shared_engine = None
     for name in names:
+        if name == GROUPED:
+            plain = next((e for e in opened if e.name == "newsfind"), None)
+            if plain is None:
+                raise SystemExit(f"query: {GROUPED} needs newsfind before it in --engines")
+            opened.append(NewsfindGrouped(Path(), now, plain.engine))
+            continue
         if name in ("newsfind", "newsfind-keyword"):
             if not engine_available():
                 notes.append("newsfind skipped: search.engine is not there yet")

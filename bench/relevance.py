@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.peers import Doc
-from bench.relevance_engines import ENGINES
+from bench.relevance_engines import ENGINES, VARIANTS
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -172,7 +172,7 @@ def evaluate(
         "engines": {},
     }
     for name in engine_names:
-        engine = ENGINES[name]()
+        engine = {**ENGINES, **VARIANTS}[name]()
         try:
             started = time.perf_counter()
             engine.index(collection.docs, collection.docs_dir)
@@ -389,9 +389,10 @@ def main(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
     else:
         args = build_parser().parse_args(argv)
     engines = [name.strip() for name in args.engines.split(",") if name.strip()]
-    unknown = [name for name in engines if name not in ENGINES]
+    unknown = [name for name in engines if name not in ENGINES and name not in VARIANTS]
     if unknown:
-        raise SystemExit(f"unknown engine {unknown[0]!r}; choose from {', '.join(ENGINES)}")
+        choices = ", ".join([*ENGINES, *VARIANTS])
+        raise SystemExit(f"unknown engine {unknown[0]!r}; choose from {choices}")
     if not args.collection and not args.news_checks:
         raise SystemExit("give --collection DIR (repeatable) and/or --news-checks")
     status = 0

@@ -16,6 +16,9 @@ untuned:
 own engine, relevance sort, the query exactly as given, in the product's default mode (hybrid);
 ``newsfind-keyword`` and ``newsfind-semantic`` are its other modes on the same index. ``dense``
 is the dense peer: the same model, brute-force cosine over every document, no BM25.
+``newsfind-stories`` asks it grouped by story (the search page's default: one hit per story,
+provider diversity on the first page), ``newsfind-stories-nodiv`` the same without diversity: the
+three side by side give the price of grouping and of the re-rank (not in the default engines).
 """
 
 from __future__ import annotations
@@ -73,6 +76,8 @@ class NewsfindEngine:
     name = "newsfind"
     mode: str | None = None
     fresh = False
+    group = "none"
+    diversify = True
 
     def __init__(self) -> None:
         self._dir: Path | None = None
@@ -112,6 +117,16 @@ class NewsfindEngine:
         ranked: list[tuple[str, float]] = []
         page = 1
         while len(ranked) < depth:
+            if self.group != "none":  # grouped: the engine's own pages of stories
+                changes = {"page": page, "group": self.group, "diversify": self.diversify}
+                paged = SearchRequest(**{**request.__dict__, **changes})
+                result = engine.search(paged)
+                ranked += [(hit.article.id, hit.score) for hit in result.hits]
+                entries = result.stories if result.stories is not None else result.total
+                if len(result.hits) < MAX_PER_PAGE or page * MAX_PER_PAGE >= entries:
+                    break
+                page += 1
+                continue
             paged = SearchRequest(**{**request.__dict__, "page": page})
             docs, scores = counts.page(snapshot, paged, matches, now)
             ranked += [(snapshot.ids[doc], score) for doc, score in zip(docs, scores, strict=True)]
@@ -302,6 +317,17 @@ class Bm25sEngine:
         self._retriever = None
 
 
+class NewsfindStories(NewsfindEngine):
+    name = "newsfind-stories"
+    group = "story"
+
+
+class NewsfindStoriesNoDiversity(NewsfindEngine):
+    name = "newsfind-stories-nodiv"
+    group = "story"
+    diversify = False
+
+
 ENGINES: dict[str, type] = {
     "newsfind": NewsfindEngine,
     "newsfind-keyword": NewsfindKeyword,
@@ -311,3 +337,8 @@ ENGINES: dict[str, type] = {
     "tantivy": TantivyEngine,
     "bm25s": Bm25sEngine,
 }
+VARIANTS: dict[str, type] = {
+    "newsfind-stories": NewsfindStories,
+    "newsfind-stories-nodiv": NewsfindStoriesNoDiversity,
+}
+"""Asked for by name only (``--engines newsfind,newsfind-stories,newsfind-stories-nodiv``)."""

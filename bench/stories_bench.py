@@ -1,4 +1,8 @@
-"""Story assignment against labelled stories: B-cubed precision, recall and F1 of newsfind's story
+"""Stories: ``--collection DIR`` scores the story assignment against labels (below); ``--corpus
+DIR`` measures what grouping does to the first page of the query set and how fast story pages
+are (``bench.stories_corpus``).
+
+Story assignment against labelled stories: B-cubed precision, recall and F1 of newsfind's story
 step (the product's code and defaults: ``search.stories.step.derive`` as reindex runs it) beside
 two baselines in the same run, on any folder holding ``docs/`` (article files) and ``labels.tsv``
 (``id<TAB>story``, a header line first):
@@ -33,19 +37,39 @@ import numpy as np
 from search.articles import Article, ArticleError, read_article
 from search.stories import features, linkage, step
 from search.stories.table import Table
-from search.stories.vectors import DocFrequencies, Side, Vocabulary, tfidf, window_pairs
+from search.stories.vectors import DocFrequencies, Side, tfidf, window_pairs
 
-from . import common
+from . import common, queryset
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--collection", type=Path, required=True, metavar="DIR",
+    chosen = parser.add_mutually_exclusive_group(required=True)
+    chosen.add_argument("--collection", type=Path, metavar="DIR",
                         help="a folder with docs/ (article files) and labels.tsv")  # fmt: skip
+    chosen.add_argument("--corpus", type=Path, metavar="DIR",
+                        help="a folder of articles: first pages and story pages")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--out", type=Path, help="also write the result (JSON) here")
+    parser.add_argument("--index", type=Path, help="--corpus: its newsfind index (else built)")
+    parser.add_argument("--work", type=Path, help="--corpus: the work folder of its indexes")
+    parser.add_argument("--queries", type=Path, default=queryset.QUERIES_FILE)
+    parser.add_argument("--limit", type=int, help="--corpus: only the first N queries")
+    parser.add_argument("--stories", type=int, default=300, help="--corpus: story pages timed")
+    parser.add_argument("--repeat", type=int, default=3, help="--corpus: timed runs of each")
+    parser.add_argument("--results", type=Path, default=common.RESULTS_DIR)
+    parser.add_argument("--no-record", dest="results", action="store_const", const=None)
 
 
 def main(args: argparse.Namespace) -> int:
+    if args.corpus is not None:
+        from . import stories_corpus
+
+        record = stories_corpus.run(args)
+        print(json.dumps(record) if args.json else stories_corpus.render(record))
+        path = common.write_record("stories", record, args.results)
+        if path and not args.json:
+            print(f"\nrecord: {path}")
+        return 0
     result = run(args.collection)
     if args.out:
         args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
@@ -142,7 +166,7 @@ def newsfind(articles: list[Article]) -> dict[str, str]:
 def tfidf_average_link(articles: list[Article], theta: float = 0.05) -> dict[str, str]:
     table = _table(articles)
     x = tfidf(table.terms, DocFrequencies.of(table.terms))
-    columns = Vocabulary(x).columns(x)
+    columns = x
     everyone = np.arange(len(table))
     side = Side(columns, np.zeros(len(table), dtype=np.int64), everyone.astype(np.uint64), everyone)
     a, b, s = [], [], []

@@ -317,6 +317,8 @@ class Story:
     """The first report (the earliest dated article)."""
     latest: Article | None
     """The latest update."""
+    headline: Article
+    """The article most typical of the story (its title's words recur most in the others')."""
     sources: tuple[SourceCount, ...]
     """Most articles first."""
     topics: tuple[FacetValue, ...]

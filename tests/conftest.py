@@ -224,3 +224,53 @@ def live_server(web_index: Path, tmp_path_factory: pytest.TempPathFactory) -> _I
         yield server
     finally:
         stop_server(server)
+
+
+# --- the browser (tests/test_browser*.py): Debian's chromium driven by Playwright ---------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TIMEOUT_MS = 15_000
+
+
+@pytest.fixture(scope="module")
+def browser() -> _Iterator[_Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page(browser: _Any) -> _Iterator[_Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    tab = context.new_page()
+    tab.dialogs = []  # type: ignore[attr-defined]
+    tab.errors = []  # type: ignore[attr-defined]
+
+    def on_dialog(dialog: _Any) -> None:
+        tab.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    tab.on("dialog", on_dialog)
+    tab.on("pageerror", lambda error: tab.errors.append(str(error)))
+    tab.on("console", lambda m: tab.errors.append(m.text) if m.type == "error" else None)
+    try:
+        yield tab
+    finally:
+        context.close()

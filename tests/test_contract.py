@@ -339,6 +339,33 @@ def test_both_engines_store_the_same_vectors(
         assert np.allclose(vector, stored["typesense"][article_id], atol=1e-6), article_id
 
 
+@pytest.mark.parametrize("name", ["whoosh", "typesense"])
+def test_facet_ties_at_the_cut_are_broken_by_value(
+    name: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """More providers tied at the cut than an engine returns at once: the listed ones are still
+    the first by value, as on Whoosh (Typesense orders tied counts as it likes)."""
+    seeds = tmp_path / "seeds"
+    providers = [f"Outlet {number:02d}" for number in range(45)]
+    for number, provider in enumerate(reversed(providers)):
+        write_article(
+            seeds,
+            f"000_tie{number:013d}.txt",
+            f"Tied story {number}",
+            provider=(provider, f"outlet{number}.sample"),
+            date="2024-03-05T18:00:00Z",
+        )
+    config = config_for(name, request, tmp_path, "ties")
+    assert backends.make_indexer(config).reindex(seeds, full=True).documents == 45
+    engine = backends.make_engine(config)
+    try:
+        facet = ask(engine, q="tied", facet_size=5).facets["provider"]
+    finally:
+        engine.close()
+    assert [(v.value, v.count) for v in facet.values] == [(p, 1) for p in providers[:5]]
+    assert facet.truncated
+
+
 # --- stories (search.stories), on both engines ------------------------------------------------
 
 STORY_NOW = dt.datetime(2014, 3, 10, 23, 0, tzinfo=dt.UTC)

@@ -185,8 +185,8 @@ def test_unpublished_articles_get_a_story_but_change_none(tmp_path: Path) -> Non
               "date": DAY.format(day=1, hour=10), "published": False}  # fmt: skip
     public = make(tmp_path / "a", COVERAGE)
     with_hidden = make(tmp_path / "b", [*COVERAGE, bridge])
-    without = stories_of(method.cluster(table_of(public)).table)
-    table = method.cluster(table_of(with_hidden)).table
+    without = stories_of(step.derive(None, (), public, full=True).table)
+    table = step.derive(None, (), with_hidden, full=True).table
     assigned = stories_of(table)
     hidden = with_hidden[-1][0]
     assert {k: v for k, v in assigned.items() if k != hidden} == without

@@ -71,6 +71,7 @@ def story_to_dict(story: Story) -> dict[str, Any]:
         "count": len(story.entries),
         "first": _brief(story.first),
         "latest": _brief(story.latest),
+        "headline": _brief(story.headline),
         "sources": [{"name": s.name, "domain": s.domain, "count": s.count} for s in story.sources],
         "topics": [{"value": t.value, "count": t.count} for t in story.topics],
         "timeline": histogram_to_dict(story.timeline),

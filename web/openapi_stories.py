@@ -67,6 +67,10 @@ def schemas(article_fields: dict[str, Any]) -> dict[str, Any]:
                 "count": {"type": "integer", "description": "Articles the caller may see."},
                 "first": {**_nullable(_ref("ArticleBrief")), "description": "The first report."},
                 "latest": {**_nullable(_ref("ArticleBrief")), "description": "The latest update."},
+                "headline": {
+                    **_ref("ArticleBrief"),
+                    "description": "The article most typical of the story: its title names it.",
+                },
                 "sources": _array(_ref("SourceCount")),
                 "topics": _array(_obj({"value": STRING, "count": INTEGER})),
                 "timeline": {

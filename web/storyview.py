@@ -222,9 +222,7 @@ class TrendingView:
 WINDOW_LABELS = {"24h": "24 hours", "7d": "7 days", "30d": "30 days"}
 
 
-def trending_view(trending: Trending) -> TrendingView | None:
-    if not trending.stories and not trending.topics:
-        return None
+def trending_view(trending: Trending) -> TrendingView:
     home = url_for("pages.search")
     return TrendingView(
         trending=trending,

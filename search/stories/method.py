@@ -18,10 +18,11 @@ REPORT.md §3–4; uci2014 B-cubed F1 0.857 at these defaults).
 
 ``similarity`` is the one place σ is defined: an embedding term (issue 15) is added there.
 
-Unpublished articles are never clustered: each is then attached (below) to the published stories,
-so it gets a story but never changes one.
+Unpublished articles are never clustered: each is then attached (``incremental``) to the published
+stories, so it gets a story but never changes one.
 
-**Incremental** (``attach``), for articles added to a clustered archive, in canonical order: x
+**Incremental** (``incremental.attach``), for articles added to a clustered archive, in canonical
+order: x
 with the frozen df of the last full run; candidates are the published dated articles in its window
 (earlier additions included). The first candidate with s ≥ ``candidate`` (most similar first) that
 is a near-duplicate gives its story and group. Otherwise y is smoothed over its neighbours among
@@ -32,18 +33,16 @@ smaller story id), or starts its own. Nothing else moves: stories never merge or
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import linkage
-from .table import Ragged, Table, concat
+from .table import Ragged, Table
 from .vectors import (
     DocFrequencies,
     Pairs,
     Side,
-    Vocabulary,
     prune,
     smooth,
     tfidf,
@@ -92,19 +91,19 @@ class Clustered:
 
 
 def cluster(table: Table, params: Params = DEFAULTS) -> Clustered:
-    """Cluster the published rows of ``table`` (canonical order), then attach the others."""
+    """Cluster the published rows of ``table`` (canonical order); the others are left out (the
+    caller attaches them: ``incremental.attach``)."""
     published = np.flatnonzero(table.published)
     rows = table.take(published)
     df = DocFrequencies.of(rows.terms)
     x = prune(tfidf(rows.terms, df), params.x_terms)
-    vocabulary = Vocabulary(x)
-    x_cols = vocabulary.columns(x)
+    x_cols = x
     dated = np.flatnonzero(rows.dated)
-    first = _lexical_pairs(rows, x_cols, dated, params)
+    first = lexical_pairs(rows, x_cols, dated, params)
     neighbours = first.neighbours
     y_cols = smooth(x_cols, neighbours.query, neighbours.other, neighbours.sim, params.y_terms)
-    y_side = _side(rows, y_cols, dated)
-    sigma = _collect(
+    y_side = side_of(rows, y_cols, dated)
+    sigma = collect(
         (p.query, p.other, p.sim) for p in similarity(y_side, y_side, params, upper=True)
     )
     a, b, s = _with_related(rows, sigma, params)
@@ -112,14 +111,11 @@ def cluster(table: Table, params: Params = DEFAULTS) -> Clustered:
     labels = linkage.average_link(len(rows), a, b, s, groups, params.theta)
     ids = rows.ids
     clustered = rows.with_(
-        y=vocabulary.terms(y_cols),
+        x=x_cols,
+        y=y_cols,
         story=[ids[label] for label in labels.tolist()],
         group=[ids[label] for label in groups.tolist()],
     )
-    others = table.take(np.flatnonzero(~table.published))
-    if len(others):
-        attached = attach(clustered, others, df, params)
-        return Clustered(_merge(clustered, attached), df)
     return Clustered(clustered, df)
 
 
@@ -146,7 +142,7 @@ class _Lexical:
     """Near-duplicate candidates: s ≥ ``candidate`` (each pair once, query first)."""
 
 
-def _lexical_pairs(
+def lexical_pairs(
     rows: Table,
     x_cols: Ragged,
     queries: np.ndarray,
@@ -161,7 +157,7 @@ def _lexical_pairs(
     pool = queries if candidates is None else candidates
     neighbours, near = [], []
     for pairs in window_pairs(
-        _side(rows, x_cols, queries), _side(rows, x_cols, pool), params.window,
+        side_of(rows, x_cols, queries), side_of(rows, x_cols, pool), params.window,
         params.same_provider,
     ):  # fmt: skip
         if allowed is not None:
@@ -173,14 +169,14 @@ def _lexical_pairs(
         if candidates is None:
             close &= pairs.other > pairs.query
         near.append((pairs.query[close], pairs.other[close], pairs.sim[close]))
-    return _Lexical(Pairs(*_collect(neighbours)), Pairs(*_collect(near)))
+    return _Lexical(Pairs(*collect(neighbours)), Pairs(*collect(near)))
 
 
-def _side(rows: Table, vectors: Ragged, which: np.ndarray) -> Side:
+def side_of(rows: Table, vectors: Ragged, which: np.ndarray) -> Side:
     return Side(vectors.take(which), rows.t[which], rows.provider[which], which)
 
 
-def _collect(
+def collect(
     parts: object,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     found = list(parts)  # type: ignore[call-overload]
@@ -248,174 +244,3 @@ def jaccard(rows: Table, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         with np.errstate(invalid="ignore", divide="ignore"):
             result[part] = np.where(union > 0, inter / union, 0.0)
     return result
-
-
-# -- incremental ---------------------------------------------------------------------------------
-
-
-def attach(clustered: Table, added: Table, df: DocFrequencies, params: Params = DEFAULTS) -> Table:
-    """Stories for ``added`` rows (canonical order) against ``clustered`` rows (with stories):
-    published ones first, each seeing those before it, then unpublished ones against all."""
-    public = added.take(np.flatnonzero(added.published))
-    placed = _attach(clustered, public, df, params, True) if len(public) else public
-    hidden = added.take(np.flatnonzero(~added.published))
-    if not len(hidden):
-        return placed
-    everything = _merge(clustered, placed) if len(placed) else clustered
-    return _merge(placed, _attach(everything, hidden, df, params, False))
-
-
-def _attach(old: Table, new: Table, df: DocFrequencies, params: Params, public: bool) -> Table:
-    """``public``: ``new`` rows are published, each sees the old ones and the new ones before it
-    (canonical order) and counts in the stories it joins; else each sees the published ones."""
-    shown = old.published.tolist()
-    sizes = Counter(name for name, visible in zip(old.story, shown, strict=True) if visible)
-    taken = set(old.story)
-    known = old.take(np.flatnonzero(old.published))
-    rows = _merge(known, new) if public else concat([known, new])
-    is_new = np.zeros(len(rows), dtype=bool)
-    is_new[_positions(rows, new)] = True
-    new_rows = np.flatnonzero(is_new)
-    # a pair (q, o) counts where rank[o] < rank[q]: old rows are seen by every new row; a new
-    # published row by the new rows after it; a new unpublished row by none
-    rank = np.full(len(rows), -1, dtype=np.int64)
-    rank[new_rows] = new_rows if public else len(rows)
-    needed = _in_windows(rows, new_rows, params)
-    x_cols, vocabulary = _frozen_x(rows, df, params, needed)
-    dated_new = new_rows[rows.dated[new_rows]]
-    pool = np.flatnonzero(needed & rows.dated & (rank < len(rows)))
-    lexical = _lexical_pairs(rows, x_cols, dated_new, params, pool, rank)
-    nb = lexical.neighbours
-    y_new = smooth(x_cols, nb.query, nb.other, nb.sim, params.y_terms).take(new_rows)
-    y_cols = _y_columns(rows, vocabulary, new_rows, y_new)
-    sigma = _collect(
-        (p.query, p.other, p.sim)
-        for p in similarity(_side(rows, y_cols, dated_new), _side(rows, y_cols, pool), params)
-    )
-    similar = _by_query(*sigma)
-    for i, j in zip(*related_pairs(rows), strict=True):
-        for q, o in ((int(i), int(j)), (int(j), int(i))):
-            if is_new[q] and rank[o] < rank[q]:
-                similar.setdefault(q, {})[o] = max(similar.get(q, {}).get(o, 0.0), params.related)
-    near = _by_query(*_collect([(lexical.candidates.query, lexical.candidates.other,
-                                 lexical.candidates.sim)]))  # fmt: skip
-    story, group = list(rows.story), list(rows.group)
-    for q in new_rows.tolist():
-        joined = _near_duplicate_of(rows, q, near.get(q, {}), params)
-        if joined is not None:
-            story[q], group[q] = story[joined], group[joined]
-        else:
-            group[q] = rows.ids[q]
-            story[q] = _best_story(similar.get(q, {}), story, sizes, params.theta)
-            story[q] = story[q] or _fresh_id(rows.ids[q], taken)
-        taken.add(story[q])
-        if public:
-            sizes[story[q]] += 1
-    picked = new_rows.tolist()
-    return rows.take(new_rows).with_(
-        y=vocabulary.terms(y_cols.take(new_rows)),
-        story=[story[i] for i in picked],
-        group=[group[i] for i in picked],
-    )
-
-
-def _positions(rows: Table, part: Table) -> np.ndarray:
-    where = {row_id: index for index, row_id in enumerate(rows.ids)}
-    return np.array([where[row_id] for row_id in part.ids], dtype=np.int64)
-
-
-def _merge(a: Table, b: Table) -> Table:
-    return concat([a, b]).sorted()
-
-
-def _in_windows(rows: Table, new_rows: np.ndarray, params: Params) -> np.ndarray:
-    """The new rows, and the dated rows within the window of a dated new row: the only rows
-    whose x is needed."""
-    dated = rows.dated
-    order = np.flatnonzero(dated)[np.argsort(rows.t[dated], kind="stable")]
-    times = rows.t[order]
-    moments = rows.t[new_rows[dated[new_rows]]]
-    edges = np.zeros(len(order) + 1, dtype=np.int64)
-    np.add.at(edges, np.searchsorted(times, moments - params.window, "left"), 1)
-    np.add.at(edges, np.searchsorted(times, moments + params.window, "right"), -1)
-    inside = np.zeros(len(rows), dtype=bool)
-    inside[order] = np.cumsum(edges[:-1]) > 0
-    inside[new_rows] = True
-    return inside
-
-
-def _frozen_x(
-    rows: Table, df: DocFrequencies, params: Params, needed: np.ndarray
-) -> tuple[Ragged, Vocabulary]:
-    """x of the needed rows (others empty) with the frozen df, in the columns of a vocabulary
-    that also holds the stored y of the needed rows."""
-    which = np.flatnonzero(needed)
-    x = prune(tfidf(rows.terms.take(which), df), params.x_terms)
-    lengths = np.zeros(len(rows), dtype=np.int64)
-    lengths[which] = x.lengths()
-    x_all = Ragged.of(lengths, x.values, x.weights)
-    stored = [rows.y.take(which)] if rows.y is not None else []
-    vocabulary = Vocabulary(x, *stored)
-    return vocabulary.columns(x_all), vocabulary
-
-
-def _y_columns(rows: Table, vocabulary: Vocabulary, new_rows: np.ndarray, y_new: Ragged) -> Ragged:
-    """Every row's y in columns: as stored for known rows (empty where the vocabulary lacks
-    it: outside every window), just computed for new ones."""
-    old_rows = np.flatnonzero(~np.isin(np.arange(len(rows)), new_rows))
-    if rows.y is not None and len(old_rows):
-        stored = rows.y.take(old_rows)
-        known = np.isin(stored.values, vocabulary.hashes)
-        kept = np.bincount(stored.row_ids()[known], minlength=len(old_rows))
-        assert stored.weights is not None
-        old = vocabulary.columns(Ragged.of(kept, stored.values[known], stored.weights[known]))
-    else:
-        old = Ragged.empty(len(old_rows), np.int64, weighted=True)
-    order = np.argsort(np.concatenate([old_rows, new_rows]), kind="stable")
-    return Ragged.concat([old, y_new]).take(order)
-
-
-def _by_query(query: np.ndarray, other: np.ndarray, sim: np.ndarray) -> dict[int, dict[int, float]]:
-    found: dict[int, dict[int, float]] = {}
-    for q, o, s in zip(query.tolist(), other.tolist(), sim.tolist(), strict=True):
-        found.setdefault(q, {})[o] = s
-    return found
-
-
-def _near_duplicate_of(rows: Table, q: int, near: dict[int, float], params: Params) -> int | None:
-    """The most similar candidate that is a near-duplicate (ties: the earlier)."""
-    order = sorted(near, key=lambda o: (-near[o], o))
-    if not order:
-        return None
-    scores = jaccard(rows, np.full(len(order), q), np.array(order, dtype=np.int64))
-    for other, score in zip(order, scores.tolist(), strict=True):
-        if score >= params.near_duplicate:
-            return other
-    return None
-
-
-def _best_story(
-    similar: dict[int, float], story: list[str], sizes: Counter[str], theta: float
-) -> str:
-    """The story of highest average σ over its published articles, if at least ``theta``
-    (ties: the smaller id); "" when none."""
-    totals: dict[str, float] = {}
-    for other, value in similar.items():
-        totals[story[other]] = totals.get(story[other], 0.0) + value
-    best, best_value = "", -1.0
-    for name in sorted(totals):
-        average = totals[name] / max(sizes[name], 1)
-        if average > best_value:
-            best, best_value = name, average
-    return best if best_value >= theta else ""
-
-
-def _fresh_id(article_id: str, taken: set[str]) -> str:
-    """The article's id, or (when a story kept that id after its first article left) the id
-    with ``~2``, ``~3``…"""
-    if article_id not in taken:
-        return article_id
-    number = 2
-    while f"{article_id}~{number}" in taken:
-        number += 1
-    return f"{article_id}~{number}"

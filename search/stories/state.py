@@ -24,7 +24,7 @@ from .. import derived
 from .table import Ragged, Table
 from .vectors import DocFrequencies
 
-FORMAT = "newsfind-stories-1"
+FORMAT = "newsfind-stories-2"
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def save(state: StoryState, path: Path) -> None:
     table = state.table
     names = sorted(set(table.story) | set(table.group))
     index = {name: number for number, name in enumerate(names)}
-    assert table.y is not None and table.terms.weights is not None
+    assert table.x is not None and table.y is not None and table.terms.weights is not None
     meta = {"format": FORMAT, "documents": state.df.documents, "changes": state.changes}
     arrays: dict[str, np.ndarray] = {
         "meta": derived.blob([json.dumps(meta)]),
@@ -73,9 +73,10 @@ def save(state: StoryState, path: Path) -> None:
         "df_hashes": state.df.hashes,
         "df_counts": state.df.counts,
         "term_counts": np.minimum(table.terms.weights, 65535).astype(np.uint16),
+        "x_weights": table.x.weights.astype(np.float32),  # type: ignore[union-attr]
         "y_weights": table.y.weights.astype(np.float32),  # type: ignore[union-attr]
     }
-    for name in ("related", "terms", "shingles", "y"):
+    for name in ("related", "terms", "shingles", "x", "y"):
         rows: Ragged = getattr(table, name)
         arrays[f"{name}_ptr"] = rows.ptr
         arrays[name] = rows.values
@@ -110,6 +111,7 @@ def _state(data: Any, meta: dict[str, Any]) -> StoryState:
         related=ragged["related"],
         terms=Ragged(terms.ptr, terms.values, data["term_counts"].astype(np.float32)),
         shingles=ragged["shingles"],
+        x=Ragged(data["x_ptr"], data["x"], data["x_weights"].astype(np.float64)),
         y=Ragged(data["y_ptr"], data["y"], data["y_weights"].astype(np.float64)),
         story=[names[i] for i in data["story"].tolist()],
         group=[names[i] for i in data["group"].tolist()],

@@ -4,9 +4,10 @@
 
 - A full reindex run, or no previous state: every article is clustered (``method.cluster``).
 - An incremental run: deleted (and changed) articles leave their stories; new and changed ones
-  are attached (``method.attach``). When the articles changed incrementally since the last full
-  story run exceed ``Params.full_after`` of the archive, everything is clustered again from the
-  state's rows (no file is read again), and the count starts over.
+  are attached (``incremental.attach``); the state's rows are then in no particular order. When
+  the articles changed incrementally since the last full story run exceed ``Params.full_after``
+  of the archive, everything is clustered again from the state's rows (no file is read again),
+  and the count starts over.
 
 ``refresh_reason`` says when an incremental reindex cannot use the previous state: there is none,
 it is not in step with the index (a run that died between a target's writes and its state), or
@@ -20,7 +21,7 @@ from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 
-from . import features, method
+from . import features, incremental, method
 from .method import DEFAULTS, Params
 from .state import StoryState
 from .table import Table, concat
@@ -54,17 +55,18 @@ def derive(
         return _cluster(concat([kept, added]).sorted(), params)
     if not len(added):
         return StoryState(kept, previous.df, changes)
-    attached = method.attach(kept, added, previous.df, params)
-    return StoryState(concat([kept, attached]).sorted(), previous.df, changes)
+    attached = incremental.attach(kept, added, previous.df, params)
+    return StoryState(concat([kept, attached]), previous.df, changes)
 
 
 def _cluster(table: Table, params: Params) -> StoryState:
-    if not len(table):
-        empty = features.decode([], [], [])
-        clustered = method.cluster(empty, params)
-        return StoryState(clustered.table, clustered.df, 0)
+    """Every published row clustered, then the unpublished ones attached (they count nowhere)."""
     clustered = method.cluster(table, params)
-    return StoryState(clustered.table, clustered.df, 0)
+    hidden = table.take(np.flatnonzero(~table.published))
+    rows = clustered.table
+    if len(hidden):
+        rows = concat([rows, incremental.attach(rows, hidden, clustered.df, params)])
+    return StoryState(rows, clustered.df, 0)
 
 
 def refresh_reason(
@@ -90,14 +92,3 @@ def refresh_reason(
             f"over {params.full_after:.0%} of {len(indexed)})"
         )
     return ""
-
-
-def visible_sizes(state: StoryState) -> dict[str, int]:
-    """Published articles per story."""
-    table = state.table
-    shown = np.asarray(table.published).tolist()
-    sizes: dict[str, int] = {}
-    for name, published in zip(table.story, shown, strict=True):
-        if published:
-            sizes[name] = sizes.get(name, 0) + 1
-    return sizes

@@ -88,6 +88,8 @@ class Table:
     terms: Ragged
     """Term hashes (sorted) with their counts as ``weights``."""
     shingles: Ragged
+    x: Ragged | None = None
+    """The tf-idf vector (term hashes, weights) with the df of the last full story run."""
     y: Ragged | None = None
     """The smoothed vector (term hashes, weights) once computed."""
     story: list[str] = field(default_factory=list)
@@ -116,6 +118,7 @@ class Table:
             related=self.related.take(rows),
             terms=self.terms.take(rows),
             shingles=self.shingles.take(rows),
+            x=self.x.take(rows) if self.x is not None else None,
             y=self.y.take(rows) if self.y is not None else None,
             story=[self.story[i] for i in listed] if self.story else [],
             group=[self.group[i] for i in listed] if self.group else [],
@@ -141,6 +144,7 @@ class Table:
 
 def concat(tables: Sequence[Table]) -> Table:
     parts = [table for table in tables if len(table)] or list(tables[:1])
+    with_x = any(table.x is not None for table in parts)
     with_y = any(table.y is not None for table in parts)
     return Table(
         ids=[i for table in parts for i in table.ids],
@@ -152,6 +156,7 @@ def concat(tables: Sequence[Table]) -> Table:
         related=Ragged.concat([table.related for table in parts]),
         terms=Ragged.concat([table.terms for table in parts]),
         shingles=Ragged.concat([table.shingles for table in parts]),
+        x=Ragged.concat([_vectors(table.x, len(table)) for table in parts]) if with_x else None,
         y=Ragged.concat([_vectors(table.y, len(table)) for table in parts]) if with_y else None,
         story=[s for table in parts for s in _filled(table.story, len(table))],
         group=[g for table in parts for g in _filled(table.group, len(table))],

@@ -1,8 +1,8 @@
 """Sparse vector arithmetic of the story method, in numpy: tf-idf, pruning, smoothing, and the
 similarity of every pair of articles less than a window of time apart.
 
-Vectors are ``Ragged`` rows of (column, weight). Columns are term hashes when stored and small
-integers (``Vocabulary.columns``) while computing. Pair products (``window_pairs``) walk an
+Vectors are ``Ragged`` rows of (column, weight); a column is a term's 32-bit hash, used as it is
+(keys of ``column × rows + row`` fit in 64 bits). Pair products (``window_pairs``) walk an
 inverted index of the candidate side: for each term of a query article, the articles with that
 term inside the query's window, their products accumulated with ``bincount`` in a dense block of
 (query rows × the window's candidates), so the cost is the number of term matches, never the
@@ -81,19 +81,6 @@ def _by_row_heaviest(row_ids: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return np.argsort(key, kind="stable")
 
 
-class Vocabulary:
-    """Term hashes ↔ small column numbers for one computation."""
-
-    def __init__(self, *vectors: Ragged) -> None:
-        self.hashes = np.unique(np.concatenate([v.values for v in vectors]))
-
-    def columns(self, rows: Ragged) -> Ragged:
-        return Ragged(rows.ptr, np.searchsorted(self.hashes, rows.values), rows.weights)
-
-    def terms(self, rows: Ragged) -> Ragged:
-        return Ragged(rows.ptr, self.hashes[rows.values], rows.weights)
-
-
 @dataclass(frozen=True)
 class Side:
     """One side of a pair product: rows in time order, their vectors (columns), times, provider
@@ -155,9 +142,10 @@ class _Postings:
         vectors = side.vectors
         assert vectors.weights is not None
         rows = vectors.row_ids()
-        order = np.lexsort((rows, vectors.values))
         self.width = len(side.t)
-        self.keys = vectors.values[order].astype(np.int64) * self.width + rows[order]
+        keys = vectors.values.astype(np.int64) * self.width + rows
+        order = np.argsort(keys, kind="stable")
+        self.keys = keys[order]
         self.rows = rows[order]
         self.weights = vectors.weights[order]
 
@@ -240,21 +228,33 @@ def top_per_row(query: np.ndarray, other: np.ndarray, sim: np.ndarray, k: int) -
     return order[rank < k]
 
 
-def smooth(x: Ragged, query: np.ndarray, other: np.ndarray, sim: np.ndarray, keep: int) -> Ragged:
+def smooth(
+    x: Ragged,
+    query: np.ndarray,
+    other: np.ndarray,
+    sim: np.ndarray,
+    keep: int,
+    rows: np.ndarray | None = None,
+) -> Ragged:
     """y_i = x_i + Σ s_ij · x_j over the given pairs (i = ``query``), its ``keep`` heaviest
-    entries kept, L2-normalised; computed ``SMOOTH_ROWS`` rows at a time (bounded memory).
-
-    ``x`` rows are numbered as ``query`` and ``other``; columns are any integers."""
+    entries kept, L2-normalised, for the ``rows`` asked (default: all, in order); computed
+    ``SMOOTH_ROWS`` rows at a time (bounded memory). ``x`` rows are numbered as ``query`` and
+    ``other``."""
+    wanted = np.arange(len(x)) if rows is None else np.asarray(rows, dtype=np.int64)
+    place = np.full(len(x), -1, dtype=np.int64)
+    place[wanted] = np.arange(len(wanted))
+    mine = place[query] >= 0
+    query, other, sim = place[query[mine]], other[mine], sim[mine]
     order = np.argsort(query, kind="stable")
     query, other, sim = query[order], other[order], sim[order]
     parts = []
-    for start in range(0, max(len(x), 1), SMOOTH_ROWS):
-        stop = min(len(x), start + SMOOTH_ROWS)
+    for start in range(0, max(len(wanted), 1), SMOOTH_ROWS):
+        stop = min(len(wanted), start + SMOOTH_ROWS)
         low, high = np.searchsorted(query, [start, stop])
-        rows = x.take(np.arange(start, stop))
-        summed = _smooth_rows(rows, query[low:high] - start, other[low:high], sim[low:high], x)
+        part = x.take(wanted[start:stop])
+        summed = _smooth_rows(part, query[low:high] - start, other[low:high], sim[low:high], x)
         parts.append(prune(summed, keep))
-    return Ragged.concat(parts) if parts else x
+    return Ragged.concat(parts) if parts else x.take(wanted)
 
 
 SMOOTH_ROWS = 5_000
@@ -276,4 +276,4 @@ def _smooth_rows(
     first = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else keys[:0]
     summed = np.add.reduceat(weight, first) if len(first) else weight[:0]
     lengths = np.bincount(keys[first] // width, minlength=len(rows))
-    return normalise(Ragged.of(lengths, keys[first] % width, summed))
+    return normalise(Ragged.of(lengths, (keys[first] % width).astype(np.uint32), summed))

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from .. import dates
 from ..articles import Article
 from ..contract import DateBucket, DateHistogram, FacetValue, SourceCount, Story, StoryEntry
+from . import features
 
 HOURLY_SPAN = dt.timedelta(days=3)
 """A story spanning up to this is drawn by hour, a longer one by day (or month, year)."""
@@ -41,6 +42,7 @@ def story(story_id: str, members: Sequence[tuple[Article, str]], generation: str
         entries=tuple(entries),
         first=dated[0] if dated else None,
         latest=dated[-1] if dated else None,
+        headline=headline(articles),
         sources=sources(articles),
         topics=topics(articles),
         timeline=timeline([a.published_at for a in dated if a.published_at], len(articles)),
@@ -48,8 +50,18 @@ def story(story_id: str, members: Sequence[tuple[Article, str]], generation: str
     )
 
 
-def provider_label(article: Article) -> str:
-    return article.provider.name or article.provider.domain
+def headline(articles: Sequence[Article]) -> Article:
+    """The article whose title's terms recur most in the other titles (on average; ties: the
+    earlier): a chain of reports is named by its middle, not by a stray first one."""
+    words = [set(features.terms(features.fold(article.title))) for article in articles]
+    counted = Counter(term for terms in words for term in terms)
+
+    def typical(index: int) -> float:
+        terms = words[index]
+        return sum(counted[term] - 1 for term in terms) / len(terms) if terms else -1.0
+
+    best = max(range(len(articles)), key=lambda index: (typical(index), -index))
+    return articles[best]
 
 
 def sources(articles: Sequence[Article]) -> tuple[SourceCount, ...]:

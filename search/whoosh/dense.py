@@ -44,6 +44,11 @@ class DenseIndex:
         return self.index.nbytes + int(self.has.nbytes)
 
 
+def dense_index(snapshot: Snapshot) -> DenseIndex:
+    """The snapshot's vectors (built once per snapshot, on first use)."""
+    return snapshot.derived("dense", lambda: DenseIndex(snapshot))
+
+
 def combine(
     snapshot: Snapshot,
     request: SearchRequest,
@@ -55,7 +60,7 @@ def combine(
     now: dt.datetime,
 ) -> counts.Matches:
     """The matches of ``request`` in its mode (hybrid or semantic)."""
-    dense = snapshot.dense
+    dense = dense_index(snapshot)
     allowed = visible & dense.has
     if plan.required is not None:
         allowed &= matching.evaluate(plan.required, snapshot).mask
@@ -121,7 +126,7 @@ def _fused_order(
 
 
 def dense_cosine(snapshot: Snapshot, query_vector: np.ndarray, docs: np.ndarray) -> np.ndarray:
-    return snapshot.dense.index.similarity(query_vector, docs)
+    return dense_index(snapshot).index.similarity(query_vector, docs)
 
 
 def _final(base: np.ndarray, filters: dict[str, np.ndarray]) -> np.ndarray:

@@ -11,8 +11,8 @@ index changes. It holds:
 - the exact-value facets (``topic``, ``provider``, ``domain``, ``type``) as ``FacetIndex``:
   (document, value ordinal) entries grouped by value and by document, so a filter is a slice
   and the counts are one gather and a sum per value;
-- the stories (``stories.StoryIndex``), built on first use from the commit's story state;
-- the vectors (``dense.DenseIndex``), built on first use from the commit's vector state;
+- what other modules derive from the whole generation (``derived``: the stories, the vectors),
+  built once;
 - a cache of per-clause score vectors (sorted document numbers, BM25F scores, field bits),
   filled lazily from the posting lists (``postings``), and of prefix expansions. It is
   bounded in bytes and keeps what is dear to recompute per byte (``cache``): a phrase
@@ -34,7 +34,7 @@ import time
 from collections.abc import Callable, Hashable, Iterable, Sequence, Sized
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 from whoosh import index as whoosh_index
@@ -49,10 +49,6 @@ from ..ranking import TEXT_FIELDS
 from . import layout, postings
 from .cache import CostAwareCache
 from .schema import MISSING_DATE
-
-if TYPE_CHECKING:
-    from .dense import DenseIndex
-    from .stories import StoryIndex
 
 T = TypeVar("T")
 FACET_FIELDS = ("topic", "provider", "domain", "type")
@@ -151,9 +147,8 @@ class Snapshot:
         self.doc_count = int(self.reader.doc_count_all())
         self._load_documents()
         self._load_facets()
-        self._stories: StoryIndex | None = None
-        self._dense: DenseIndex | None = None
-        self._stories_lock = threading.Lock()
+        self._derived: dict[str, Any] = {}
+        self._derived_lock = threading.Lock()
 
     @property
     def key(self) -> tuple[str, int]:
@@ -425,27 +420,17 @@ class Snapshot:
         found = self.memo(("newest", include_unpublished), compute, lambda _: 64)
         return dt.datetime.fromtimestamp(found[0], dt.UTC) if found else None
 
-    @property
-    def dense(self) -> DenseIndex:
-        """Each document's vector (built on first use; never evicted)."""
-        if self._dense is None:
-            with self._stories_lock:
-                if self._dense is None:
-                    from .dense import DenseIndex
-
-                    self._dense = DenseIndex(self)
-        return self._dense
-
-    @property
-    def stories(self) -> StoryIndex:
-        """Each document's story (built on first use; never evicted)."""
-        if self._stories is None:
-            with self._stories_lock:
-                if self._stories is None:
-                    from .stories import StoryIndex
-
-                    self._stories = StoryIndex(self)
-        return self._stories
+    def derived(self, name: str, build: Callable[[], T]) -> T:
+        """``build()`` once for this snapshot, kept as long as it lives (never evicted, unlike
+        ``memo``): data other modules derive from a whole generation (``stories.StoryIndex``,
+        ``dense.DenseIndex``)."""
+        found: T | None = self._derived.get(name)
+        if found is None:
+            with self._derived_lock:
+                found = self._derived.get(name)
+                if found is None:
+                    found = self._derived[name] = build()
+        return found
 
     # -- facet values for suggestions ----------------------------------------------------------
 

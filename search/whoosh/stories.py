@@ -33,6 +33,11 @@ if TYPE_CHECKING:
 OTHER_SOURCES = 3
 
 
+def story_index(snapshot: Snapshot) -> StoryIndex:
+    """The snapshot's story index, built on its first use."""
+    return snapshot.derived("stories", lambda: StoryIndex(snapshot))
+
+
 class StoryIndex:
     def __init__(self, snapshot: Snapshot) -> None:
         path = layout.stories_file(snapshot.folder, snapshot.toc_generation)
@@ -147,7 +152,7 @@ def grouped_page(
     snapshot: Snapshot, request: SearchRequest, matches: counts.Matches, now: dt.datetime
 ) -> GroupedPage:
     """One entry per story: its first match in the request's order; stories ordered by it."""
-    index = snapshot.stories
+    index = story_index(snapshot)
     candidates = np.flatnonzero(matches.final)
     codes = index.story[candidates]
     per_story = np.bincount(codes, minlength=index.width)
@@ -187,7 +192,7 @@ def story_members(
     snapshot: Snapshot, story_id: str, include_unpublished: bool
 ) -> list[tuple[Article, str]]:
     """The visible articles of a story with their near-duplicate group; empty when none."""
-    index = snapshot.stories
+    index = story_index(snapshot)
     code = index.code(story_id, snapshot)
     if code is None:
         return []
@@ -201,7 +206,7 @@ def story_members(
 
 
 def story_of_doc(snapshot: Snapshot, doc: int) -> str:
-    index = snapshot.stories
+    index = story_index(snapshot)
     return index.name(int(index.story[doc]))
 
 
@@ -227,7 +232,7 @@ class TrendingCounts:
 
     def counts(self, start: int, end: int) -> Counts:
         mask = self._mask(start, end)
-        index = self.snapshot.stories
+        index = story_index(self.snapshot)
         per_story = np.bincount(index.story[mask], minlength=index.width)
         found = np.flatnonzero(per_story)
         stories = {index.name(int(c)): int(per_story[c]) for c in found.tolist()}
@@ -238,7 +243,7 @@ class TrendingCounts:
 
     def describe(self, story_ids: list[str], start: int, end: int) -> dict[str, Described]:
         snapshot = self.snapshot
-        index = snapshot.stories
+        index = story_index(snapshot)
         mask = self._mask(start, end)
         found = {}
         for story_id in story_ids:
