@@ -126,7 +126,7 @@ def embedding_times(entries: list[dict[str, Any]]) -> dict[str, Any]:
     encoder.embed("warm up")
     times = []
     for entry in entries:
-        text = hybrid.plan(query.parse(entry["q"]).root).text
+        text = hybrid.plan(query.parse(entry["q"]).root, entry["q"]).text
         if text:
             started = time.perf_counter()
             encoder.embed(text)

@@ -133,7 +133,7 @@ def collect(collection: Collection) -> tuple[list[str], dict[str, QueryData], An
     for qid in collection.judged:
         text = collection.queries[qid]
         keyword = engine.scored(text, FUSION_DEPTH, mode="keyword")
-        plan = hybrid.plan(query.parse(text).root)
+        plan = hybrid.plan(query.parse(text).root, text)
         cosine = matrix @ encoder.embed(plan.text) if plan.text else np.zeros(len(state.ids))
         data[qid] = QueryData(keyword, cosine)
     return state.ids, data, engine

@@ -24,9 +24,9 @@ keyword side is unchanged. An article found by meaning alone must satisfy every 
 contains every phrase, matches every field-prefixed or grouped clause, and none of the excluded
 words. So semantic matching never brings back an excluded word or a broken phrase; for a query
 of exact clauses only (``"central bank"``, ``oil AND gas``) the dense side can only re-rank
-keyword matches. The text embedded is the query's positive words and phrases, without operators,
-field names and excluded words. A query with nothing to embed (only exclusions, or empty) is
-answered as in keyword mode.
+keyword matches. The text embedded is the query as typed without its operators, field names and
+excluded parts (its stop words stay). A query with nothing to embed (only exclusions, or empty)
+is answered as in keyword mode.
 
 **Fusion** (``fuse``, the "union" method, chosen by leave-one-collection-out in
 bench/README.md)::
@@ -59,14 +59,15 @@ class DensePlan:
     """What an article found by meaning alone must satisfy (None: nothing)."""
 
 
-def plan(root: Node | None) -> DensePlan:
-    """The dense side of a parsed query (see the module docstring)."""
-    if root is None:
+def plan(root: Node | None, typed: str) -> DensePlan:
+    """The dense side of a query: ``root`` parsed from the ``typed`` text (see the module
+    docstring). The text embedded is the typed one less its operators and excluded parts
+    (``query.positive_text``): stop words stay, as the model was trained with them."""
+    if root is None or not any(True for _ in query.positive_leaves(root)):
         return DensePlan("", None)
     clauses = root.children if isinstance(root, query.Soft) else (root,)
     required = tuple(clause for clause in clauses if not _loose(clause))
-    words = [leaf.text.strip('"') for leaf in query.positive_leaves(root)]
-    text = " ".join(word.rstrip("*") for word in words if word.strip())
+    text = query.positive_text(typed)
     if not required:
         return DensePlan(text, None)
     return DensePlan(text, required[0] if len(required) == 1 else query.All(required))

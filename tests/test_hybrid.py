@@ -112,11 +112,15 @@ def test_field_prefixes_and_groups_are_exact_clauses(engine: WhooshEngine) -> No
 
 
 def test_the_dense_plan_of_a_query() -> None:
-    plan = hybrid.plan(query.parse('"central bank" rates -euro title:inflation').root)
-    assert plan.text == "central bank rates inflation"
-    assert plan.required is not None
-    assert hybrid.plan(query.parse("plain loose words").root).required is None
-    assert hybrid.plan(query.parse("-only -exclusions").root).text == ""
+    def plan(text: str) -> hybrid.DensePlan:
+        return hybrid.plan(query.parse(text).root, text)
+
+    typed = '"central bank" rates -euro NOT (yen OR "the dollar") title:inflation AND econom*'
+    assert plan(typed).text == "central bank rates inflation econom"
+    assert plan(typed).required is not None
+    assert plan("what is the bank of england doing?").text == "what is the bank of england doing?"
+    assert plan("what is the bank of england doing?").required is None
+    assert plan("-only -exclusions").text == ""
 
 
 def test_a_query_with_nothing_to_embed_is_answered_as_keyword(engine: WhooshEngine) -> None:

@@ -207,7 +207,7 @@ class WhooshEngine:
             evaluation = matching.Evaluation(visible, np.zeros(n, np.float32), None, False)
             base = visible
         filters = counts.filter_masks(snapshot, request, now)
-        plan = hybrid.plan(parsed.root) if request.mode != "keyword" else None
+        plan = hybrid.plan(parsed.root, request.q) if request.mode != "keyword" else None
         if plan is not None and plan.text and request.q.strip():
             vector = self.vectors.embed(plan.text)
             return dense.combine(snapshot, request, evaluation, plan, vector, visible, filters, now)
