@@ -38,7 +38,8 @@ TEXT_FIELDS: dict[str, str] = {
 }
 UNDATED = 0
 """``published_at`` of an undated article; ``dated`` is 0 then, and every date filter asks 1."""
-STRIP_FIELDS = ",".join(TEXT_FIELDS.values())
+STRIP_FIELDS = ",".join([*TEXT_FIELDS.values(), EMBEDDING])
+"""Never sent back with hits: the analysed texts and the vector (1,536 bytes as JSON floats)."""
 COLLECTION_FIELDS: list[dict[str, Any]] = [
     *({"name": name, "type": "string"} for name in TEXT_FIELDS.values()),
     {"name": "title", "type": "string"},
