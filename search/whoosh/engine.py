@@ -300,22 +300,8 @@ class WhooshEngine:
         doc = _visible_doc(snapshot, article_id, include_unpublished)
         if limit < 1:
             return []
-        stored = snapshot.stored(doc)
-        stems = _key_terms(snapshot, stored)
-        if not stems:
-            return []
-        words = [query.Words((stem,), SEARCH_FIELDS, stem, (0, 0)) for stem in stems]
-        root = query.Soft(tuple(words)) if len(words) > 1 else words[0]
-        evaluation = matching.evaluate(root, snapshot)
         visible = snapshot.live if include_unpublished else snapshot.visible
-        mask = evaluation.mask & visible
-        mask[doc] = False
-        candidates = np.flatnonzero(mask)
-        if not len(candidates):
-            return []
-        scores = evaluation.score[candidates].astype(np.float64)
-        order = np.lexsort((snapshot.id_rank[candidates], -scores))[:limit]
-        return [_plain_hit(snapshot, int(candidates[i]), float(scores[i])) for i in order.tolist()]
+        return key_terms_similar(snapshot, doc, limit, visible)
 
     def story(self, story_id: str, include_unpublished: bool = False) -> Story:
         snapshot = self.snapshot()
@@ -404,6 +390,26 @@ def _visible_doc(snapshot: Snapshot, article_id: str, include_unpublished: bool)
     if doc is None or not (snapshot.live[doc] and (include_unpublished or snapshot.published[doc])):
         raise NotFound(str(article_id))
     return doc
+
+
+def key_terms_similar(
+    snapshot: Snapshot, doc: int, limit: int, visible: np.ndarray | None = None
+) -> list[Hit]:
+    """The visible documents sharing ``doc``'s most distinctive terms, best first."""
+    stems = _key_terms(snapshot, snapshot.stored(doc))
+    if not stems:
+        return []
+    words = [query.Words((stem,), SEARCH_FIELDS, stem, (0, 0)) for stem in stems]
+    root = query.Soft(tuple(words)) if len(words) > 1 else words[0]
+    evaluation = matching.evaluate(root, snapshot)
+    mask = evaluation.mask & (snapshot.visible if visible is None else visible)
+    mask[doc] = False
+    candidates = np.flatnonzero(mask)
+    if not len(candidates):
+        return []
+    scores = evaluation.score[candidates].astype(np.float64)
+    order = np.lexsort((snapshot.id_rank[candidates], -scores))[:limit]
+    return [_plain_hit(snapshot, int(candidates[i]), float(scores[i])) for i in order.tolist()]
 
 
 def _key_terms(snapshot: Snapshot, stored: dict[str, str]) -> list[str]:
