@@ -10,7 +10,7 @@ is skipped):
 
 - ``terms``: the engine's ``more_like_this`` by distinctive terms (``WhooshEngine._key_terms``);
 - ``vectors``: the nearest articles by cosine of the stored vectors (``search.nearest``);
-- the engine as shipped (``more_like_this``), whichever of the two it uses.
+- the engine as shipped (``more_like_this``): by vectors, since this measurement.
 """
 
 from __future__ import annotations
