@@ -57,6 +57,9 @@ class DensePlan:
     """What is embedded ("": no dense side)."""
     required: Node | None
     """What an article found by meaning alone must satisfy (None: nothing)."""
+    exact_only: bool = False
+    """Every clause of the query is exact: ``required`` is the whole query, and the dense side
+    can only re-rank keyword matches."""
 
 
 def plan(root: Node | None, typed: str) -> DensePlan:
@@ -70,7 +73,8 @@ def plan(root: Node | None, typed: str) -> DensePlan:
     text = query.positive_text(typed)
     if not required:
         return DensePlan(text, None)
-    return DensePlan(text, required[0] if len(required) == 1 else query.All(required))
+    node = required[0] if len(required) == 1 else query.All(required)
+    return DensePlan(text, node, exact_only=len(required) == len(clauses))
 
 
 def _loose(clause: Node) -> bool:

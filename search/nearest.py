@@ -21,7 +21,9 @@ No kernel goes through numpy's BLAS: its threads, on a busy machine, turned a 2,
 matrix–vector product from 0.06 ms into 130 ms (p50); faiss and ``np.einsum`` run on the calling
 thread.
 
-``similarity(query, rows)`` is the exact cosine of given rows (the fusion's candidates).
+``similarity(query, rows)`` is the exact cosine of given rows (the fusion's candidates);
+``cosines`` and ``best`` are the same arithmetic for vectors an engine holds elsewhere (the
+Typesense engine reads them from its documents).
 """
 
 from __future__ import annotations
@@ -43,8 +45,7 @@ class NearestIndex:
         self._lock = threading.Lock()
 
     def similarity(self, query: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        sims: np.ndarray = np.einsum("ij,j->i", self.matrix[rows], query.astype(np.float32))
-        return sims
+        return cosines(self.matrix[rows], query)
 
     def search(
         self, query: np.ndarray, allowed: np.ndarray, k: int
@@ -55,12 +56,12 @@ class NearestIndex:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         if count <= 4 * (k + RESCORE_MARGIN):  # few allowed rows: their exact cosines are cheap
             candidates = np.flatnonzero(allowed)
-            return _best(candidates, self.similarity(query, candidates), k)
+            return best(candidates, self.similarity(query, candidates), k)
         if self.rows <= EXACT_LIMIT:
             rows = self._scan(self._index(exact=True), query, allowed, k)
         else:
             rows = self._scan(self._index(exact=False), query, allowed, k + RESCORE_MARGIN)
-        return _best(rows, self.similarity(query, rows), k)
+        return best(rows, self.similarity(query, rows), k)
 
     def _scan(self, index: Any, query: np.ndarray, allowed: np.ndarray, k: int) -> np.ndarray:
         import faiss
@@ -98,7 +99,16 @@ class NearestIndex:
         return int(self.matrix.nbytes) + (codes if self._codes is not None else 0)
 
 
-def _best(rows: np.ndarray, sims: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def cosines(vectors: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """The exact cosine of each unit row of ``vectors`` with the unit ``query`` (float32, on the
+    calling thread: the one definition both engines rank the dense side by)."""
+    sims: np.ndarray = np.einsum(
+        "ij,j->i", np.asarray(vectors, dtype=np.float32), query.astype(np.float32)
+    )
+    return sims
+
+
+def best(rows: np.ndarray, sims: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     if len(rows) > k:
         keep = np.argpartition(-sims, k - 1)[:k]
         rows, sims = rows[keep], sims[keep]
