@@ -41,7 +41,15 @@ from ..seeds import SeedFile, parse_seed
 from ..stories import state as story_files
 from ..stories.state import StoryState
 from ..vectors import VectorState
-from .documents import EMBEDDING, SCHEMA_VERSION, article_document, collection_schema, exact_key
+from .documents import (
+    EMBEDDING,
+    PACKED,
+    SCHEMA_VERSION,
+    article_document,
+    collection_schema,
+    exact_key,
+    packed,
+)
 from .meta import current_collection, schema_mark, write_meta
 from .settings import TypesenseSettings, errors, unreachable
 
@@ -214,6 +222,7 @@ class _Session:
                 if self.vectors is not None:
                     row = self.vectors.vectors[self.vector_rows[document["id"]]]
                     document[EMBEDDING] = row.astype(np.float32).tolist()
+                    document[PACKED] = packed(row)
                 yield document
 
     def abort(self) -> None:
