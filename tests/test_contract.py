@@ -22,7 +22,7 @@ import pytest
 from factory import write_article
 
 from search import backends, highlight, query, vectors
-from search.contract import Engine, SearchRequest, SearchResult
+from search.contract import MODES, Engine, SearchRequest, SearchResult
 from search.dates import parse_date
 from search.errors import NotFound
 from search.whoosh.engine import WhooshEngine
@@ -133,8 +133,8 @@ def engine(
 
 
 def ask(engine: Engine, **fields: Any) -> SearchResult:
-    """Keyword mode unless asked: the engines' shared answer (Typesense answers keyword mode
-    only for now; the modes' parity is test_modes_say_what_answered_them)."""
+    """Keyword mode unless asked (the modes' parity: test_engines_agree, and
+    tests/test_typesense.py on a larger corpus)."""
     return engine.search(SearchRequest(now=NOW, **{"mode": "keyword", **fields}))
 
 
@@ -295,21 +295,25 @@ def test_engines_agree(
         config = config_for(name, request, tmp_path_factory.mktemp(name), "agree")
         backends.make_indexer(config).reindex(seeds)
         built = backends.make_engine(config)
-        answers.append([summary(ask(built, **q)) for q in QUERIES])
+        answers.append([summary(ask(built, mode=mode, **q)) for mode in MODES for q in QUERIES])
         built.close()
-    for params, mine, theirs in zip(QUERIES, *answers, strict=True):
+    asked = [(mode, q) for mode in MODES for q in QUERIES]
+    for params, mine, theirs in zip(asked, *answers, strict=True):
         assert mine == theirs, params
 
 
 def test_modes_say_what_answered_them(engine: Engine) -> None:
     keyword = ask(engine, q="tram")
+    assert keyword.mode == "keyword"
     for mode in ("hybrid", "semantic"):
         result = ask(engine, q="tram", mode=mode)
-        if isinstance(engine, WhooshEngine):
-            assert result.mode == mode
-            assert mode == "semantic" or titles(keyword) <= titles(result)
-        else:  # docs/typesense.md: keyword mode, and said so
-            assert result.mode == "keyword" and summary(result) == summary(keyword)
+        assert result.mode == mode
+        assert mode == "semantic" or titles(keyword) <= titles(result)
+        # nothing to embed (only an exclusion): answered in keyword mode, and said so
+        assert ask(engine, q="-depot", mode=mode).mode == "keyword"
+    # grouped by story: Typesense answers keyword mode (docs/typesense.md), and says so
+    grouped = engine.search(SearchRequest(now=NOW, q="tram", group="story"))
+    assert grouped.mode == ("hybrid" if isinstance(engine, WhooshEngine) else "keyword")
 
 
 def test_both_engines_store_the_same_vectors(

@@ -237,7 +237,7 @@ def schemas() -> dict[str, Any]:
                     "enum": list(MODES),
                     "description": "The mode the engine answered in: the requested one, or "
                     "keyword when the query has nothing to embed (only exclusions) or the engine "
-                    "answers keyword mode only (Typesense, for now).",
+                    "answers that request in keyword mode only (Typesense, grouped by story).",
                 },
                 "did_you_mean": _nullable(_obj({"q": STRING, "total": INTEGER})),
                 "hits": _array(_ref("Hit")),
