@@ -273,8 +273,7 @@ class SearchResult:
     """Matching stories, in a grouped search (``total`` still counts articles)."""
     mode: str = "keyword"
     """The mode the engine answered in: the request's, or ``keyword`` when the query had nothing
-    to embed (only exclusions, or no text) or the engine answers that request in keyword mode
-    only (Typesense, grouped by story: docs/typesense.md)."""
+    to embed (only exclusions, or no text)."""
 
     @property
     def pages(self) -> int:

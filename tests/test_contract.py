@@ -25,7 +25,6 @@ from search import backends, highlight, query, vectors
 from search.contract import MODES, Engine, SearchRequest, SearchResult
 from search.dates import parse_date
 from search.errors import NotFound
-from search.whoosh.engine import WhooshEngine
 from search.whoosh.target import WhooshTarget
 
 NOW = dt.datetime(2024, 6, 1, 12, tzinfo=dt.UTC)
@@ -311,9 +310,8 @@ def test_modes_say_what_answered_them(engine: Engine) -> None:
         assert mode == "semantic" or titles(keyword) <= titles(result)
         # nothing to embed (only an exclusion): answered in keyword mode, and said so
         assert ask(engine, q="-depot", mode=mode).mode == "keyword"
-    # grouped by story: Typesense answers keyword mode (docs/typesense.md), and says so
-    grouped = engine.search(SearchRequest(now=NOW, q="tram", group="story"))
-    assert grouped.mode == ("hybrid" if isinstance(engine, WhooshEngine) else "keyword")
+        stories = engine.search(SearchRequest(now=NOW, q="tram", group="story", mode=mode))
+        assert stories.mode == mode and stories.stories
 
 
 def test_both_engines_store_the_same_vectors(
@@ -471,6 +469,18 @@ def test_grouped_search_gives_one_hit_per_story(story_engine: Engine) -> None:
     assert plain.facets == result.facets  # facets count articles either way
 
 
+@pytest.mark.parametrize("mode", ["hybrid", "semantic"])
+def test_grouped_pages_by_meaning_never_repeat_a_story(story_engine: Engine, mode: str) -> None:
+    whole = grouped(story_engine, q="fruit merger volcano", mode=mode, per_page=100)
+    assert whole.mode == mode and whole.stories == len(whole.hits) > 2
+    ids = [hit.story.id for hit in whole.hits if hit.story]
+    paged = [grouped(story_engine, q="fruit merger volcano", mode=mode, per_page=2, page=p)
+             for p in range(1, 4)]  # fmt: skip
+    seen = [hit.story.id for r in paged for hit in r.hits if hit.story]
+    assert seen == ids[: len(seen)] and len(seen) == min(6, len(ids)) == len(set(seen))
+    assert all(hit.story and hit.story.matches >= 1 for hit in whole.hits)
+
+
 def test_grouped_pages_count_stories_and_never_repeat_one(story_engine: Engine) -> None:
     everything = grouped(story_engine, per_page=100)
     assert everything.total == 10 and everything.stories == 4
@@ -549,6 +559,17 @@ def story_summary(engine: Engine) -> list[Any]:
             if h.story
         )
         answers.append((result.total, result.stories, result.facets, stories))
+    for mode in ("hybrid", "semantic"):  # the same stories and counts by meaning too
+        for q in ("merger", "volcano island", "banana company deal", "chess"):
+            result = grouped(engine, q=q, mode=mode, per_page=100)
+            stories = sorted(
+                (h.story.id, h.story.articles, h.story.sources, h.story.matches)
+                for h in result.hits
+                if h.story
+            )
+            answers.append(
+                (mode, q, result.mode, result.total, result.stories, result.facets, stories)
+            )
     for story_id in (MERGER_ID, VOLCANO_ID, CHESS_ID):
         answers.append(replace(engine.story(story_id), generation=""))
     answers.append(replace(engine.trending("7d", now=STORY_NOW), generation=""))

@@ -236,8 +236,7 @@ def schemas() -> dict[str, Any]:
                     "type": "string",
                     "enum": list(MODES),
                     "description": "The mode the engine answered in: the requested one, or "
-                    "keyword when the query has nothing to embed (only exclusions) or the engine "
-                    "answers that request in keyword mode only (Typesense, grouped by story).",
+                    "keyword when the query has nothing to embed (only exclusions).",
                 },
                 "did_you_mean": _nullable(_obj({"q": STRING, "total": INTEGER})),
                 "hits": _array(_ref("Hit")),

@@ -201,20 +201,30 @@ def allowed_batch(
 
 
 def answer(
+    engine: _Multi, request: SearchRequest, plan: TextPlan, found: HybridList | SemanticList
+) -> Answered:
+    """The request's page of ``found`` (``listing``), with its counts."""
+    page = found.first(request.offset + request.per_page)[request.offset :]
+    hits = fetch(engine, request, page, plan, found.scores)
+    return Answered(dataclasses.replace(found.answer, hits=hits), found.keyword_total)
+
+
+def listing(
     engine: _Multi,
     request: SearchRequest,
     plan: TextPlan,
     meaning: hybrid.DensePlan,
     filters: Filters,
     vector: np.ndarray,
-) -> Answered:
-    """The request in its mode (hybrid or semantic), ``meaning`` its dense side."""
+) -> HybridList | SemanticList:
+    """The mode's matches and order (a grouped page groups them)."""
+    semantic = request.mode == "semantic"
+    depth = ranking.SEMANTIC_DEPTH if semantic else ranking.HYBRID_DENSE_DEPTH
     allowed = allowed_batch(engine, request, plan, meaning)
-    if request.mode == "semantic":
-        near = nearest(engine, vector, ranking.SEMANTIC_DEPTH, request.include_unpublished, allowed)
-        return semantic(engine, request, plan, filters, near)
-    near = nearest(engine, vector, ranking.HYBRID_DENSE_DEPTH, request.include_unpublished, allowed)
-    return fused(engine, request, plan, filters, near, vector)
+    near = nearest(engine, vector, depth, request.include_unpublished, allowed)
+    if semantic:
+        return SemanticList(engine, request, plan, filters, near)
+    return HybridList(engine, request, plan, filters, near, vector)
 
 
 def similar(engine: _Multi, document: dict[str, Any], limit: int, include: bool) -> list[Hit]:
@@ -229,16 +239,10 @@ def similar(engine: _Multi, document: dict[str, Any], limit: int, include: bool)
     ][:limit]
     if not pairs:
         return []
-    search = {
-        "q": "*",
-        "filter_by": ids_filter([i for i, _ in pairs]),
-        "exclude_fields": STRIP_FIELDS,
-        "per_page": len(pairs),
-    }
-    (response,) = engine.multi([search], include)
-    by_id = {str(item["document"]["id"]): item["document"] for item in response.get("hits", [])}
+    found = documents(engine, [i for i, _ in pairs], include)
     plain = highlight.marks(None)  # as on Whoosh: similar articles are not marked
-    return [plain.hit(article_of(by_id[i]), c, "") for i, c in pairs if i in by_id]
+    cos = dict(pairs)
+    return [plain.hit(article_of(document), cos[document["id"]], "") for document in found]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -248,100 +252,163 @@ class Answered:
     """Keyword matches with the filters (did-you-mean judges words by them)."""
 
 
-def semantic(
-    engine: _Multi,
-    request: SearchRequest,
-    plan: TextPlan,
-    filters: Filters,
-    near: Near,
-) -> Answered:
-    near = near.within(ranking.SIMILARITY_FLOOR)
-    chosen = dataclasses.replace(
-        plan,
-        q="*",
-        filters=[ids_filter(near.ids)],
-        orders=[],
-        exclusions=[],
-        any_word=False,
-        prefix=False,
-    )
-    relevance = request.sort == "relevance"
-    window = (1, 0) if relevance else (request.page, request.per_page)
-    batch = SearchBatch(engine, request, chosen, filters, hits=window)
-    words = SearchBatch(engine, request, plan, filters).count_params(filters.all())
-    words_index = batch.add({**words, "per_page": 0})
-    if relevance:
+class SemanticList:
+    """Semantic mode's matches: the nearest (an ``id`` filter: ``plan``) with the request's
+    filters, counted by one batch (``answer``), in the sort's order (relevance: nearest first,
+    then newer, undated last, then by id, as on Whoosh)."""
+
+    shown: list[str] = []
+    """Nothing is added to ``plan``'s matches (the union of hybrid mode)."""
+
+    def __init__(
+        self, engine: _Multi, request: SearchRequest, plan: TextPlan, filters: Filters, near: Near
+    ) -> None:
+        near = near.within(ranking.SIMILARITY_FLOOR)
+        self.plan = dataclasses.replace(
+            plan, q="*", filters=[ids_filter(near.ids)], orders=[], exclusions=[],
+            any_word=False, prefix=False,
+        )  # fmt: skip
+        self.counts = batch = SearchBatch(engine, request, self.plan, filters, hits=(1, 0))
+        words = SearchBatch(engine, request, plan, filters).count_params(filters.all())
+        words_index = batch.add({**words, "per_page": 0})
         members = batch.add(
             {
                 "q": "*",
                 "filter_by": batch.filter_for(filters.all()),
-                "include_fields": "id,published_at,dated",
+                "include_fields": "id,published_at,dated,quality,heat",
                 "per_page": PAGE_LIMIT,
             }
         )
-    answer = batch.run()
-    keyword_total = int(batch.responses[words_index].get("found", 0))
-    if relevance:
-        cos = dict(zip(near.ids, near.cosines.tolist(), strict=True))
+        self.answer = batch.run()
+        self.keyword_total = int(batch.responses[words_index].get("found", 0))
+        self.scores = dict(zip(near.ids, near.cosines.tolist(), strict=True))
         found = [item["document"] for item in batch.responses[members].get("hits", [])]
-        # as on Whoosh: nearest first, then newer (undated last), then by id
-        found.sort(
-            key=lambda d: (
-                -cos[str(d["id"])],
-                -int(d["published_at"]) if int(d.get("dated", 0)) else math.inf,
-                str(d["id"]),
+        if request.sort == "relevance":
+            cos = self.scores
+            found.sort(
+                key=lambda d: (
+                    -cos[str(d["id"])],
+                    -int(d["published_at"]) if int(d.get("dated", 0)) else math.inf,
+                    str(d["id"]),
+                )
             )
+        else:
+            found.sort(key=_sort_key(request.sort))
+        self.order = [str(d["id"]) for d in found]
+
+    def first(self, stop: int) -> list[str]:
+        return self.order[:stop]
+
+
+class HybridList:
+    """Hybrid mode's matches: the counts of the union (``answer``) and its order, as far as asked
+    (``first``): for relevance the fused head then the rest of the keyword list, for another
+    sort the two sides merged by it."""
+
+    def __init__(
+        self,
+        engine: _Multi,
+        request: SearchRequest,
+        plan: TextPlan,
+        filters: Filters,
+        near: Near,
+        vector: np.ndarray,
+    ) -> None:
+        self.engine, self.request, self.plan, self.filters = engine, request, plan, filters
+        """``plan``: the keyword matches, to which the nearest are added."""
+        include = request.include_unpublished
+        self.near = near = near.within(ranking.SIMILARITY_FLOOR)
+        keyword = SearchBatch(engine, request, plan, filters)
+        matching = keyword.count_params([*base_filter(include), ids_filter(near.ids)])
+        membership = [
+            {**matching, "include_fields": "id", "per_page": PAGE_LIMIT},
+            {"q": "*", "filter_by": join([*filters.all(), ids_filter(near.ids)])},
+        ]
+        membership[1].update(include_fields="id", per_page=PAGE_LIMIT)
+        matched, self.passing = (
+            {str(item["document"]["id"]) for item in response.get("hits", [])}
+            for response in (engine.multi(membership, include) if near.ids else [{}, {}])
         )
-        ordered = [str(d["id"]) for d in found]
-        page = ordered[request.offset : request.offset + request.per_page]
-        hits = fetch(engine, request, page, plan, {i: cos[i] for i in page})
-        answer = dataclasses.replace(answer, hits=hits)
-    return Answered(answer, keyword_total)
+        self.added = [i for i in near.ids if i not in matched]
+        """The nearest that match no keyword clause (every count adds them)."""
+        self.shown = [i for i in self.added if i in self.passing]
+        """Those of them that pass the filters too."""
+        union = ids_filter(self.added) if self.added else ""
+        self.counts = SearchBatch(engine, request, plan, filters, hits=(1, 0), union=union)
+        self.answer = self.counts.run()
+        self.keyword_total = self.answer.total - len(self.shown)
+        self.scores: dict[str, float] = {}
+        self.order: list[str] = []
+        self._keyword_seen = 0
+        """How far into the keyword list ``order`` has read."""
+        self._vector = vector
 
+    def first(self, stop: int) -> list[str]:
+        """The first ``stop`` ids in the mode's order (fewer when there are fewer)."""
+        if self.request.sort != "relevance":
+            return self._sorted(stop)
+        if not self._keyword_seen and not self.order:
+            self._head()
+        while len(self.order) < stop and self._keyword_seen >= ranking.HYBRID_KEYWORD_DEPTH:
+            taken = set(self.order)
+            start = self._keyword_seen
+            rest = self._keyword(start, start + max(stop - len(self.order), PAGE_LIMIT), "id")
+            self._keyword_seen += len(rest)
+            self.order += [i for i in (str(r["document"]["id"]) for r in rest) if i not in taken]
+            if not rest:
+                break
+        return self.order[:stop]
 
-def fused(
-    engine: _Multi,
-    request: SearchRequest,
-    plan: TextPlan,
-    filters: Filters,
-    near: Near,
-    vector: np.ndarray,
-) -> Answered:
-    include = request.include_unpublished
-    near = near.within(ranking.SIMILARITY_FLOOR)
-    keyword = SearchBatch(engine, request, plan, filters)
-    membership = [
-        {
-            **keyword.count_params([*base_filter(include), ids_filter(near.ids)]),
-            "include_fields": "id",
-            "per_page": PAGE_LIMIT,
-        },
-        {
-            "q": "*",
-            "filter_by": join([*filters.all(), ids_filter(near.ids)]),
-            "include_fields": "id",
-            "per_page": PAGE_LIMIT,
-        },
-    ]
-    for search in membership:
-        search.pop("_union_parts", None)
-    matched, passing = (
-        {str(item["document"]["id"]) for item in response.get("hits", [])}
-        for response in (engine.multi(membership, include) if near.ids else [{}, {}])
-    )
-    added = [i for i in near.ids if i not in matched]
-    union = ids_filter(added) if added else ""
-    counts = SearchBatch(engine, request, plan, filters, hits=(1, 0), union=union)
-    answer = counts.run()
-    keyword_total = answer.total - sum(1 for i in added if i in passing)
-    relevance = request.sort == "relevance"
-    if relevance:
-        order, scores = _fused_order(engine, request, plan, filters, near, passing, vector)
-    else:
-        order, scores = _sorted_union(engine, request, plan, filters, added, passing)
-    page = order[request.offset : request.offset + request.per_page]
-    hits = fetch(engine, request, page, plan, {i: scores.get(i, 0.0) for i in page})
-    return Answered(dataclasses.replace(answer, hits=hits), keyword_total)
+    def _keyword(self, start: int, stop: int, fields: str) -> list[dict[str, Any]]:
+        return _keyword_list(
+            self.engine, self.request, self.plan, self.filters, start, stop, fields
+        )
+
+    def _head(self) -> None:
+        """The keyword list's first ``HYBRID_KEYWORD_DEPTH`` ∪ the nearest passing the filters,
+        in ``hybrid.fuse``'s order."""
+        depth = ranking.HYBRID_KEYWORD_DEPTH
+        fields = f"{VECTOR_FIELDS},published_at,quality"  # the last two: merged lists' order
+        hits = self._keyword(0, depth, fields)
+        self._keyword_seen = len(hits) if len(hits) == depth else -1  # -1: the whole list read
+        head_ids, head_vectors = _vectors(hits)
+        self.scores = {
+            i: float(item.get("text_match", 0) or 0) for i, item in zip(head_ids, hits, strict=True)
+        }
+        near = self.near
+        dense = [i for i in near.ids if i in self.passing]
+        known = dict(zip(near.ids, near.vectors, strict=True))
+        extra = [i for i in dense if i not in set(head_ids)]
+        ids = head_ids + extra
+        if not ids:
+            return
+        rows = [*head_vectors] + [known[i] for i in extra]
+        rank = {article_id: position for position, article_id in enumerate(sorted(ids))}
+        index = {article_id: position for position, article_id in enumerate(ids)}
+        head = hybrid.fuse(
+            np.arange(len(head_ids)),
+            np.array([self.scores[i] for i in head_ids], dtype=np.float64),
+            np.array([index[i] for i in dense], dtype=np.int64),
+            cosines(np.array(rows, dtype=np.float32), self._vector),
+            np.array([rank[i] for i in ids]),
+        )
+        self.order = [ids[position] for position in head.tolist()]
+
+    def _sorted(self, stop: int) -> list[str]:
+        """Another sort than relevance: the keyword list and the added articles merged by it."""
+        fields = "id,published_at,dated,quality,heat"
+        ours = self._keyword(0, stop, fields)
+        theirs: list[dict[str, Any]] = []
+        if self.shown:
+            search: dict[str, Any] = {"q": "*", "filter_by": ids_filter(self.shown)}
+            search.update(include_fields=fields, per_page=PAGE_LIMIT)
+            (response,) = self.engine.multi([search], self.request.include_unpublished)
+            theirs = response.get("hits", [])
+        key = _sort_key(self.request.sort)
+        merged = sorted([*ours, *theirs], key=lambda item: key(item["document"]))
+        for item in ours:
+            self.scores[str(item["document"]["id"])] = float(item.get("text_match", 0) or 0)
+        return [str(item["document"]["id"]) for item in merged][:stop]
 
 
 def _keyword_list(
@@ -367,79 +434,6 @@ def _keyword_list(
     return found[skip : skip + stop - start]
 
 
-def _fused_order(
-    engine: _Multi,
-    request: SearchRequest,
-    plan: TextPlan,
-    filters: Filters,
-    near: Near,
-    passing: set[str],
-    vector: np.ndarray,
-) -> tuple[list[str], dict[str, float]]:
-    """The fused head (``hybrid.fuse``), then the rest of the keyword list, as far as the page."""
-    depth = ranking.HYBRID_KEYWORD_DEPTH
-    fields = f"{VECTOR_FIELDS},published_at,quality"  # the last two: merged lists' order
-    head_hits = _keyword_list(engine, request, plan, filters, 0, depth, fields)
-    head_ids, head_vectors = _vectors(head_hits)
-    scores = {
-        i: float(item.get("text_match", 0) or 0)
-        for i, item in zip(head_ids, head_hits, strict=True)
-    }
-    dense = [i for i in near.ids if i in passing]
-    known = dict(zip(near.ids, near.vectors, strict=True))
-    extra = [i for i in dense if i not in set(head_ids)]
-    ids = head_ids + extra
-    if not ids:
-        return [], scores
-    rows = [*head_vectors] + [known[i] for i in extra]
-    sims = cosines(np.array(rows, dtype=np.float32), vector)
-    rank = {article_id: position for position, article_id in enumerate(sorted(ids))}
-    index = {article_id: position for position, article_id in enumerate(ids)}
-    head = hybrid.fuse(
-        np.arange(len(head_ids)),
-        np.array([scores[i] for i in head_ids], dtype=np.float64),
-        np.array([index[i] for i in dense], dtype=np.int64),
-        sims,
-        np.array([rank[i] for i in ids]),
-    )
-    order = [ids[position] for position in head.tolist()]
-    stop = request.offset + request.per_page
-    if stop > len(order) and len(head_ids) == depth:  # the page reaches past the head
-        taken = set(order)
-        rest = _keyword_list(engine, request, plan, filters, depth, depth + stop + len(dense), "id")
-        order += [i for i in (str(item["document"]["id"]) for item in rest) if i not in taken]
-    return order, scores
-
-
-def _sorted_union(
-    engine: _Multi,
-    request: SearchRequest,
-    plan: TextPlan,
-    filters: Filters,
-    added: list[str],
-    passing: set[str],
-) -> tuple[list[str], dict[str, float]]:
-    """Another sort than relevance: the keyword list and the added articles, merged by it."""
-    stop = request.offset + request.per_page
-    fields = "id,published_at,dated,quality,heat"
-    ours = _keyword_list(engine, request, plan, filters, 0, stop, fields)
-    theirs: list[dict[str, Any]] = []
-    extra = [i for i in added if i in passing]
-    if extra:
-        search = {
-            "q": "*",
-            "filter_by": ids_filter(extra),
-            "include_fields": fields,
-            "per_page": PAGE_LIMIT,
-        }
-        (response,) = engine.multi([search], request.include_unpublished)
-        theirs = response.get("hits", [])
-    key = _sort_key(request.sort)
-    merged = sorted([*ours, *theirs], key=lambda item: key(item["document"]))
-    scores = {str(item["document"]["id"]): float(item.get("text_match", 0) or 0) for item in ours}
-    return [str(item["document"]["id"]) for item in merged], scores
-
-
 def _sort_key(sort: str) -> Any:
     """``batch.SORTS[sort]`` as a Python key (Typesense's own order within each side)."""
     fields = [part.split(":") for part in SORTS[sort].split(",")]
@@ -455,6 +449,26 @@ def _sort_key(sort: str) -> Any:
     return key
 
 
+def documents(
+    engine: _Multi, ids: list[str], include: bool, fields: str = ""
+) -> list[dict[str, Any]]:
+    """The documents of ``ids``, in that order (``fields`` only, or all but the vectors and the
+    analysed texts)."""
+    if not ids:
+        return []
+    shown = {"include_fields": fields} if fields else {"exclude_fields": STRIP_FIELDS}
+    searches = [
+        {"q": "*", "filter_by": ids_filter(part), "per_page": len(part), **shown}
+        for part in (ids[start : start + PAGE_LIMIT] for start in range(0, len(ids), PAGE_LIMIT))
+    ]
+    by_id = {
+        str(item["document"]["id"]): item["document"]
+        for response in engine.multi(searches, include)
+        for item in response.get("hits", [])
+    }
+    return [by_id[i] for i in ids if i in by_id]
+
+
 def fetch(
     engine: _Multi,
     request: SearchRequest,
@@ -463,18 +477,16 @@ def fetch(
     scores: dict[str, float],
 ) -> tuple[Hit, ...]:
     """The hits of ``ids``, in that order, marked as keyword hits are."""
-    if not ids:
-        return ()
-    search = {
-        "q": "*",
-        "filter_by": ids_filter(ids),
-        "exclude_fields": STRIP_FIELDS,
-        "per_page": min(PAGE_LIMIT, len(ids)),
-    }
-    (response,) = engine.multi([search], request.include_unpublished)
-    by_id = {str(item["document"]["id"]): item["document"] for item in response.get("hits", [])}
+    found = documents(engine, ids, request.include_unpublished)
+    return hits([{"document": document} for document in found], plan, scores)
+
+
+def hits(raw: list[dict[str, Any]], plan: TextPlan, scores: dict[str, float]) -> tuple[Hit, ...]:
+    """Hits of fetched documents, marked as keyword hits are, with the mode's scores."""
     return tuple(
-        hit({"document": by_id[i], "text_match": scores.get(i, 0.0)}, plan.marks)
-        for i in ids
-        if i in by_id
+        hit(
+            {"document": item["document"], "text_match": scores.get(item["document"]["id"], 0.0)},
+            plan.marks,
+        )
+        for item in raw
     )

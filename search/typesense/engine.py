@@ -176,16 +176,23 @@ class TypesenseEngine:
         filters = request_filters(request)
         story_count = None
         meaning = None
-        if request.mode != "keyword" and request.q.strip() and not request.grouped:
+        if request.mode != "keyword" and request.q.strip():
             meaning = hybrid.plan(parsed.root, request.q)
-        if request.grouped:
+        listing = None
+        if meaning is not None and meaning.text:
+            vector = self.vectors.embed(meaning.text)
+            listing = dense.listing(self, request, plan, meaning, filters, vector)
+        if listing is not None and request.grouped:
+            grouped = stories.grouped_hybrid(self, request, plan, filters, listing)
+            result, story_count = grouped.answer, grouped.stories
+            keyword_total = listing.keyword_total
+        elif listing is not None:
+            answered = dense.answer(self, request, plan, listing)
+            result, keyword_total = answered.answer, answered.keyword_total
+        elif request.grouped:
             grouped = stories.grouped_search(self, request, plan, filters)
             result, story_count = grouped.answer, grouped.stories
             keyword_total = result.total
-        elif meaning is not None and meaning.text:
-            vector = self.vectors.embed(meaning.text)
-            answered = dense.answer(self, request, plan, meaning, filters, vector)
-            result, keyword_total = answered.answer, answered.keyword_total
         else:
             result = SearchBatch(self, request, plan, filters).run()
             keyword_total = result.total
@@ -206,7 +213,7 @@ class TypesenseEngine:
             generation=self.generation(),
             plain_fallback=parsed.plain_fallback,
             stories=story_count,
-            mode=request.mode if meaning is not None and meaning.text else "keyword",
+            mode=request.mode if listing is not None else "keyword",
         )
 
     def _did_you_mean(
