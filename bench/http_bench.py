@@ -13,6 +13,9 @@
   answer other than 200 or a failed connection counts.
 - Reported per phase: requests/s, latency p50/p95/p99, errors, and the server's memory (RSS of
   the gunicorn master plus its workers) before and after.
+- ``--page``: load the HTML search page (``/?q=…``) rather than ``/api/search``. ``--repo DIR``:
+  serve another checkout's code (its ``.venv``) on its own index, for a baseline in the same
+  run: ``--repo ../main --index DIR --no-reindex``.
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument("--no-reindex", dest="reindex", action="store_false")
     parser.add_argument("--queries", type=Path, default=queryset.QUERIES_FILE)
     parser.add_argument("--results", type=Path, default=common.RESULTS_DIR)
+    parser.add_argument("--page", action="store_true", help="the HTML search page, not the API")
+    parser.add_argument("--repo", type=Path, help="serve this checkout's code (its .venv)")
     parser.add_argument("--no-record", dest="results", action="store_const", const=None)
 
 
@@ -56,8 +61,9 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def search_paths(queries: list[dict[str, Any]]) -> list[str]:
-    """``/api/search?...`` for each query (until as a date-time: an exclusive end)."""
+def search_paths(queries: list[dict[str, Any]], page: bool = False) -> list[str]:
+    """``/api/search?...`` (``page``: ``/?...``) for each query (until as a date-time: an
+    exclusive end)."""
     paths = []
     for entry in queries:
         params: list[tuple[str, str]] = [("q", entry["q"])]
@@ -71,7 +77,7 @@ def search_paths(queries: list[dict[str, Any]]) -> list[str]:
             params.append(("range", entry["range"]))
         if entry["sort"] != "relevance":
             params.append(("sort", entry["sort"]))
-        paths.append("/api/search?" + urllib.parse.urlencode(params))
+        paths.append(("/?" if page else "/api/search?") + urllib.parse.urlencode(params))
     return paths
 
 
@@ -87,8 +93,9 @@ class Server:
         log: Path,
         env: dict[str, str] | None = None,
     ) -> None:
+        repo = getattr(args, "repo", None)
         command = [
-            sys.executable,
+            str(repo / ".venv" / "bin" / "python") if repo else sys.executable,
             "-c",
             "import sys; from web.cli import main; sys.exit(main())",
             "serve",
@@ -109,8 +116,8 @@ class Server:
         self.log = open(log, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             command,
-            cwd=common.ROOT,
-            env={**_env(), **(env or {})},  # e.g. NEWSFIND_ENGINE=typesense
+            cwd=repo or common.ROOT,
+            env={**_env(repo), **(env or {})},  # e.g. NEWSFIND_ENGINE=typesense
             stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -143,9 +150,10 @@ class Server:
         self.log.close()
 
 
-def _env() -> dict[str, str]:
+def _env(root: Path | None = None) -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(common.ROOT), env.get("PYTHONPATH")]))
+    first = str(root or common.ROOT)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [first, env.get("PYTHONPATH")]))
     return env
 
 
@@ -228,7 +236,7 @@ def main(args: Any) -> int:
         seeds = work / "seeds" if (work / "seeds").is_dir() else args.corpus
     if seeds is None and args.reindex:
         raise SystemExit("http: the reindex phase needs --seeds (or --corpus)")
-    paths = search_paths(queryset.load(args.queries)["queries"])
+    paths = search_paths(queryset.load(args.queries)["queries"], page=args.page)
     port = free_port()
     log = Path(work or index) / "serve.log"
     # a SIGTERM (timeout, Ctrl+C's cousin) must still stop the server: make it an exception

@@ -103,6 +103,8 @@ class SearchRequest:
     mode: str = DEFAULT_MODE
     """A key of ``MODES`` (``search.hybrid`` says exactly what each matches and how operators
     and filters combine with meaning)."""
+    exact: bool = False
+    """Search ``q`` as typed: no automatic respelling (the page's "search instead for")."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.q, str):
@@ -146,7 +148,7 @@ class SearchRequest:
         if unknown:
             raise RequestError("facets", f"unknown facet {unknown[0]!r}; use {FACET_NAMES}")
         object.__setattr__(self, "facets", tuple(dict.fromkeys(self.facets)))
-        for name in ("include_unpublished", "diversify"):
+        for name in ("include_unpublished", "diversify", "exact"):
             if not isinstance(getattr(self, name), bool):
                 raise RequestError(name, "must be true or false")
 
@@ -208,6 +210,10 @@ class Hit:
     """Empty unless the body matched the query."""
     story: StoryBrief | None = None
     """The hit's story, in a grouped search."""
+    related_matches: tuple[tuple[Segment, ...], ...] = ()
+    """When the hit matched the query only through the titles of its related coverage (none of
+    its own title, excerpt, body, topics or provider): those titles, marked. Such hits rank
+    after every hit matching in its own text (``search.highlight.related_only``)."""
 
 
 @dataclass(frozen=True)
@@ -248,6 +254,9 @@ class RangeCount:
     label: str
     count: int
     selected: bool = False
+    end: dt.datetime | None = None
+    """The end of the window when it is counted back from the newest visible article (the
+    archive is older than the range: ``dates.window_end``); None when counted from now."""
 
 
 @dataclass(frozen=True)
@@ -265,6 +274,11 @@ class SearchResult:
     date_histogram: DateHistogram | None = None
     ranges: tuple[RangeCount, ...] = ()
     did_you_mean: Correction | None = None
+    """A respelling offered, not applied (the results are for ``request.q``)."""
+    corrected: Correction | None = None
+    """A respelling applied: the results are for ``corrected.q``, not for ``request.q``, which
+    found nothing or clearly less (``spelling.should_apply``); never set with ``did_you_mean``.
+    ``SearchRequest(exact=True)`` searches ``request.q`` as typed."""
     took_ms: float = 0.0
     generation: str = ""
     plain_fallback: bool = False
@@ -288,6 +302,8 @@ class Suggestion:
     kind: str
     """``title``, ``topic``, ``provider`` or ``term``."""
     count: int = 0
+    article_id: str = ""
+    """A title's article (choosing it opens that article); empty for other kinds."""
 
 
 @dataclass(frozen=True)
@@ -364,6 +380,8 @@ class IndexInfo:
     """Visible (published) documents."""
     last_reindex: dt.datetime | None
     version: str
+    rejected: int = 0
+    """Files the last reindex rejected (its report lists them): the health check warns."""
 
 
 class Engine(Protocol):

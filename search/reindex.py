@@ -13,7 +13,9 @@
   generation beside the live one and the target switches to it atomically at commit; an
   incremental run matches files to indexed documents by path: an unchanged stamp (size, mtime) is
   skipped unread, an unchanged content hash unparsed; new and changed files are written, vanished
-  ones deleted. A file that fails to parse keeps its previously indexed version.
+  ones deleted. A file that fails to parse keeps its previously indexed version — in a full run
+  too: the new generation gets the live one's copy of it (``Session.carry``), rebuilt from what
+  the index stores, so a nightly ``--full`` never drops what the incremental runs kept.
 - **Duplicate ids**: the file whose relative path sorts first wins (``Claims``); the other is
   rejected, naming both, on every run until it is fixed.
 - **Stories** (``search.stories.step``): from the previous commit's story state, the deleted ids
@@ -94,8 +96,9 @@ class ArticleRecord:
     """Its vector's key: an unchanged text reuses its vector."""
 
 
-def record_of(article: Article, seed: SeedFile, content_hash: str) -> ArticleRecord:
-    """The one place a parsed article becomes its record (runs in the parsing workers)."""
+def record_of(article: Article, seed: SeedFile | Indexed, content_hash: str) -> ArticleRecord:
+    """The one place a parsed (or carried: ``Session.carry``) article becomes its record (runs
+    in the parsing workers)."""
     text = article_text(article.title, article.excerpt, article.body)
     return ArticleRecord(
         article.id,
@@ -136,6 +139,11 @@ class Session(Protocol):
 
     def write(self, files: list[SeedFile], workers: int | None, counter: Any) -> Written:
         """Parse ``files`` and write their articles (``counter.value`` counts files done)."""
+        ...
+
+    def carry(self, live: str, documents: list[Indexed]) -> list[Parsed]:
+        """Write into this (full) run's generation the ``live`` generation's versions of these
+        documents (files that no longer parse), as articles parsed from them would be."""
         ...
 
     def discard(self, handles: list[Any]) -> None:
@@ -276,13 +284,17 @@ def _run(
     if reason:
         report.full = True
         report.note = reason
+        held = _previous(target, live)
         session = target.begin(live, full=True)
         # a new generation embeds only what the live one has no vector for
         cache = vectors.load(target.derived_file(live, vectors.KIND)) if live else None
         before = Before(None, None, cache)
-        written = _write(session, report, files, {}, set(), workers, progress, before=before)
+        carry = (live, held) if live is not None and held else None
+        written = _write(
+            session, report, files, {}, set(), workers, progress, before=before, carry=carry
+        )
         if live is not None and live != session.generation:
-            report.deleted = len(set(target.indexed(live)) - set(written))
+            report.deleted = len(set(held or target.indexed(live)) - set(written))
     else:
         session = target.begin(live, full=False)
         report.unchanged = len(files) - len(to_parse)
@@ -303,15 +315,23 @@ def _write(
     progress: ProgressFn | None,
     removed: Iterable[str] = (),
     before: Before | None = None,
+    carry: tuple[str, dict[str, Indexed]] | None = None,
 ) -> list[str]:
     """Parse and write ``files``, settle duplicate ids, delete what is stale, derive the stories
-    and the vectors, commit; the rels of the files written. ``indexed`` is empty in a full run."""
+    and the vectors, commit; the rels of the files written. ``indexed`` is empty in a full run.
+    ``carry``: a full run's live generation and what it holds, whose versions of the files that
+    fail to parse are written again."""
     before = before or Before(None, None, None)
     try:
         counter = Counter()
         with Reporter(counter, len(files), progress):
             written = session.write(files, workers, counter)
         report.rejected.extend(written.rejected)
+        if carry is not None:
+            live, held = carry
+            broken = sorted({item.path for item in written.rejected} & set(held))
+            if broken:
+                written.parsed.extend(session.carry(live, [held[rel] for rel in broken]))
         parsed_rels = {item.record.rel for item in written.parsed}
         # the old version of a file that failed to parse stays indexed, and keeps its id
         keep = {
@@ -371,6 +391,17 @@ class Before:
 
 def _vector_record(record: ArticleRecord) -> vectors.VectorRecord:
     return vectors.VectorRecord(record.id, record.content_hash, record.text_hash, record.text)
+
+
+def _previous(target: Target, live: str | None) -> dict[str, Indexed]:
+    """What the live generation holds (a full run keeps its copies of files gone bad); empty
+    when there is none or it cannot be read (a full run is how an unreadable index is fixed)."""
+    if live is None:
+        return {}
+    try:
+        return target.indexed(live)
+    except Exception:  # noqa: BLE001 - unreadable: rebuild from the files alone
+        return {}
 
 
 def _changed(seed: SeedFile, known: Indexed | None) -> bool:

@@ -18,6 +18,7 @@ def shared_dir() -> Path:
 
 # --- web fixtures (tests/test_web*.py, tests/test_browser*.py) ----------------------------------
 
+import contextlib as _contextlib  # noqa: E402
 import datetime as _dt  # noqa: E402
 import os as _os  # noqa: E402
 import socket as _socket  # noqa: E402
@@ -212,6 +213,17 @@ def stop_server(server: LiveServer) -> None:
         server.process.wait(timeout=10)
 
 
+@_contextlib.contextmanager
+def served(index_dir: Path, seeds_dir: Path, log: Path, *extra: str) -> _Iterator[LiveServer]:
+    """``newsfind serve`` on ``index_dir`` while the block runs (up before it starts)."""
+    server = start_server(index_dir, seeds_dir, log, *extra)
+    try:
+        wait_until_up(server)
+        yield server
+    finally:
+        stop_server(server)
+
+
 @pytest.fixture(scope="session")
 def live_server(web_index: Path, tmp_path_factory: pytest.TempPathFactory) -> _Iterator[LiveServer]:
     """The real server for the whole session: 2 gunicorn workers × 4 threads, then stopped."""
@@ -226,7 +238,10 @@ def live_server(web_index: Path, tmp_path_factory: pytest.TempPathFactory) -> _I
         stop_server(server)
 
 
-# --- the browser (tests/test_browser*.py): Debian's chromium driven by Playwright ---------------
+# --- browser fixtures (tests/test_browser*.py): Debian's chromium driven by Playwright ----------
+
+from urllib.parse import parse_qs as _parse_qs  # noqa: E402
+from urllib.parse import urlsplit as _urlsplit  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -238,6 +253,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+REPO = Path(__file__).resolve().parents[1]
 TIMEOUT_MS = 15_000
 
 
@@ -274,3 +290,17 @@ def page(browser: _Any) -> _Iterator[_Any]:
         yield tab
     finally:
         context.close()
+
+
+OFFLINE_IMAGE = "Failed to load resource: net::ERR_NAME_NOT_RESOLVED"
+"""Articles' own images whose hosts resolve nowhere here (thumbnails then hide themselves)."""
+
+
+def no_errors(tab: _Any) -> None:
+    """No dialog and no script or console error, unreachable thumbnails aside."""
+    errors = [error for error in tab.errors if error != OFFLINE_IMAGE]
+    assert tab.dialogs == [] and errors == [], errors
+
+
+def query_of(url: str) -> dict[str, list[str]]:
+    return _parse_qs(_urlsplit(url).query)

@@ -11,8 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CHROMIUM, LiveServer, start_server, stop_server, wait_until_up
-from test_browser import REPO, query_of
+from conftest import (
+    CHROMIUM,
+    REPO,
+    LiveServer,
+    no_errors,
+    query_of,
+    start_server,
+    stop_server,
+    wait_until_up,
+)
 
 pytestmark = [
     pytest.mark.browser,
@@ -44,7 +52,7 @@ def test_grouped_results_lead_to_the_story_page(page: Any, live_server: LiveServ
     assert query_of(page.url)["group"] == ["none"]
     assert page.locator(".story-line").count() == 0
     assert "stories" not in page.locator("#result-count").inner_text()
-    assert page.errors == []
+    no_errors(page)
 
 
 def test_trending_on_the_home_page(page: Any, live_server: LiveServer) -> None:
@@ -58,7 +66,7 @@ def test_trending_on_the_home_page(page: Any, live_server: LiveServer) -> None:
     with page.expect_navigation():
         story.click()
     assert "/stories/" in page.url and page.locator(".story-article").count() >= 2
-    assert page.errors == []
+    no_errors(page)
 
 
 def test_a_story_on_a_phone(page: Any, live_server: LiveServer) -> None:
@@ -110,4 +118,4 @@ def test_screenshot_of_grouped_real_news(
     page.set_viewport_size({"width": 1280, "height": 900})
     page.screenshot(path=str(tmp_path / "story-1280.png"), full_page=False)
     assert (folder / "screenshot-stories.png").stat().st_size > 10_000
-    assert page.errors == []
+    no_errors(page)

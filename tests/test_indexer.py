@@ -462,7 +462,7 @@ def test_sigkill_while_writing_leaves_the_last_commit_searchable(tmp_path: Path)
                 assert engine.search(SearchRequest(per_page=1)).total == len(committed), moment
                 for version in ("a", "b"):
                     marked = sum(v == version for v in committed.values())
-                    found = engine.search(SearchRequest(q=MARKERS[version])).total
+                    found = engine.search(SearchRequest(q=MARKERS[version], mode="keyword")).total
                     assert found == marked, (moment, version)
             finally:
                 engine.close()

@@ -3,9 +3,12 @@ on article pages, trending on the home page and the API — the real app over a 
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from typing import Any
 
+import feedparser
 import pytest
 from factory import write_article
 from flask.testing import FlaskClient
@@ -151,3 +154,15 @@ def test_etags_hold_for_stories(client: FlaskClient) -> None:
         "/api/stories/merger000000", headers={"If-None-Match": first.headers["ETag"]}
     )
     assert again.status_code == 304
+
+
+def test_exports_and_the_feed_list_articles_whatever_the_grouping(client: FlaskClient) -> None:
+    for group in ("", "&group=story", "&group=none"):
+        text = client.get(f"/api/search.csv?q=chiquita{group}").get_data(as_text=True)
+        assert len(list(csv.DictReader(io.StringIO(text)))) == 4, group
+        exported = client.get(f"/api/search.json?q=chiquita{group}").get_json()
+        assert len(exported["hits"]) == 4 and all(h["story"] is None for h in exported["hits"])
+        feed = feedparser.parse(client.get(f"/feed?q=chiquita{group}").get_data())
+        assert not feed.bozo and len(feed.entries) == 4, group
+    page = html(client.get("/?q=chiquita"))  # grouped: its export links still give articles
+    assert 'href="/api/search.csv?q=chiquita"' in page

@@ -1,5 +1,6 @@
 """The HTML pages: the search page (``/``, with trending stories when nothing is asked), one
-article (``/articles/<id>``) and one story (``/stories/<id>``)."""
+article (``/articles/<id>``), one story (``/stories/<id>``), and the Atom feed of a search
+(``/feed``, ``web.exports``)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from flask import Blueprint, Response, render_template, request, url_for
 from search.contract import MAX_FILTER_VALUES, SearchResult
 from search.errors import RequestError
 
-from . import present, storyview
+from . import exports, present, storyview
 from .caching import conditional
 from .data import article_and_similar, search_params, story, story_of, trending
 from .errors import from_request_error
@@ -55,15 +56,18 @@ def search() -> Response:
 
     def produce() -> tuple[str, Response]:
         result = get_engine().search(params.request)
-        html = render_search(result, params.args)
+        html = render_search(result, params.args, params.notes)
         return result.generation, Response(html, mimetype="text/html")
 
     return conditional("html", produce, clock_dependent=True)
 
 
-def render_search(result: SearchResult, args: dict[str, list[str]]) -> str:
-    """The search page for a result; ``args`` is the canonical query that produced it."""
-    page = present.SearchPage.of(result, args)
+def render_search(
+    result: SearchResult, args: dict[str, list[str]], notes: dict[str, str] | None = None
+) -> str:
+    """The search page for a result; ``args`` is the canonical query that produced it, ``notes``
+    the parameters it could not apply."""
+    page = present.SearchPage.of(result, args, notes)
     home = not any(name in args for name in SEARCH_PARAMS if name not in ("group", "sort"))
     page = dataclasses.replace(
         page,
@@ -96,6 +100,11 @@ def _invalid_search(error: RequestError) -> Response:
     response = Response(html, status=problem.status, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.get("/feed")
+def feed() -> Response:
+    return exports.feed_response()
 
 
 @bp.get("/articles/<article_id>")

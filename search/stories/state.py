@@ -33,6 +33,9 @@ class StoryState:
     df: DocFrequencies
     changes: int = 0
     """Articles added, changed or deleted incrementally since the last full story run."""
+    moved: tuple[str, ...] = ()
+    """Articles not written in this run whose story changed (a target that keeps stories in
+    its documents updates them); not saved."""
 
     def hashes(self) -> dict[str, str]:
         """Article id → content hash of the file its row was computed from."""
@@ -124,6 +127,8 @@ def load_assignments(path: Path) -> Assignments | None:
     """Only the assignments of the state in ``path`` (readers); None when absent or unreadable."""
     try:
         with np.load(path, allow_pickle=False) as data:
+            if json.loads(derived.strings(data["meta"])[0]).get("format") != FORMAT:
+                return None
             names = derived.strings(data["names"])
             return Assignments(
                 derived.strings(data["ids"]),

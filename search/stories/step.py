@@ -53,10 +53,35 @@ def derive(
     changes = previous.changes + len(added) + gone
     if params.reclusters(changes, len(kept) + len(added)):
         return _cluster(concat([kept, added]).sorted(), params)
-    if not len(added):
-        return StoryState(kept, previous.df, changes)
-    attached = incremental.attach(kept, added, previous.df, params)
-    return StoryState(concat([kept, attached]), previous.df, changes)
+    table = (
+        concat([kept, incremental.attach(kept, added, previous.df, params)]) if len(added) else kept
+    )
+    table, moved = _named_by_the_public(table)
+    return StoryState(table, previous.df, changes, moved)
+
+
+def _named_by_the_public(table: Table) -> tuple[Table, tuple[str, ...]]:
+    """A story keeps its name when its first article leaves; but when that article comes back
+    unpublished, a public story would be named after it: such a story takes the name of its
+    earliest published article. Returns the table and the rows whose story changed."""
+    unpublished = {i for i, shown in zip(table.ids, table.published.tolist(), strict=True)
+                   if not shown}  # fmt: skip
+    if not unpublished:
+        return table, ()
+    shown = table.published.tolist()
+    named = {s for s, p in zip(table.story, shown, strict=True) if p and s in unpublished}
+    if not named:
+        return table, ()
+    order = table.canonical_order().tolist()
+    renamed: dict[str, str] = {}
+    for row in order:
+        story = table.story[row]
+        if story in named and shown[row] and story not in renamed:
+            renamed[story] = table.ids[row]
+    stories = [renamed.get(story, story) for story in table.story]
+    moved = tuple(i for i, old, new in zip(table.ids, table.story, stories, strict=True)
+                  if old != new)  # fmt: skip
+    return table.with_(story=stories), moved
 
 
 def _cluster(table: Table, params: Params) -> StoryState:

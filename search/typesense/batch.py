@@ -25,7 +25,7 @@ from ..contract import (
     RangeCount,
     SearchRequest,
 )
-from ..ranking import FIELD_WEIGHTS
+from ..ranking import field_weight
 from . import union as union_counts
 from .documents import (
     FACET_FIELDS,
@@ -77,13 +77,15 @@ class Filters:
         return [value for value in self.parts.values() if value]
 
 
-def request_filters(request: SearchRequest) -> Filters:
+def request_filters(request: SearchRequest, newest: dt.datetime | None = None) -> Filters:
+    """The request's filters; ``newest``: the newest visible article's time (relative ranges
+    end there when the archive is older than them: ``dates.window_end``)."""
     parts: dict[str, str] = {"published": join(base_filter(request.include_unpublished))}
     for name in (filter_field.name for filter_field in FILTERS):
         values = request.selected(name)
         if values:
             parts[name] = value_filter(name, values)
-    conditions = dates.conditions(request, request.clock())
+    conditions = dates.conditions(request, request.clock(), newest)
     if conditions:  # one filter, as Whoosh's: the range counts are made without it
         parts["date"] = date_filter(conditions)
     return Filters(parts)
@@ -119,7 +121,7 @@ def value_filter(name: str, values: Sequence[str]) -> str:
 
 
 def weights(fields: tuple[str, ...]) -> str:
-    return ",".join(str(max(1, round(FIELD_WEIGHTS[name] * 10))) for name in fields)
+    return ",".join(str(max(1, round(field_weight(name) * 10))) for name in fields)
 
 
 SORTS: dict[str, str] = {
@@ -140,6 +142,7 @@ class SearchBatch:
         request: SearchRequest,
         plan: TextPlan,
         filters: Filters,
+        newest: dt.datetime | None = None,
         hits: tuple[int, int] | None = None,
         *,
         union: str = "",
@@ -149,6 +152,7 @@ class SearchBatch:
         self.request = request
         self.plan = plan
         self.filters = filters
+        self.newest = newest
         self.page, self.per_page = hits or (request.page, request.per_page)
         """The page of hits fetched: the request's, or deeper (a grouped search groups them)."""
         self.union = union
@@ -295,7 +299,7 @@ class SearchBatch:
             now = request.clock()
             base = self.filters.without("date")
             for key in RELATIVE_RANGES:
-                low, high = dates.range_bounds(key, now)
+                low, high = dates.range_bounds(key, now, self.newest)
                 condition = date_filter([(">=", low), ("<=", high)])
                 params = self.count_params([*base, condition])
                 params["per_page"] = 0
@@ -347,7 +351,9 @@ class SearchBatch:
         ranges: tuple[RangeCount, ...] = ()
         if range_index:
             counts = {key: int(responses[i].get("found", 0)) for key, i in range_index.items()}
-            ranges = facets.ranges(counts, request.range)
+            now = request.clock()
+            ends = {key: dates.range_end(key, now, self.newest) for key in RELATIVE_RANGES}
+            ranges = facets.ranges(counts, request.range, ends)
         return Answer(total, hits, found, histogram, ranges, tuple(raw_hits))
 
     def _complete_ties(self, responses: dict[str, dict[str, Any]], size: int) -> None:
@@ -457,11 +463,11 @@ def _key_start(interval: str, key: int) -> dt.datetime:
     return dt.datetime(year, rest // 100, rest % 100, tzinfo=dt.UTC)
 
 
-def hit(raw: dict[str, Any], marks: highlight.Marks) -> Hit:
+def hit(raw: dict[str, Any], marks: highlight.Marks, related_only: bool = False) -> Hit:
     """A hit, marked and cut as the Whoosh engine does (the body's snippet only when the body
-    matched)."""
+    matched; ``related_only``: it matched only through related titles, which it then gives)."""
     document = raw["document"]
     article = article_of(document)
     body = document.get("body", "")
     shown = body if marks.body_matches(article, body) else ""
-    return marks.hit(article, float(raw.get("text_match", 0) or 0), shown)
+    return marks.hit(article, float(raw.get("text_match", 0) or 0), shown, related_only)

@@ -29,6 +29,7 @@ a neighbour outside the margin (exact on Whoosh up to 20,000 articles, an 8-bit 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import math
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -37,7 +38,7 @@ import numpy as np
 
 from .. import highlight, hybrid, ranking
 from .. import query as ql
-from ..contract import Hit, SearchRequest
+from ..contract import MAX_RESULT_WINDOW, Hit, SearchRequest
 from ..nearest import RESCORE_MARGIN, best, cosines
 from .batch import (
     NOTHING,
@@ -202,11 +203,11 @@ def allowed_batch(
 
 def answer(
     engine: _Multi, request: SearchRequest, plan: TextPlan, found: HybridList | SemanticList
-) -> Answered:
+) -> Answer:
     """The request's page of ``found`` (``listing``), with its counts."""
     page = found.first(request.offset + request.per_page)[request.offset :]
-    hits = fetch(engine, request, page, plan, found.scores)
-    return Answered(dataclasses.replace(found.answer, hits=hits), found.keyword_total)
+    hits = fetch(engine, request, page, plan, found.scores, found.related)
+    return dataclasses.replace(found.answer, hits=hits)
 
 
 def listing(
@@ -216,15 +217,18 @@ def listing(
     meaning: hybrid.DensePlan,
     filters: Filters,
     vector: np.ndarray,
+    newest: dt.datetime | None = None,
+    own: TextPlan | None | bool = True,
 ) -> HybridList | SemanticList:
-    """The mode's matches and order (a grouped page groups them)."""
+    """The mode's matches and order (a grouped page groups them); ``newest``: where relative
+    ranges end (``batch.request_filters``); ``own``: see ``HybridList.own``."""
     semantic = request.mode == "semantic"
     depth = ranking.SEMANTIC_DEPTH if semantic else ranking.HYBRID_DENSE_DEPTH
     allowed = allowed_batch(engine, request, plan, meaning)
     near = nearest(engine, vector, depth, request.include_unpublished, allowed)
     if semantic:
-        return SemanticList(engine, request, plan, filters, near)
-    return HybridList(engine, request, plan, filters, near, vector)
+        return SemanticList(engine, request, plan, filters, near, newest)
+    return HybridList(engine, request, plan, filters, near, vector, newest, own)
 
 
 def similar(engine: _Multi, document: dict[str, Any], limit: int, include: bool) -> list[Hit]:
@@ -245,13 +249,6 @@ def similar(engine: _Multi, document: dict[str, Any], limit: int, include: bool)
     return [plain.hit(article_of(document), cos[document["id"]], "") for document in found]
 
 
-@dataclasses.dataclass(frozen=True)
-class Answered:
-    answer: Answer
-    keyword_total: int
-    """Keyword matches with the filters (did-you-mean judges words by them)."""
-
-
 class SemanticList:
     """Semantic mode's matches: the nearest (an ``id`` filter: ``plan``) with the request's
     filters, counted by one batch (``answer``), in the sort's order (relevance: nearest first,
@@ -259,18 +256,24 @@ class SemanticList:
 
     shown: list[str] = []
     """Nothing is added to ``plan``'s matches (the union of hybrid mode)."""
+    related: set[str] = set()
+    """Every article is found by meaning: none matches only through related titles."""
 
     def __init__(
-        self, engine: _Multi, request: SearchRequest, plan: TextPlan, filters: Filters, near: Near
+        self,
+        engine: _Multi,
+        request: SearchRequest,
+        plan: TextPlan,
+        filters: Filters,
+        near: Near,
+        newest: dt.datetime | None,
     ) -> None:
         near = near.within(ranking.SIMILARITY_FLOOR)
         self.plan = dataclasses.replace(
             plan, q="*", filters=[ids_filter(near.ids)], orders=[], exclusions=[],
             any_word=False, prefix=False,
         )  # fmt: skip
-        self.counts = batch = SearchBatch(engine, request, self.plan, filters, hits=(1, 0))
-        words = SearchBatch(engine, request, plan, filters).count_params(filters.all())
-        words_index = batch.add({**words, "per_page": 0})
+        self.counts = batch = SearchBatch(engine, request, self.plan, filters, newest, hits=(1, 0))
         members = batch.add(
             {
                 "q": "*",
@@ -280,7 +283,6 @@ class SemanticList:
             }
         )
         self.answer = batch.run()
-        self.keyword_total = int(batch.responses[words_index].get("found", 0))
         self.scores = dict(zip(near.ids, near.cosines.tolist(), strict=True))
         found = [item["document"] for item in batch.responses[members].get("hits", [])]
         if request.sort == "relevance":
@@ -313,9 +315,17 @@ class HybridList:
         filters: Filters,
         near: Near,
         vector: np.ndarray,
+        newest: dt.datetime | None,
+        own: TextPlan | None | bool = True,
     ) -> None:
         self.engine, self.request, self.plan, self.filters = engine, request, plan, filters
         """``plan``: the keyword matches, to which the nearest are added."""
+        self.own = own
+        """The query's matches in an article's own text (without related titles) when the
+        query searches related titles (None: it searches nothing else); True: no such rule."""
+        self.related: set[str] = set()
+        """Ids known to match only through related titles (they follow every own match)."""
+        self._owns: dict[str, bool] = {}
         include = request.include_unpublished
         self.near = near = near.within(ranking.SIMILARITY_FLOOR)
         keyword = SearchBatch(engine, request, plan, filters)
@@ -334,9 +344,8 @@ class HybridList:
         self.shown = [i for i in self.added if i in self.passing]
         """Those of them that pass the filters too."""
         union = ids_filter(self.added) if self.added else ""
-        self.counts = SearchBatch(engine, request, plan, filters, hits=(1, 0), union=union)
+        self.counts = SearchBatch(engine, request, plan, filters, newest, hits=(1, 0), union=union)
         self.answer = self.counts.run()
-        self.keyword_total = self.answer.total - len(self.shown)
         self.scores: dict[str, float] = {}
         self.order: list[str] = []
         self._keyword_seen = 0
@@ -344,7 +353,41 @@ class HybridList:
         self._vector = vector
 
     def first(self, stop: int) -> list[str]:
-        """The first ``stop`` ids in the mode's order (fewer when there are fewer)."""
+        """The first ``stop`` ids in the mode's order (fewer when there are fewer): as on Whoosh,
+        matches in an article's own text (and every article found by meaning) come first, then
+        those matching only through related titles, each in the mode's order."""
+        if self.own is True:
+            return self._first(stop)
+        depth = stop
+        while True:
+            ids = self._first(depth)
+            self._classify(ids)
+            own = [i for i in ids if self._owns[i]]
+            if len(own) >= stop:
+                return own[:stop]
+            if len(ids) < depth or depth >= MAX_RESULT_WINDOW:  # every match is read
+                self.related = {i for i in ids if not self._owns[i]}
+                return (own + [i for i in ids if not self._owns[i]])[:stop]
+            depth = min(MAX_RESULT_WINDOW, depth + max(depth, PAGE_LIMIT))
+
+    def _classify(self, ids: list[str]) -> None:
+        unknown = [i for i in ids if i not in self._owns]
+        added = set(self.added)
+        asked = [i for i in unknown if i not in added]
+        found: set[str] = set()
+        if asked and isinstance(self.own, TextPlan):
+            own = SearchBatch(self.engine, self.request, self.own, self.filters)
+            searches = [
+                {**own.count_params([ids_filter(part)]), "include_fields": "id",
+                 "per_page": len(part)}
+                for part in (asked[n : n + PAGE_LIMIT] for n in range(0, len(asked), PAGE_LIMIT))
+            ]  # fmt: skip
+            responses = self.engine.multi(searches, self.request.include_unpublished)
+            found = {str(item["document"]["id"]) for item in _hits(responses)}
+        for i in unknown:
+            self._owns[i] = i in added or i in found
+
+    def _first(self, stop: int) -> list[str]:
         if self.request.sort != "relevance":
             return self._sorted(stop)
         if not self._keyword_seen and not self.order:
@@ -475,18 +518,26 @@ def fetch(
     ids: list[str],
     plan: TextPlan,
     scores: dict[str, float],
+    related: set[str] | frozenset[str] = frozenset(),
 ) -> tuple[Hit, ...]:
     """The hits of ``ids``, in that order, marked as keyword hits are."""
     found = documents(engine, ids, request.include_unpublished)
-    return hits([{"document": document} for document in found], plan, scores)
+    return hits([{"document": document} for document in found], plan, scores, related)
 
 
-def hits(raw: list[dict[str, Any]], plan: TextPlan, scores: dict[str, float]) -> tuple[Hit, ...]:
-    """Hits of fetched documents, marked as keyword hits are, with the mode's scores."""
+def hits(
+    raw: list[dict[str, Any]],
+    plan: TextPlan,
+    scores: dict[str, float],
+    related: set[str] | frozenset[str] = frozenset(),
+) -> tuple[Hit, ...]:
+    """Hits of fetched documents, marked as keyword hits are, with the mode's scores (``related``:
+    ids matching only through related titles, which the hits then give)."""
     return tuple(
         hit(
             {"document": item["document"], "text_match": scores.get(item["document"]["id"], 0.0)},
             plan.marks,
+            item["document"]["id"] in related,
         )
         for item in raw
     )

@@ -45,6 +45,8 @@ class _Engine(Protocol):
         self, searches: list[dict[str, Any]], include_unpublished: bool
     ) -> list[dict[str, Any]]: ...
 
+    def newest(self, include_unpublished: bool) -> dt.datetime | None: ...
+
 
 def story_key(story_id: str) -> str:
     return exact_key(story_id)
@@ -65,9 +67,18 @@ class Grouped:
 
 
 def grouped_search(
-    engine: _Engine, request: SearchRequest, plan: TextPlan, filters: Filters
+    engine: _Engine,
+    request: SearchRequest,
+    plan: TextPlan,
+    filters: Filters,
+    newest: dt.datetime | None = None,
+    related_rule: bool = False,
 ) -> Grouped:
-    batch = SearchBatch(engine, request, plan, filters, hits=(1, PAGE_LIMIT))
+    """With ``related_rule`` (the query searches related titles), as ungrouped: a story's entry
+    is its first match in its own text if it has one, and stories matching only through related
+    titles follow all the others — so hits are fetched until the page has its stories of own
+    matches, or there are no more."""
+    batch = SearchBatch(engine, request, plan, filters, newest, hits=(1, PAGE_LIMIT))
     counting = batch.count_params(filters.all())
     counting.update(per_page=0, facet_by="story", max_facet_values=1)
     count_index = batch.add(counting)
@@ -76,21 +87,29 @@ def grouped_search(
     diverse = request.diversify and request.sort == "relevance" and plan.is_text
     wanted = grouping.needed(request.offset, request.per_page, diverse)
     raw = list(answer.raw)
-    firsts = _firsts(raw, wanted)
+    own = _Own(plan, related_rule)
     page = 2
-    while len(firsts) < wanted and len(raw) == (page - 1) * PAGE_LIMIT:
-        if page * PAGE_LIMIT > MAX_RESULT_WINDOW:
+    while True:
+        complete = len(raw) < (page - 1) * PAGE_LIMIT or page * PAGE_LIMIT > MAX_RESULT_WINDOW
+        firsts, related = _firsts(raw, wanted, own, complete)
+        if len(firsts) >= wanted or complete:
             break
         bare = replace(request, facets=())
-        raw += SearchBatch(engine, bare, plan, filters, hits=(page, PAGE_LIMIT)).run().raw
-        firsts = _firsts(raw, wanted)
+        raw += SearchBatch(engine, bare, plan, filters, newest, hits=(page, PAGE_LIMIT)).run().raw
         page += 1
     entries = [
-        diversity.Entry(_provider(raw[i]), float(raw[i].get("text_match", 0) or 0)) for i in firsts
+        diversity.Entry(
+            _provider(raw[i]), float(raw[i].get("text_match", 0) or 0), -1.0 if i in related else 0
+        )
+        for i in firsts
     ]
     order = grouping.page_order(entries, request.per_page, diverse)
     chosen = [firsts[i] for i in order[request.offset : request.offset + request.per_page]]
-    hits = [answer.hits[i] if i < len(answer.hits) else _hit(raw[i], plan) for i in chosen]
+    fetched = len(answer.hits)
+    hits = [
+        answer.hits[i] if i < fetched and i not in related else _hit(raw[i], plan, i in related)
+        for i in chosen
+    ]
     briefs = _briefs(engine, request, filters, plan, [raw[i] for i in chosen], batch)
     grouped = tuple(replace(h, story=b) for h, b in zip(hits, briefs, strict=True))
     return Grouped(replace(answer, hits=grouped, raw=tuple(raw[i] for i in chosen)), stories)
@@ -112,19 +131,25 @@ def grouped_hybrid(
     while True:
         ids = listing.first(stop)
         raw = [{"document": d} for d in documents(engine, ids, include, GROUPING_FIELDS)]
-        firsts = _firsts(raw, wanted)
+        firsts, _ = _firsts(raw, wanted, _Own(plan, False), True)
         if len(firsts) >= wanted or len(ids) < stop or stop + PAGE_LIMIT > MAX_RESULT_WINDOW:
             break
         stop += PAGE_LIMIT
+    # ``listing`` puts matches only through related titles after every other (and says which)
+    related = listing.related
     entries = [
-        diversity.Entry(_provider(raw[i]), listing.scores.get(raw[i]["document"]["id"], 0.0))
+        diversity.Entry(
+            _provider(raw[i]),
+            listing.scores.get(raw[i]["document"]["id"], 0.0),
+            -1.0 if raw[i]["document"]["id"] in related else 0.0,
+        )
         for i in firsts
     ]
     order = grouping.page_order(entries, request.per_page, diverse)
     page = [firsts[i] for i in order[request.offset : request.offset + request.per_page]]
     chosen = [raw[i]["document"]["id"] for i in page]
     full = [{"document": d} for d in documents(engine, chosen, include)]
-    hits = fetch_hits(full, plan, listing.scores)
+    hits = fetch_hits(full, plan, listing.scores, related)
     briefs = _briefs(engine, request, filters, plan, full, listing.counts)
     grouped = tuple(replace(h, story=b) for h, b in zip(hits, briefs, strict=True))
     answer = replace(listing.answer, hits=grouped, raw=tuple(full))
@@ -158,24 +183,59 @@ def _union_stories(
     return _total_values(responses[0], "story") + len(set(theirs) - with_words)
 
 
-def _hit(raw: dict[str, Any], plan: TextPlan) -> Hit:
+class _Own:
+    """Whether a raw hit matches in its own text (``Marks.own_match``), asked once per hit."""
+
+    def __init__(self, plan: TextPlan, active: bool) -> None:
+        self.plan = plan
+        self.active = active
+        self.known: dict[int, bool] = {}
+
+    def __call__(self, position: int, raw: dict[str, Any]) -> bool:
+        if not self.active:
+            return True
+        if position not in self.known:
+            document = raw["document"]
+            body = document.get("body", "")
+            self.known[position] = self.plan.marks.own_match(article_of(document), body)
+        return self.known[position]
+
+
+def _hit(raw: dict[str, Any], plan: TextPlan, related_only: bool) -> Hit:
     from .batch import hit
 
-    return hit(raw, plan.marks)
+    found = hit(raw, plan.marks)
+    if not related_only:
+        return found
+    return replace(found, related_matches=plan.marks.related_titles(article_of(raw["document"])))
 
 
-def _firsts(raw: list[dict[str, Any]], wanted: int) -> list[int]:
-    """Positions of each story's first hit, for the first ``wanted`` stories."""
+def _firsts(
+    raw: list[dict[str, Any]], wanted: int, own: _Own, complete: bool
+) -> tuple[list[int], set[int]]:
+    """Positions of each story's first hit in its own text, for the first ``wanted`` stories;
+    when ``raw`` holds every match (``complete``) and that is not enough, then each remaining
+    story's first hit (matching only through related titles: the second set)."""
     seen: set[str] = set()
-    found = []
+    found: list[int] = []
     for position, item in enumerate(raw):
         key = item["document"].get("story", "")
-        if key not in seen:
+        if key not in seen and own(position, item):
             seen.add(key)
             found.append(position)
             if len(found) >= wanted:
-                break
-    return found
+                return found, set()
+    related: set[int] = set()
+    if complete and own.active:
+        for position, item in enumerate(raw):
+            key = item["document"].get("story", "")
+            if key not in seen:
+                seen.add(key)
+                found.append(position)
+                related.add(position)
+                if len(found) >= wanted:
+                    break
+    return found, related
 
 
 def _provider(raw: dict[str, Any]) -> str:
@@ -283,18 +343,7 @@ class TrendingCounts:
         return [*self.base, f"published_at:>={start}", f"published_at:<={end}"]
 
     def newest(self) -> dt.datetime | None:
-        search = {
-            "q": "*",
-            "per_page": 1,
-            "sort_by": "published_at:desc",
-            "include_fields": "published_at",
-            "filter_by": join(self.base),
-        }
-        (response,) = self.engine.multi([search], self.include_unpublished)
-        hits = response.get("hits", [])
-        if not hits:
-            return None
-        return dt.datetime.fromtimestamp(int(hits[0]["document"]["published_at"]), dt.UTC)
+        return self.engine.newest(self.include_unpublished)
 
     def counts(self, start: int, end: int) -> Counts:
         search = {

@@ -46,6 +46,7 @@ from .documents import (
     PACKED,
     SCHEMA_VERSION,
     article_document,
+    article_of,
     collection_schema,
     exact_key,
     packed,
@@ -145,10 +146,12 @@ class _Session:
         self.previous = previous
         self.spool: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
         self.discarded: set[int] = set()
+        self.lines = 0
         self.stale: dict[str, str] = {}
         self.saving: dict[str, tuple[Any, derived.Save]] = {}
         self.assigned: dict[str, tuple[str, str]] = {}
         self.vectors: VectorState | None = None
+        self.story_state: StoryState | None = None
         self.vector_rows: dict[str, int] = {}
 
     def write(self, files: list[SeedFile], workers: int | None, counter: Any) -> pipeline.Written:
@@ -159,10 +162,38 @@ class _Session:
                 written.rejected.append(Rejected(seed.rel, reason))
                 continue
             record, document = parsed
-            self.spool.write(json.dumps(document, ensure_ascii=False, separators=(",", ":")))
-            self.spool.write("\n")
-            written.parsed.append(pipeline.Parsed(record, len(written.parsed)))  # its line
+            written.parsed.append(pipeline.Parsed(record, self._spool(document)))
         return written
+
+    def carry(self, live: str, documents: list[pipeline.Indexed]) -> list[pipeline.Parsed]:
+        """The live collection's versions, rebuilt into this run's documents and spooled."""
+        wanted = {document.rel: document for document in documents}
+        paths = ",".join(f"`{rel}`" for rel in wanted if "`" not in rel)
+        if not paths:
+            return []
+        text = self.admin.collections[live].documents.export(
+            {"filter_by": f"path:=[{paths}]", "include_fields": "id,path,doc,body"}
+        )
+        carried = []
+        for line in text.splitlines():
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            known = wanted.get(row.get("path", ""))
+            if known is None:
+                continue
+            article = article_of(row, body=row.get("body", ""))
+            document = article_document(article, known.rel, known.content_hash, known.stamp)
+            record = pipeline.record_of(article, known, known.content_hash)
+            carried.append(pipeline.Parsed(record, self._spool(document)))
+        return carried
+
+    def _spool(self, document: dict[str, Any]) -> int:
+        """Keep a document for the commit; its line number is its handle."""
+        self.spool.write(json.dumps(document, ensure_ascii=False, separators=(",", ":")))
+        self.spool.write("\n")
+        self.lines += 1
+        return self.lines - 1
 
     def discard(self, handles: list[Any]) -> None:
         self.discarded.update(handles)
@@ -178,6 +209,7 @@ class _Session:
 
     def stories(self, state: StoryState) -> None:
         self.derived("stories", state, story_files.save)
+        self.story_state = state
         table = state.table
         pairs = zip(table.story, table.group, strict=True)
         self.assigned = dict(zip(table.ids, pairs, strict=True))
@@ -201,6 +233,12 @@ class _Session:
                 continue
             with contextlib.suppress(errors().ObjectNotFound):
                 collection.documents[doc_id].delete()
+        moved = [
+            {"id": doc_id, "story": exact_key(self.assigned[doc_id][0])}
+            for doc_id in self.story_state.moved
+            if doc_id not in written_ids
+        ] if self.story_state is not None else []  # fmt: skip
+        refused += _import(collection, moved, "update")
         self.target.state_dir.mkdir(parents=True, exist_ok=True)
         for kind, (state, save) in self.saving.items():
             save(state, self.target.derived_file(self.generation, kind))
@@ -262,7 +300,10 @@ def _import(collection: Any, documents: list[dict[str, Any]], action: str) -> li
         result = json.loads(line)
         if not result.get("success"):
             rejected.append(
-                Rejected(document["path"], f"Typesense refused it: {result.get('error')}")
+                Rejected(
+                    document.get("path") or document["id"],
+                    f"Typesense refused it: {result.get('error')}",
+                )
             )
     return rejected
 

@@ -75,7 +75,8 @@ def combine(
     if semantic:
         cosine = np.zeros(n, dtype=np.float32)
         cosine[rows] = sims
-        evaluation = matching.Evaluation(near, cosine, None, True, -cosine.astype(np.float64))
+        order = -cosine.astype(np.float64)
+        evaluation = matching.Evaluation(near, cosine, None, True, order=order)
         return counts.Matches(
             evaluation, near, filters, _final(near, filters), _final(words, filters), "semantic"
         )
@@ -83,7 +84,10 @@ def combine(
     final = _final(base, filters)
     order = _fused_order(snapshot, request, keyword, final, near_rows, query_vector, now)
     score = np.where(keyword.mask, keyword.score, 0).astype(np.float32)
-    evaluation = matching.Evaluation(keyword.mask | near, score, keyword.tier, True, order)
+    # an article found by meaning matches in its own text; a keyword match only through
+    # related titles still follows every own match (``Evaluation.own``)
+    own = keyword.own | (near & ~keyword.mask) if keyword.own is not None else None
+    evaluation = matching.Evaluation(keyword.mask | near, score, keyword.tier, True, own, order)
     return counts.Matches(evaluation, base, filters, final, final & keyword.mask, "hybrid")
 
 

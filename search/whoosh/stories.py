@@ -103,19 +103,31 @@ class StoryIndex:
     def brief(
         self, snapshot: Snapshot, code: int, doc: int, matches: int, include_unpublished: bool
     ) -> StoryBrief:
-        visible = snapshot.live if include_unpublished else snapshot.visible
-        others = Counter(self.provider[self.members(code, visible)].tolist())
+        articles, ranked = self.providers_of(snapshot, code, include_unpublished)
         own = int(self.provider[doc])
-        ranked = sorted(
-            (p for p in others if p != own and p >= 0),
-            key=lambda p: (-others[p], self.provider_names[p]),
-        )
+        others = [self.provider_names[p] for p in ranked if p != own][:OTHER_SOURCES]
         return StoryBrief(
             id=self.name(code),
-            articles=int(self.sizes(snapshot, include_unpublished)[code]),
-            sources=int(self.source_counts(snapshot, include_unpublished)[code]),
-            other_sources=tuple(self.provider_names[p] for p in ranked[:OTHER_SOURCES]),
+            articles=articles,
+            sources=len(ranked),
+            other_sources=tuple(others),
             matches=matches,
+        )
+
+    def providers_of(
+        self, snapshot: Snapshot, code: int, include_unpublished: bool
+    ) -> tuple[int, tuple[int, ...]]:
+        """A story's visible articles and its providers, most articles first (memoised)."""
+
+        def compute() -> tuple[int, tuple[int, ...]]:
+            visible = snapshot.live if include_unpublished else snapshot.visible
+            members = self.members(code, visible)
+            counted = Counter(p for p in self.provider[members].tolist() if p >= 0)
+            ranked = sorted(counted, key=lambda p: (-counted[p], self.provider_names[p]))
+            return len(members), tuple(ranked)
+
+        return snapshot.memo(
+            ("story providers", code, include_unpublished), compute, lambda v: 64 + 8 * len(v[1])
         )
 
 
@@ -144,6 +156,7 @@ def _nbytes(array: np.ndarray) -> int:
 class GroupedPage:
     docs: list[int]
     scores: list[float]
+    related_only: list[bool]
     briefs: list[StoryBrief]
     stories: int
 
@@ -151,38 +164,86 @@ class GroupedPage:
 def grouped_page(
     snapshot: Snapshot, request: SearchRequest, matches: counts.Matches, now: dt.datetime
 ) -> GroupedPage:
-    """One entry per story: its first match in the request's order; stories ordered by it."""
+    """One entry per story: its first match in the request's order; stories ordered by it.
+
+    As ungrouped (``counts.page``), matches in an article's own text come first: a story is
+    represented by its first own match if it has one, and stories whose entry matches only
+    through related titles follow all the others (diversity never lifts them: another tier)."""
     index = story_index(snapshot)
     candidates = np.flatnonzero(matches.final)
     codes = index.story[candidates]
-    per_story = np.bincount(codes, minlength=index.width)
-    total = int(np.count_nonzero(per_story))
+    total = _distinct(codes, index.width)
     if request.offset >= total:
-        return GroupedPage([], [], [], total)
+        return GroupedPage([], [], [], [], total)
     evaluation = matches.evaluation
     keys, scores = counts._sort_keys(snapshot, request, evaluation, candidates, now)
     diverse = request.diversify and request.sort == "relevance" and evaluation.scored
     wanted = grouping.needed(request.offset, request.per_page, diverse)
-    firsts = grouping.first_of_groups(keys, codes, wanted)
+    own = evaluation.own[candidates] if evaluation.own is not None else None
+    firsts = _firsts(keys, codes, own, wanted, index.width)
+    related = ~own[firsts] if own is not None else np.zeros(len(firsts), dtype=bool)
     tiers = evaluation.tier[candidates[firsts]] if evaluation.tier is not None else None
     entries = [
         diversity.Entry(
             int(index.provider[candidates[position]]),
             float(scores[position]),
-            float(tiers[number]) if tiers is not None else 0.0,
+            _tier(float(tiers[number]) if tiers is not None else 0.0, bool(related[number])),
         )
         for number, position in enumerate(firsts.tolist())
     ]
     order = grouping.page_order(entries, request.per_page, diverse)
-    chosen = [int(firsts[i]) for i in order[request.offset : request.offset + request.per_page]]
+    cut = order[request.offset : request.offset + request.per_page]
+    chosen = [int(firsts[i]) for i in cut]
     docs = [int(candidates[position]) for position in chosen]
+    shown = codes[chosen]
+    matching = _matches(codes, shown, index.width)
     briefs = [
-        index.brief(
-            snapshot, int(codes[p]), doc, int(per_story[codes[p]]), request.include_unpublished
-        )
-        for p, doc in zip(chosen, docs, strict=True)
+        index.brief(snapshot, code, doc, matching[n], request.include_unpublished)
+        for n, (code, doc) in enumerate(zip(shown.tolist(), docs, strict=True))
     ]
-    return GroupedPage(docs, [float(scores[p]) for p in chosen], briefs, total)
+    return GroupedPage(
+        docs, [float(scores[p]) for p in chosen], [bool(related[i]) for i in cut], briefs, total
+    )
+
+
+def _firsts(
+    keys: list[np.ndarray], codes: np.ndarray, own: np.ndarray | None, wanted: int, width: int
+) -> np.ndarray:
+    """Positions of the first ``wanted`` stories' entries: their first own match, then, for
+    stories without one, their first match through related titles."""
+    if own is None or own.all():
+        return grouping.first_of_groups(keys, codes, wanted)
+    found: list[np.ndarray] = []
+    taken = np.zeros(width, dtype=bool)
+    for part in (np.flatnonzero(own), np.flatnonzero(~own)):
+        part = part[~taken[codes[part]]]
+        need = wanted - sum(len(firsts) for firsts in found)
+        if need <= 0 or not len(part):
+            continue
+        firsts = part[grouping.first_of_groups([key[part] for key in keys], codes[part], need)]
+        taken[codes[firsts]] = True
+        found.append(firsts)
+    return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+
+
+def _tier(tier: float, related_only: bool) -> float:
+    return -1.0 - tier if related_only else tier
+
+
+def _distinct(codes: np.ndarray, width: int) -> int:
+    """How many different codes (a byte per possible code: no sort, no count per code)."""
+    seen = np.zeros(width, dtype=bool)
+    seen[codes] = True
+    return int(np.count_nonzero(seen))
+
+
+def _matches(codes: np.ndarray, shown: np.ndarray, width: int) -> list[int]:
+    """How many of ``codes`` are each of the (distinct) ``shown`` codes."""
+    slot = np.full(width, -1, dtype=np.int16)
+    slot[shown] = np.arange(len(shown), dtype=np.int16)
+    found = slot[codes]
+    counted: list[int] = np.bincount(found[found >= 0], minlength=len(shown)).tolist()
+    return counted
 
 
 # -- a story's articles --------------------------------------------------------------------------
