@@ -128,7 +128,7 @@ class NewsfindEngine:
                 page += 1
                 continue
             paged = SearchRequest(**{**request.__dict__, "page": page})
-            docs, scores = counts.page(snapshot, paged, matches, now)
+            docs, scores, _ = counts.page(snapshot, paged, matches, now)
             ranked += [(snapshot.ids[doc], score) for doc, score in zip(docs, scores, strict=True)]
             if len(docs) < MAX_PER_PAGE:
                 break

@@ -183,11 +183,11 @@ DEFAULT_KEYWORD = "keyword k1=1.1 b=0 uniform_weights=0 tiers=3"
 
 
 def keyword_runs(collection: Collection, grid: Sequence[Setting]) -> dict[str, dict[str, Any]]:
-    from bench.relevance_engines import RELEVANCE_WORK
+    from bench.relevance_engines import work_for
     from search.contract import SearchRequest
     from search.whoosh.engine import WhooshEngine
 
-    folder = RELEVANCE_WORK / collection.name
+    folder = work_for(collection.docs_dir)  # the index ``collect`` (bench relevance) built
     out = {}
     for setting in grid:
         b = "0.75" if setting.get("b") else "product"
