@@ -17,9 +17,11 @@ pass the filters (at most ``SEMANTIC_DEPTH``); in hybrid mode, keyword matches p
 ones that match no keyword clause, filtered.
 
 **Operators keep their exact meaning** (``plan``). The query's top-level clauses are of two
-kinds: *loose words* — plain unquoted words searched in every field — and *exact clauses* —
-everything else: a quoted phrase, a field prefix (``title:oil``), a prefix (``econom*``), a
-group with ``AND`` / ``OR`` / parentheses, and every exclusion (``-word``, ``NOT x``). The
+kinds: *loose words* — plain unquoted words searched in every field, also inside parentheses
+without an operator (``(oil gas) prices``: any of the words, as plain words are) — and *exact
+clauses* — everything else: a quoted phrase, a field prefix (``title:oil``), a prefix
+(``econom*``), a group with ``AND`` / ``OR`` or holding an exact clause, and every exclusion
+(``-word``, ``NOT x``). The
 keyword side is unchanged. An article found by meaning alone must satisfy every exact clause: it
 contains every phrase, matches every field-prefixed or grouped clause, and none of the excluded
 words. So semantic matching never brings back an excluded word or a broken phrase; for a query
@@ -78,6 +80,8 @@ def plan(root: Node | None, typed: str) -> DensePlan:
 
 
 def _loose(clause: Node) -> bool:
+    if isinstance(clause, query.Soft):  # (a b): any of the words, as plain words are
+        return all(_loose(child) for child in clause.children)
     return (
         isinstance(clause, query.Words)
         and not clause.quoted

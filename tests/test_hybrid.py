@@ -121,6 +121,10 @@ def test_the_dense_plan_of_a_query() -> None:
     assert plan("what is the bank of england doing?").text == "what is the bank of england doing?"
     assert plan("what is the bank of england doing?").required is None
     assert plan("-only -exclusions").text == ""
+    # parentheses around plain words ask any of them, as plain words do: nothing is required
+    assert plan("separation anxiety (up to two years) in infancy").required is None
+    assert plan("oil (gas -coal)").required is not None  # an exclusion inside stays exact
+    assert plan("oil OR gas").required is not None and plan("oil OR gas").exact_only
 
 
 def test_a_query_with_nothing_to_embed_is_answered_as_keyword(engine: WhooshEngine) -> None:
