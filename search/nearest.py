@@ -37,9 +37,15 @@ EXACT_LIMIT = 20_000
 RESCORE_MARGIN = 50
 
 
+CHUNK = 65_536
+"""Rows widened to float32 at a time while the codes are built (float16 rows stay float16)."""
+
+
 class NearestIndex:
     def __init__(self, matrix: np.ndarray) -> None:
-        self.matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+        wide = matrix.dtype not in (np.float16, np.float32)
+        self.matrix = np.ascontiguousarray(matrix, dtype=np.float32 if wide else matrix.dtype)
+        """As given, float16 (the index's vectors: half the memory) or float32."""
         self.rows = len(self.matrix)
         self._codes: Any = None
         self._lock = threading.Lock()
@@ -88,13 +94,18 @@ class NearestIndex:
                         index = faiss.IndexScalarQuantizer(
                             dimensions, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
                         )
-                        index.train(self.matrix)
-                    index.add(self.matrix)
+                        # its ranges are each dimension's min and max (RS_minmax): trained on
+                        # those two rows, the codes are those of training on every row
+                        ends = [self.matrix.min(axis=0), self.matrix.max(axis=0)]
+                        index.train(np.array(ends, dtype=np.float32))
+                    for start in range(0, self.rows, CHUNK):
+                        index.add(np.asarray(self.matrix[start : start + CHUNK], np.float32))
                     self._codes = index
         return self._codes
 
     @property
     def nbytes(self) -> int:
+        """The matrix and, once built, the codes (bench/README.md: the 1M projection)."""
         codes = self.rows * self.matrix.shape[1] * (4 if self.rows <= EXACT_LIMIT else 1)
         return int(self.matrix.nbytes) + (codes if self._codes is not None else 0)
 

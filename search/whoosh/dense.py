@@ -3,7 +3,8 @@ vector as a row of one matrix, and the request's matches in hybrid and semantic 
 
 ``DenseIndex`` is built once per snapshot, on first use, from the vector state of the
 snapshot's commit (``layout.derived_file(…, "vectors", TOC number)``): row = document number,
-float32; a document without a vector (none, after a complete reindex) is never "near".
+float16 (widened to float32 only for the rows scored); a document without a vector (none,
+after a complete reindex) is never "near".
 
 ``combine`` turns the keyword evaluation into the mode's: the nearest documents come from
 ``search.nearest`` restricted to the visible ones that satisfy the query's exact clauses, and
@@ -31,7 +32,7 @@ class DenseIndex:
         path = layout.derived_file(snapshot.folder, vectors.KIND, snapshot.toc_generation)
         state = vectors.load(path) or vectors.VectorState.empty()
         n = snapshot.doc_count
-        matrix = np.zeros((n, DIMENSIONS), dtype=np.float32)
+        matrix = np.zeros((n, DIMENSIONS), dtype=np.float16)  # as stored: half of float32
         docs = np.array([snapshot.doc_of_id.get(i, -1) for i in state.ids], dtype=np.int64)
         known = docs >= 0
         matrix[docs[known]] = state.vectors[known]
