@@ -284,6 +284,14 @@ def render(record: dict[str, Any]) -> str:
             f"\nfull reindex today ÷ at {baseline['revision']}: {baseline['ratio']:.2f} "
             f"(medians of {baseline['current_rounds']} s and {baseline['rounds']} s)"
         )
+    for step in ("newsfind_full", "newsfind_incremental"):
+        stage = record["stages"].get(step)
+        if stage and "vector_seconds" in stage:
+            text += (
+                f"\n{step.replace('_', ' ')}: vectors {stage.get('embedded', 0):,} embedded, "
+                f"{stage.get('vectors_reused', 0):,} reused, {stage['vector_seconds']} s of its "
+                f"{stage['measured_seconds']} s (stories {stage.get('story_seconds', 0)} s)"
+            )
     incremental = record["summary"].get("newsfind incremental (1%)")
     if incremental and incremental.get("became_full"):
         text += f"\nthe incremental run was a full one: {incremental['became_full']}"

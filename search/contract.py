@@ -22,6 +22,10 @@ from .articles import Article
 from .errors import EXIT_OK, EXIT_REJECTED, QueryTooLong, RequestError
 
 SORTS = ("relevance", "newest", "oldest", "quality", "heat")
+MODES = ("hybrid", "keyword", "semantic")
+"""What matches and how it ranks (``search.hybrid``): words and meaning fused, words only,
+meaning only."""
+DEFAULT_MODE = "hybrid"
 RELATIVE_RANGES: dict[str, tuple[str, dt.timedelta]] = {
     "1h": ("Past hour", dt.timedelta(hours=1)),
     "24h": ("Past 24 hours", dt.timedelta(hours=24)),
@@ -96,6 +100,9 @@ class SearchRequest:
     diversify: bool = True
     """Grouped, in relevance order: the first page spreads providers
     (``search.stories.diversity``). False only to measure what that costs."""
+    mode: str = DEFAULT_MODE
+    """A key of ``MODES`` (``search.hybrid`` says exactly what each matches and how operators
+    and filters combine with meaning)."""
     exact: bool = False
     """Search ``q`` as typed: no automatic respelling (the page's "search instead for")."""
 
@@ -126,6 +133,8 @@ class SearchRequest:
             raise RequestError("range", f"must be one of {', '.join(RELATIVE_RANGES)}")
         if self.sort not in SORTS:
             raise RequestError("sort", f"must be one of {', '.join(SORTS)}")
+        if self.mode not in MODES:
+            raise RequestError("mode", f"must be one of {', '.join(MODES)}")
         if self.group not in GROUPS:
             raise RequestError("group", f"must be one of {', '.join(GROUPS)}")
         _check_int("page", self.page, 1, None)
@@ -276,6 +285,9 @@ class SearchResult:
     """True when the query had a syntax error and was searched as plain words."""
     stories: int | None = None
     """Matching stories, in a grouped search (``total`` still counts articles)."""
+    mode: str = "keyword"
+    """The mode the engine answered in: the request's, or ``keyword`` when the query had nothing
+    to embed (only exclusions, or no text)."""
 
     @property
     def pages(self) -> int:
@@ -472,6 +484,12 @@ class ReindexReport:
     """Stories in the index after the run (published and not)."""
     story_seconds: float = 0.0
     """Time the story step took (part of ``seconds``)."""
+    embedded: int = 0
+    """Articles whose text was embedded in this run (new or changed text)."""
+    vectors_reused: int = 0
+    """Articles of this run whose vector was reused (the same text had one)."""
+    vector_seconds: float = 0.0
+    """Time the vector step took (part of ``seconds``)."""
 
     @property
     def parsed(self) -> int:
@@ -490,6 +508,7 @@ class ReindexReport:
         data["docs_per_second"] = round(self.docs_per_second, 1)
         data["seconds"] = round(self.seconds, 3)
         data["story_seconds"] = round(self.story_seconds, 3)
+        data["vector_seconds"] = round(self.vector_seconds, 3)
         data["exit_code"] = self.exit_code
         return data
 

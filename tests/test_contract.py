@@ -10,19 +10,22 @@ order of hits (ranking is documented to differ) must be equal.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from factory import write_article
 
-from search import backends, highlight, query
-from search.contract import Correction, Engine, Indexer, SearchRequest, SearchResult
+from search import backends, highlight, query, vectors
+from search.contract import MODES, Correction, Engine, Indexer, SearchRequest, SearchResult
 from search.dates import parse_date
 from search.errors import NotFound
+from search.whoosh.target import WhooshTarget
 
 NOW = dt.datetime(2024, 6, 1, 12, tzinfo=dt.UTC)
 LONG_BODY = (
@@ -130,7 +133,9 @@ def engine(
 
 
 def ask(engine: Engine, **fields: Any) -> SearchResult:
-    return engine.search(SearchRequest(now=NOW, **fields))
+    """Keyword mode unless asked (the modes' parity: test_engines_agree, and
+    tests/test_typesense.py on a larger corpus)."""
+    return engine.search(SearchRequest(now=NOW, **{"mode": "keyword", **fields}))
 
 
 def titles(result: SearchResult) -> set[str]:
@@ -403,10 +408,51 @@ def test_engines_agree(
         config = config_for(name, request, tmp_path_factory.mktemp(name), "agree")
         backends.make_indexer(config).reindex(seeds)
         built = backends.make_engine(config)
-        answers.append([summary(built.search(SearchRequest(now=NOW, **q))) for q in QUERIES])
+        answers.append([summary(ask(built, mode=mode, **q)) for mode in MODES for q in QUERIES])
         built.close()
-    for params, mine, theirs in zip(QUERIES, *answers, strict=True):
+    asked = [(mode, q) for mode in MODES for q in QUERIES]
+    for params, mine, theirs in zip(asked, *answers, strict=True):
         assert mine == theirs, params
+
+
+def test_modes_say_what_answered_them(engine: Engine) -> None:
+    keyword = ask(engine, q="tram")
+    assert keyword.mode == "keyword"
+    for mode in ("hybrid", "semantic"):
+        result = ask(engine, q="tram", mode=mode)
+        assert result.mode == mode
+        assert mode == "semantic" or titles(keyword) <= titles(result)
+        # nothing to embed (only an exclusion): answered in keyword mode, and said so
+        assert ask(engine, q="-depot", mode=mode).mode == "keyword"
+        stories = engine.search(SearchRequest(now=NOW, q="tram", group="story", mode=mode))
+        assert stories.mode == mode and stories.stories
+
+
+def test_both_engines_store_the_same_vectors(
+    request: pytest.FixtureRequest, seeds: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    stored: dict[str, dict[str, np.ndarray]] = {}
+    for name in ("whoosh", "typesense"):
+        folder = tmp_path_factory.mktemp(f"vectors-{name}")
+        config = config_for(name, request, folder, "vectors")
+        report = backends.make_indexer(config).reindex(seeds)
+        assert report.embedded + report.vectors_reused == report.documents == 5
+        if name == "whoosh":
+            target = WhooshTarget(folder / "index")
+            state = vectors.load(target.derived_file(str(target.live()), vectors.KIND))
+            assert state is not None
+            stored[name] = dict(zip(state.ids, state.vectors.astype(np.float32), strict=True))
+        else:
+            built = backends.make_engine(config)
+            exported = built.admin.collections["vectors"].documents.export(  # type: ignore[attr-defined]
+                {"include_fields": "id,embedding"}
+            )
+            rows = [json.loads(line) for line in exported.splitlines() if line.strip()]
+            stored[name] = {row["id"]: np.array(row["embedding"], np.float32) for row in rows}
+            built.close()
+    assert stored["whoosh"].keys() == stored["typesense"].keys()
+    for article_id, vector in stored["whoosh"].items():
+        assert np.allclose(vector, stored["typesense"][article_id], atol=1e-6), article_id
 
 
 @pytest.mark.parametrize("name", ["whoosh", "typesense"])
@@ -510,7 +556,9 @@ def story_engine(
 
 
 def grouped(engine: Engine, **fields: Any) -> SearchResult:
-    return engine.search(SearchRequest(now=STORY_NOW, group="story", **fields))
+    return engine.search(
+        SearchRequest(now=STORY_NOW, group="story", **{"mode": "keyword", **fields})
+    )
 
 
 def test_grouped_search_gives_one_hit_per_story(story_engine: Engine) -> None:
@@ -526,11 +574,25 @@ def test_grouped_search_gives_one_hit_per_story(story_engine: Engine) -> None:
     admin = grouped(story_engine, q="chiquita fyffes merger", include_unpublished=True)
     assert admin.hits[0].story is not None and admin.hits[0].story.articles == 5
     assert (admin.total, admin.stories) == (5, 1)
-    plain = story_engine.search(SearchRequest(now=STORY_NOW, q="chiquita fyffes merger"))
+    plain = story_engine.search(
+        SearchRequest(now=STORY_NOW, q="chiquita fyffes merger", mode="keyword")
+    )
     assert (
         plain.stories is None and len(plain.hits) == 4 and all(h.story is None for h in plain.hits)
     )
     assert plain.facets == result.facets  # facets count articles either way
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "semantic"])
+def test_grouped_pages_by_meaning_never_repeat_a_story(story_engine: Engine, mode: str) -> None:
+    whole = grouped(story_engine, q="fruit merger volcano", mode=mode, per_page=100)
+    assert whole.mode == mode and whole.stories == len(whole.hits) > 2
+    ids = [hit.story.id for hit in whole.hits if hit.story]
+    paged = [grouped(story_engine, q="fruit merger volcano", mode=mode, per_page=2, page=p)
+             for p in range(1, 4)]  # fmt: skip
+    seen = [hit.story.id for r in paged for hit in r.hits if hit.story]
+    assert seen == ids[: len(seen)] and len(seen) == min(6, len(ids)) == len(set(seen))
+    assert all(hit.story and hit.story.matches >= 1 for hit in whole.hits)
 
 
 def test_grouped_pages_count_stories_and_never_repeat_one(story_engine: Engine) -> None:
@@ -611,6 +673,17 @@ def story_summary(engine: Engine) -> list[Any]:
             if h.story
         )
         answers.append((result.total, result.stories, result.facets, stories))
+    for mode in ("hybrid", "semantic"):  # the same stories and counts by meaning too
+        for q in ("merger", "volcano island", "banana company deal", "chess"):
+            result = grouped(engine, q=q, mode=mode, per_page=100)
+            stories = sorted(
+                (h.story.id, h.story.articles, h.story.sources, h.story.matches)
+                for h in result.hits
+                if h.story
+            )
+            answers.append(
+                (mode, q, result.mode, result.total, result.stories, result.facets, stories)
+            )
     for story_id in (MERGER_ID, VOLCANO_ID, CHESS_ID):
         answers.append(replace(engine.story(story_id), generation=""))
     answers.append(replace(engine.trending("7d", now=STORY_NOW), generation=""))

@@ -112,14 +112,16 @@ def test_the_first_page_spreads_providers(tmp_path: Path) -> None:
     try:
 
         def providers(**fields: object) -> list[str]:
-            request = SearchRequest(q="council vote", group="story", per_page=2, **fields)
+            request = SearchRequest(
+                q="council vote", group="story", per_page=2, mode="keyword", **fields
+            )
             return [hit.article.provider.name for hit in engine.search(request).hits]
 
         assert providers(diversify=False) == ["Wire One", "Wire One"]
         assert providers() == ["Wire One", "Paper Two"]
         assert providers(page=2) == ["Wire One", "Wire One"]  # the rest, in order
         assert providers(page=2, diversify=False) == ["Wire One", "Paper Two"]
-        plain = engine.search(SearchRequest(q="council vote", per_page=2))
+        plain = engine.search(SearchRequest(q="council vote", per_page=2, mode="keyword"))
         assert [h.article.provider.name for h in plain.hits] == ["Wire One", "Wire One"]
     finally:
         engine.close()

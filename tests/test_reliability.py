@@ -299,7 +299,8 @@ def _story_problem(data: dict[str, Any]) -> str:
 
 def load_paths(stable: str) -> list[str]:
     paths = [TRACKED_PATH, GROUPED_PATH]
-    paths += [f"/api/search?q={word}&per_page=1" for word in MARKERS.values()]
+    # the markers' counts are words' (keyword mode): meaning would add articles near them
+    paths += [f"/api/search?q={word}&per_page=1&mode=keyword" for word in MARKERS.values()]
     return paths + ["/api/suggest?q=stor", "/?q=story", f"/api/articles/{stable}",
                     f"/articles/{stable}"]  # fmt: skip
 

@@ -12,15 +12,18 @@ from importlib import metadata
 from typing import Any
 
 from search.contract import (
+    DEFAULT_MODE,
     GROUPS,
     MAX_FACET_SIZE,
     MAX_FILTER_VALUES,
     MAX_PER_PAGE,
     MAX_QUERY_CHARS,
     MAX_RESULT_WINDOW,
+    MODES,
     RELATIVE_RANGES,
     SORTS,
 )
+from search.ranking import HYBRID_DENSE_DEPTH, SEMANTIC_DEPTH, SIMILARITY_FLOOR
 
 from . import openapi_stories
 from .data import MAX_MORE_LIKE_THIS, MAX_SUGGESTIONS
@@ -40,6 +43,19 @@ from .openapi_parts import (
     _query_param,
     _ref,
     _response,
+)
+
+MODE_DESCRIPTION = (
+    "What matches and how it ranks. keyword: articles with the query's words (BM25F). "
+    f"semantic: the {SEMANTIC_DEPTH} articles nearest the query in meaning (cosine similarity of "
+    f"all-MiniLM-L6-v2 vectors, at least {SIMILARITY_FLOOR}), most similar first. hybrid (the "
+    f"default): the keyword matches plus the {HYBRID_DENSE_DEPTH} nearest in meaning, ranked by "
+    "fusing both scores. 'Nearest' is counted among the visible articles that satisfy the "
+    "query's exact clauses: a quoted phrase, a field prefix, a prefix*, AND / OR groups and "
+    "every -exclusion hold in every mode, so meaning never brings back an excluded word or a "
+    "broken phrase. Filters then apply to every mode's matches alike; total, facets and pages "
+    "count those matches exactly. A query with nothing to embed (only exclusions) is answered "
+    "as in keyword mode."
 )
 
 
@@ -199,6 +215,7 @@ def schemas() -> dict[str, Any]:
                 "until": {**NULLABLE_DATE_TIME, "description": "Exclusive end."},
                 "range": {"type": ["string", "null"], "enum": [*RELATIVE_RANGES, None]},
                 "sort": {"type": "string", "enum": list(SORTS)},
+                "mode": {"type": "string", "enum": list(MODES)},
                 "group": {"type": "string", "enum": list(GROUPS)},
                 "page": INTEGER,
                 "per_page": INTEGER,
@@ -209,7 +226,13 @@ def schemas() -> dict[str, Any]:
         "SearchResult": _obj(
             {
                 "query": {**_ref("Query"), "description": "The request as the engine ran it."},
-                "total": {"type": "integer", "description": "Exact number of matching articles."},
+                "total": {
+                    "type": "integer",
+                    "description": "Exact number of matching articles (with the filters). "
+                    "hybrid: keyword matches plus the nearest in meaning that match no keyword "
+                    f"clause (at most {HYBRID_DENSE_DEPTH} of them); semantic: the nearest in "
+                    f"meaning (at most {SEMANTIC_DEPTH}); see the mode parameter.",
+                },
                 "stories": {
                     "type": ["integer", "null"],
                     "description": "With group=story: exact number of matching stories; else null.",
@@ -225,6 +248,12 @@ def schemas() -> dict[str, Any]:
                 "plain_fallback": {
                     "type": "boolean",
                     "description": "The query had a syntax error and was searched as plain words.",
+                },
+                "mode": {
+                    "type": "string",
+                    "enum": list(MODES),
+                    "description": "The mode the engine answered in: the requested one, or "
+                    "keyword when the query has nothing to embed (only exclusions).",
                 },
                 "did_you_mean": {
                     **_nullable(_obj({"q": STRING, "total": INTEGER})),
@@ -340,6 +369,11 @@ def parameters() -> dict[str, Any]:
             "'stories' count stories, 'total' and the facets still count articles. The search "
             "page groups by default; the API does not, so existing clients keep one hit per "
             "article: add group=story for the page's answer.",
+        ),
+        "mode": _query_param(
+            "mode",
+            {"type": "string", "enum": list(MODES), "default": DEFAULT_MODE},
+            MODE_DESCRIPTION,
         ),
         "page": _query_param(
             "page",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, render_template, request, url_for
 
-from search.contract import MAX_FILTER_VALUES, SearchResult
+from search.contract import DEFAULT_MODE, MAX_FILTER_VALUES, SearchResult
 from search.errors import RequestError
 
 from . import exports, present, storyview
@@ -32,7 +32,11 @@ bp.add_app_template_filter(present.web_url, "web_url")
 
 @bp.app_context_processor
 def page_globals() -> dict[str, object]:
-    return {"SORTS": present.SORT_LABELS}
+    return {
+        "SORTS": present.SORT_LABELS,
+        "MODES": present.MODE_LABELS,
+        "DEFAULT_MODE": DEFAULT_MODE,
+    }
 
 
 @bp.app_template_global()

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from werkzeug.datastructures import MultiDict
 
-from search.contract import FILTER_FIELDS, MAX_QUERY_CHARS, SearchRequest
+from search.contract import DEFAULT_MODE, FILTER_FIELDS, MAX_QUERY_CHARS, SearchRequest
 from search.dates import parse_date
 from search.errors import QueryTooLong, RequestError
 
@@ -36,6 +36,7 @@ SINGLE = (
     "until",
     "range",
     "sort",
+    "mode",
     "group",
     "page",
     "per_page",
@@ -102,6 +103,7 @@ def parse_search(
             until=until,
             range=single.get("range"),
             sort=single.get("sort", "relevance"),
+            mode=single.get("mode", DEFAULT_MODE),
             group=single.get("group", default_group),
             page=numbers.get("page", 1),
             per_page=numbers.get("per_page", per_page),

@@ -39,6 +39,11 @@ SORT_LABELS = {
     "quality": "Highest quality",
     "heat": "Trending",
 }
+MODE_LABELS = {
+    "hybrid": "Words and meaning",
+    "keyword": "Exact words only",
+    "semantic": "Meaning only",
+}
 _UNITS = (
     (365 * 86400, "year"),
     (30 * 86400, "month"),

@@ -6,16 +6,13 @@ the document frequencies frozen at the last full story run, and how many article
 incrementally since. Each target saves it with its commit (``save``) and readers load only the
 assignments (``load_assignments``): article id → story id, near-duplicate group.
 
-The file is an uncompressed ``.npz`` (one array per column; strings as one ``\\n``-joined
-UTF-8 blob, since ids never hold a line break), written to a temporary name, flushed and renamed:
-a reader sees a whole file or none.
+The file is an uncompressed ``.npz`` (one array per column), in ``search.derived``'s format:
+written whole or not at all.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import secrets
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import derived
 from .table import Ragged, Table
 from .vectors import DocFrequencies
 
@@ -65,10 +63,10 @@ def save(state: StoryState, path: Path) -> None:
     assert table.x is not None and table.y is not None and table.terms.weights is not None
     meta = {"format": FORMAT, "documents": state.df.documents, "changes": state.changes}
     arrays: dict[str, np.ndarray] = {
-        "meta": _blob([json.dumps(meta)]),
-        "ids": _blob(table.ids),
-        "content_hashes": _blob(table.content_hashes),
-        "names": _blob(names),
+        "meta": derived.blob([json.dumps(meta)]),
+        "ids": derived.blob(table.ids),
+        "content_hashes": derived.blob(table.content_hashes),
+        "names": derived.blob(names),
         "story": np.array([index[name] for name in table.story], dtype=np.int32),
         "group": np.array([index[name] for name in table.group], dtype=np.int32),
         "t": table.t,
@@ -85,24 +83,14 @@ def save(state: StoryState, path: Path) -> None:
         rows: Ragged = getattr(table, name)
         arrays[f"{name}_ptr"] = rows.ptr
         arrays[name] = rows.values
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(temporary, "wb") as handle:
-            np.savez(handle, **arrays)  # type: ignore[arg-type]
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    _fsync_directory(path.parent)
+    derived.write_atomically(path, lambda handle: np.savez(handle, **arrays))  # type: ignore[arg-type]
 
 
 def load(path: Path) -> StoryState | None:
     """The state in ``path``; None when there is none or it is not one this version reads."""
     try:
         with np.load(path, allow_pickle=False) as data:
-            meta = json.loads(_strings(data["meta"])[0])
+            meta = json.loads(derived.strings(data["meta"])[0])
             if meta.get("format") != FORMAT:
                 return None
             return _state(data, meta)
@@ -111,14 +99,14 @@ def load(path: Path) -> StoryState | None:
 
 
 def _state(data: Any, meta: dict[str, Any]) -> StoryState:
-    names = _strings(data["names"])
+    names = derived.strings(data["names"])
     ragged = {
         name: Ragged(data[f"{name}_ptr"], data[name]) for name in ("related", "terms", "shingles")
     }
     terms = ragged["terms"]
     table = Table(
-        ids=_strings(data["ids"]),
-        content_hashes=_strings(data["content_hashes"]),
+        ids=derived.strings(data["ids"]),
+        content_hashes=derived.strings(data["content_hashes"]),
         t=data["t"],
         provider=data["provider"],
         published=data["published"],
@@ -139,30 +127,13 @@ def load_assignments(path: Path) -> Assignments | None:
     """Only the assignments of the state in ``path`` (readers); None when absent or unreadable."""
     try:
         with np.load(path, allow_pickle=False) as data:
-            if json.loads(_strings(data["meta"])[0]).get("format") != FORMAT:
+            if json.loads(derived.strings(data["meta"])[0]).get("format") != FORMAT:
                 return None
-            names = _strings(data["names"])
+            names = derived.strings(data["names"])
             return Assignments(
-                _strings(data["ids"]),
+                derived.strings(data["ids"]),
                 [names[i] for i in data["story"].tolist()],
                 [names[i] for i in data["group"].tolist()],
             )
     except (FileNotFoundError, OSError, KeyError, ValueError, zipfile.BadZipFile):
         return None
-
-
-def _blob(texts: list[str]) -> np.ndarray:
-    return np.frombuffer("\n".join(texts).encode("utf-8"), dtype=np.uint8)
-
-
-def _strings(blob: np.ndarray) -> list[str]:
-    text = blob.tobytes().decode("utf-8")
-    return text.split("\n") if text else []
-
-
-def _fsync_directory(directory: Path) -> None:
-    handle = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(handle)
-    finally:
-        os.close(handle)

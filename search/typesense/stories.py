@@ -28,10 +28,13 @@ from ..contract import MAX_RESULT_WINDOW, Hit, SearchRequest, StoryBrief
 from ..stories import diversity, grouping
 from ..stories.trending import Counts, Described
 from .batch import PAGE_LIMIT, Answer, Filters, SearchBatch, base_filter, facet_counts, join
+from .dense import HybridList, SemanticList, documents
+from .dense import hits as fetch_hits
 from .documents import FACET_FIELDS, article_of, exact_key, facet_text
 from .plan import TextPlan
 
 OTHER_SOURCES = 3
+GROUPING_FIELDS = "id,story,provider_key,domain_key"
 TRENDING_VALUES = 5_000
 """Stories and topics counted per trending period (the most frequent; a story beyond them in a
 period counts 0 there)."""
@@ -110,6 +113,74 @@ def grouped_search(
     briefs = _briefs(engine, request, filters, plan, [raw[i] for i in chosen], batch)
     grouped = tuple(replace(h, story=b) for h, b in zip(hits, briefs, strict=True))
     return Grouped(replace(answer, hits=grouped, raw=tuple(raw[i] for i in chosen)), stories)
+
+
+def grouped_hybrid(
+    engine: _Engine,
+    request: SearchRequest,
+    plan: TextPlan,
+    filters: Filters,
+    listing: HybridList | SemanticList,
+) -> Grouped:
+    """A grouped page in hybrid or semantic mode: the stories of ``listing``'s order, counted
+    over its matches (hybrid: keyword matches plus the nearest that match no keyword clause)."""
+    include = request.include_unpublished
+    diverse = request.diversify and request.sort == "relevance"
+    wanted = grouping.needed(request.offset, request.per_page, diverse)
+    stop = PAGE_LIMIT
+    while True:
+        ids = listing.first(stop)
+        raw = [{"document": d} for d in documents(engine, ids, include, GROUPING_FIELDS)]
+        firsts, _ = _firsts(raw, wanted, _Own(plan, False), True)
+        if len(firsts) >= wanted or len(ids) < stop or stop + PAGE_LIMIT > MAX_RESULT_WINDOW:
+            break
+        stop += PAGE_LIMIT
+    # ``listing`` puts matches only through related titles after every other (and says which)
+    related = listing.related
+    entries = [
+        diversity.Entry(
+            _provider(raw[i]),
+            listing.scores.get(raw[i]["document"]["id"], 0.0),
+            -1.0 if raw[i]["document"]["id"] in related else 0.0,
+        )
+        for i in firsts
+    ]
+    order = grouping.page_order(entries, request.per_page, diverse)
+    page = [firsts[i] for i in order[request.offset : request.offset + request.per_page]]
+    chosen = [raw[i]["document"]["id"] for i in page]
+    full = [{"document": d} for d in documents(engine, chosen, include)]
+    hits = fetch_hits(full, plan, listing.scores, related)
+    briefs = _briefs(engine, request, filters, plan, full, listing.counts)
+    grouped = tuple(replace(h, story=b) for h, b in zip(hits, briefs, strict=True))
+    answer = replace(listing.answer, hits=grouped, raw=tuple(full))
+    return Grouped(answer, _union_stories(engine, request, filters, listing))
+
+
+def _union_stories(
+    engine: _Engine, request: SearchRequest, filters: Filters, listing: HybridList | SemanticList
+) -> int:
+    """Stories with a match: those of ``listing.plan``'s matches, plus those of the added
+    articles (passing the filters) that have none."""
+    keyword = SearchBatch(engine, request, listing.plan, filters)
+    counting = keyword.count_params(filters.all())
+    counting.update(per_page=0, facet_by="story", max_facet_values=1)
+    include = request.include_unpublished
+    added = documents(engine, listing.shown, include, "id,story")
+    theirs = sorted({story_id(d["story"]) for d in added})
+    searches = [counting]
+    if theirs:
+        check = keyword.count_params([*filters.all(), story_filter(theirs)])
+        check.update(per_page=0, facet_by="story", max_facet_values=len(theirs))
+        searches.append(check)
+    responses = engine.multi(searches, include)
+    with_words = {
+        story_id(str(entry["value"]))
+        for response in responses[1:]
+        for facet in response.get("facet_counts", [])
+        for entry in facet.get("counts", [])
+        if int(entry["count"]) > 0
+    }
+    return _total_values(responses[0], "story") + len(set(theirs) - with_words)
 
 
 class _Own:
@@ -203,7 +274,7 @@ def _briefs(
         }
         for story in ids
     ]
-    responses = engine.multi(searches, request.include_unpublished)
+    responses = batch.send(searches)  # with a union, the matches count it too
     matches = {
         story_id(str(entry["value"])): int(entry["count"])
         for facet in responses[0].get("facet_counts", [])

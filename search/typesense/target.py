@@ -10,10 +10,11 @@ how Typesense stores what it decides:
 - Full (asked, no collection yet, or a schema change): a new ``<alias>-<stamp>`` collection is
   filled, the alias switched to it in one call (readers see the old or the new collection, never
   a half-filled one), then the old collection and any left by a run that died are dropped.
-- Stories: each document carries its ``story`` and ``near_duplicate`` group. The story state that
-  incremental runs start from is a file beside the reindex lock (``stories-<collection>.npz``,
-  ``search.stories.state``): written after the documents of an incremental run, and before the
-  alias switch of a full one. A run that died in between leaves a state out of step with the
+- Derived data (``search.derived``): each document carries its ``story`` and ``near_duplicate``
+  group and its ``embedding`` (the vector). The states that incremental runs start from are files
+  beside the reindex lock (``<kind>-<collection>.npz``: ``search.stories.state``,
+  ``search.vectors``): written after the documents of an incremental run, and before the alias
+  switch of a full one. A run that died in between leaves a state out of step with the
   collection, which makes the next run full. Recomputing every story makes the run full too.
 - The report goes to the ``<alias>-meta`` collection with the schema version.
 """
@@ -29,14 +30,27 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
+
 import search.reindex as pipeline
 
+from .. import derived
 from ..articles import ArticleError
 from ..contract import ProgressFn, ReindexReport, Rejected
 from ..seeds import SeedFile, parse_seed
 from ..stories import state as story_files
 from ..stories.state import StoryState
-from .documents import SCHEMA_VERSION, article_document, article_of, collection_schema, exact_key
+from ..vectors import VectorState
+from .documents import (
+    EMBEDDING,
+    PACKED,
+    SCHEMA_VERSION,
+    article_document,
+    article_of,
+    collection_schema,
+    exact_key,
+    packed,
+)
 from .meta import current_collection, schema_mark, write_meta
 from .settings import TypesenseSettings, errors, unreachable
 
@@ -74,11 +88,11 @@ class TypesenseTarget:
         self.state_dir = Path(state_dir)
         """Where the story states live (beside the reindex lock)."""
 
-    def state_file(self, collection: str) -> Path:
-        return self.state_dir / f"stories-{collection}.npz"
+    def derived_file(self, collection: str, kind: str) -> Path:
+        return self.state_dir / f"{kind}-{collection}.npz"
 
     def story_state(self, generation: str) -> StoryState | None:
-        return story_files.load(self.state_file(generation))
+        return story_files.load(self.derived_file(generation, "stories"))
 
     def live(self) -> str | None:
         return current_collection(self.admin, self.settings)
@@ -134,8 +148,11 @@ class _Session:
         self.discarded: set[int] = set()
         self.lines = 0
         self.stale: dict[str, str] = {}
-        self.story_state: StoryState | None = None
+        self.saving: dict[str, tuple[Any, derived.Save]] = {}
         self.assigned: dict[str, tuple[str, str]] = {}
+        self.vectors: VectorState | None = None
+        self.story_state: StoryState | None = None
+        self.vector_rows: dict[str, int] = {}
 
     def write(self, files: list[SeedFile], workers: int | None, counter: Any) -> pipeline.Written:
         written = pipeline.Written()
@@ -184,7 +201,14 @@ class _Session:
     def delete(self, stale: dict[str, str]) -> None:
         self.stale = stale
 
+    def derived(self, kind: str, state: Any, save: derived.Save) -> None:
+        self.saving[kind] = (state, save)
+        if isinstance(state, VectorState):
+            self.vectors = state
+            self.vector_rows = {article_id: row for row, article_id in enumerate(state.ids)}
+
     def stories(self, state: StoryState) -> None:
+        self.derived("stories", state, story_files.save)
         self.story_state = state
         table = state.table
         pairs = zip(table.story, table.group, strict=True)
@@ -215,9 +239,9 @@ class _Session:
             if doc_id not in written_ids
         ] if self.story_state is not None else []  # fmt: skip
         refused += _import(collection, moved, "update")
-        assert self.story_state is not None
         self.target.state_dir.mkdir(parents=True, exist_ok=True)
-        story_files.save(self.story_state, self.target.state_file(self.generation))
+        for kind, (state, save) in self.saving.items():
+            save(state, self.target.derived_file(self.generation, kind))
         if self.full:  # the atomic switch
             self.admin.aliases.upsert(
                 self.target.settings.collection, {"collection_name": self.generation}
@@ -233,6 +257,10 @@ class _Session:
                 story, group = self.assigned[document["id"]]
                 document["story"] = exact_key(story)  # exact, as every filtered value
                 document["near_duplicate"] = group
+                if self.vectors is not None:
+                    row = self.vectors.vectors[self.vector_rows[document["id"]]]
+                    document[EMBEDDING] = row.astype(np.float32).tolist()
+                    document[PACKED] = packed(row)
                 yield document
 
     def abort(self) -> None:
@@ -244,9 +272,10 @@ class _Session:
     def cleanup(self) -> None:
         if not self.full:
             return
-        for path in self.target.state_dir.glob("stories-*.npz"):
-            if path != self.target.state_file(self.generation):
-                path.unlink(missing_ok=True)
+        for kind in derived.KINDS:
+            for path in self.target.state_dir.glob(f"{kind}-*.npz"):
+                if path != self.target.derived_file(self.generation, kind):
+                    path.unlink(missing_ok=True)
         if self.previous is not None and self.previous != self.generation:
             # a searcher holding the old name is answered by the alias from now on; drop it
             with contextlib.suppress(errors().ObjectNotFound):

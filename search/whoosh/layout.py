@@ -4,8 +4,8 @@
 
     index/
       CURRENT                  name of the live generation; replaced atomically (os.replace)
-      gen-20261127T153000-1a2b/ a complete Whoosh index, and stories-<TOC number>.npz (the
-                               story state of each commit: search.stories.state)
+      gen-20261127T153000-1a2b/ a complete Whoosh index, and <kind>-<TOC number>.npz: the
+                               derived data of each commit (search.derived: stories, vectors)
       last_reindex.json        the report of the last successful reindex
       reindex.lock             held (fcntl) by the running reindex
 
@@ -31,7 +31,7 @@ from ..errors import IndexUnavailable
 POINTER = "CURRENT"
 REPORT = "last_reindex.json"
 GENERATION_PREFIX = "gen-"
-STORIES = re.compile(r"^stories-(\d+)\.npz$")
+DERIVED = re.compile(r"^(?:stories|vectors)-(\d+)\.npz$")
 
 
 def current_generation(index_dir: str | os.PathLike[str]) -> str | None:
@@ -96,16 +96,22 @@ def read_report(index_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def derived_file(generation_dir: Path, kind: str, toc: int) -> Path:
+    """The derived data of ``kind`` (``search.derived.KINDS``) of the commit ``toc``."""
+    return generation_dir / f"{kind}-{toc}.npz"
+
+
 def stories_file(generation_dir: Path, toc: int) -> Path:
     """The story state of the commit with table of contents number ``toc``."""
-    return generation_dir / f"stories-{toc}.npz"
+    return derived_file(generation_dir, "stories", toc)
 
 
-def remove_old_stories(generation_dir: Path, toc: int) -> None:
-    """Keep the story states of commit ``toc`` and the one before (a reader may be opening it);
-    remove older ones and the temporary files of writes that died."""
+def remove_old_derived(generation_dir: Path, toc: int) -> None:
+    """Keep the derived files of commit ``toc`` and the one before (a reader may be opening
+    them); remove older ones and the temporary files of writes that died."""
     for path in generation_dir.iterdir():
-        match = STORIES.match(path.name)
+        match = DERIVED.match(path.name)
         stale = match is not None and int(match.group(1)) < toc - 1
-        if stale or (path.name.startswith(".stories-") and path.name.endswith(".tmp")):
+        temporary = path.name.startswith(".") and path.name.endswith(".tmp")
+        if stale or (temporary and path.name[1:].startswith(("stories-", "vectors-"))):
             path.unlink(missing_ok=True)

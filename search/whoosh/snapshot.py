@@ -11,7 +11,8 @@ index changes. It holds:
 - the exact-value facets (``topic``, ``provider``, ``domain``, ``type``) as ``FacetIndex``:
   (document, value ordinal) entries grouped by value and by document, so a filter is a slice
   and the counts are one gather and a sum per value;
-- what other modules derive from the whole generation (``derived``: the stories), built once;
+- what other modules derive from the whole generation (``derived``: the stories, the vectors),
+  built once;
 - a cache of per-clause score vectors (sorted document numbers, BM25F scores, field bits),
   filled lazily from the posting lists (``postings``), and of prefix expansions. It is
   bounded in bytes and keeps what is dear to recompute per byte (``cache``): a phrase
@@ -434,7 +435,8 @@ class Snapshot:
 
     def derived(self, name: str, build: Callable[[], T]) -> T:
         """``build()`` once for this snapshot, kept as long as it lives (never evicted, unlike
-        ``memo``): data other modules derive from a whole generation (``stories.StoryIndex``)."""
+        ``memo``): data other modules derive from a whole generation (``stories.StoryIndex``,
+        ``dense.DenseIndex``)."""
         found: T | None = self._derived.get(name)
         if found is None:
             with self._derived_lock:

@@ -9,10 +9,11 @@ how Whoosh stores what it decides, crash-safely:
 - A full run writes into a new ``gen-*`` folder and flips ``CURRENT`` only when it is complete;
   a crash before that leaves an unused folder that the next full run removes. Past
   ``MAX_SEGMENTS`` segments, the next run is full (a compact generation).
-- The story state (``search.stories``) of each commit is a file ``stories-<TOC number>.npz`` in
-  the generation folder, written whole before the table of contents that it belongs to (a full
-  run: before ``CURRENT`` switches); readers load the one of their commit. The previous commit's
-  file stays (a reader may be opening it), older ones are removed, as Whoosh does with segments.
+- The derived data of each commit (``search.derived``: the story state, the vectors) is a file
+  ``<kind>-<TOC number>.npz`` in the generation folder, written whole before the table of
+  contents that it belongs to (a full run: before ``CURRENT`` switches); readers load the one of
+  their commit. The previous commit's files stay (a reader may be opening them), older ones are
+  removed, as Whoosh does with segments.
 - Parsing and Whoosh's analysis run in ``workers`` processes, each writing its own segment into
   the index folder (as ``whoosh.multiproc`` does, without pickling documents between processes)
   and sending back one small record per article; the parent commits one table of contents
@@ -34,6 +35,7 @@ from whoosh.writing import NO_MERGE
 
 import search.reindex as pipeline
 
+from .. import derived
 from ..articles import Article, ArticleError
 from ..contract import ProgressFn, ReindexReport, Rejected
 from ..documents import stored_to_article
@@ -101,12 +103,15 @@ class WhooshTarget:
         with whoosh_index.open_dir(str(self.root / generation)).reader() as reader:
             return {doc.rel: doc for doc in _indexed(reader)}
 
-    def story_state(self, generation: str) -> StoryState | None:
+    def derived_file(self, generation: str, kind: str) -> Path:
         folder = self.root / generation
         toc = whoosh_index.TOC._latest_generation(
             FileStorage(str(folder)), whoosh_index._DEF_INDEX_NAME
         )
-        return story_files.load(layout.stories_file(folder, toc))
+        return layout.derived_file(folder, kind, toc)
+
+    def story_state(self, generation: str) -> StoryState | None:
+        return story_files.load(self.derived_file(generation, "stories"))
 
     def begin(self, live: str | None, full: bool) -> _Session:
         if not full:
@@ -135,7 +140,7 @@ class _Session:
         self.writer = ix.writer() if full else ix.writer(timeout=5.0)
         self.segments: list[Any] = []
         self.deleting: list[str] = []
-        self.story_state: StoryState | None = None
+        self.saving: dict[str, tuple[Any, derived.Save]] = {}
 
     def write(self, files: list[SeedFile], workers: int | None, counter: Any) -> pipeline.Written:
         if not files:
@@ -189,14 +194,17 @@ class _Session:
     def delete(self, stale: dict[str, str]) -> None:
         self.deleting = list(stale)
 
-    def stories(self, state: StoryState) -> None:
-        self.story_state = state
+    def derived(self, kind: str, state: Any, save: derived.Save) -> None:
+        self.saving[kind] = (state, save)
 
-    def _save_stories(self) -> None:
-        """The story state of the commit about to be made, before its table of contents."""
-        assert self.story_state is not None
+    def stories(self, state: StoryState) -> None:
+        self.derived("stories", state, story_files.save)
+
+    def _save_derived(self) -> None:
+        """The derived data of the commit about to be made, before its table of contents."""
         folder = self.root / self.generation
-        story_files.save(self.story_state, layout.stories_file(folder, self.writer.generation))
+        for kind, (state, save) in self.saving.items():
+            save(state, layout.derived_file(folder, kind, self.writer.generation))
 
     def commit(self) -> pipeline.Committed:
         writer = self.writer
@@ -204,7 +212,7 @@ class _Session:
         for rel in self.deleting:
             writer.delete_by_term("path", rel)
         if self.full:
-            self._save_stories()
+            self._save_derived()
             writer._close_segment()
             writer._commit_toc(fresh)
             writer._finish()
@@ -214,11 +222,11 @@ class _Session:
             layout.switch_to(self.root, self.generation)
         elif fresh or self.deleting:
             segments = writer._merge_segments(NO_MERGE, False, False) + fresh
-            self._save_stories()
+            self._save_derived()
             writer._close_segment()
             writer._commit_toc(segments)
             writer._finish()
-            layout.remove_old_stories(self.root / self.generation, writer.generation)
+            layout.remove_old_derived(self.root / self.generation, writer.generation)
         else:  # nothing changed: no new commit, so servers keep their snapshot and ETags hold
             writer.cancel()
             toc = self.ix._read_toc()  # the cancelled writer leaves its empty segment's files
