@@ -162,13 +162,21 @@ class Marks:
 
     def hit(self, article: Article, score: float, body: str) -> Hit:
         """A hit with its title and excerpt marked and, when ``body`` is given, its snippet."""
-        return Hit(
-            article=article,
-            score=score,
-            title=segments(article.title, self.terms["title"], self.prefixes["title"]),
-            excerpt=segments(article.excerpt, self.terms["excerpt"], self.prefixes["excerpt"]),
-            body_snippet=(snippet(body, self.terms["body"], self.prefixes["body"]) if body else ()),
+        title, excerpt, body_snippet = self.parts(article, body)
+        return Hit(article, score, title, excerpt, body_snippet)
+
+    def parts(self, article: Article, body: str) -> tuple[tuple[Segment, ...], ...]:
+        """The marked title and excerpt, and the body's snippet (``()`` without ``body``)."""
+        return (
+            segments(article.title, self.terms["title"], self.prefixes["title"]),
+            segments(article.excerpt, self.terms["excerpt"], self.prefixes["excerpt"]),
+            snippet(body, self.terms["body"], self.prefixes["body"]) if body else (),
         )
+
+    @property
+    def key(self) -> tuple[object, ...]:
+        """What the marks of a hit depend on, as a hashable value (a cache key)."""
+        return tuple((field, self.terms[field], self.prefixes[field]) for field in HIGHLIGHT_FIELDS)
 
     def body_matches(self, article: Article, body: str) -> bool:
         """Whether a hit shows a snippet of ``body``, decided as the Whoosh engine does from its

@@ -283,6 +283,11 @@ class _Before:
         generations = set(layout.generations(index))
         return cls(probe(index), live, _uncommitted_files(live), generations)
 
+    @property
+    def toc(self) -> int:
+        assert self.key is not None
+        return self.key[1]
+
     def new_files(self) -> set[str]:
         """Files of segments begun since, uncommitted, in the live generation."""
         return _uncommitted_files(self.live) - self.uncommitted
@@ -301,9 +306,17 @@ MOMENTS: dict[str, Callable[[_Before, Path], bool]] = {
     "incremental: a new segment complete, not committed": lambda b, index: any(
         name.endswith(".seg") for name in b.new_files()
     ),
+    "incremental: the commit's column file being written or written": lambda b, index: any(
+        name.startswith((".columns-", f"columns-{b.toc + 1}.")) for name in _files(b.live)
+    ),
     "full: a new generation started": lambda b, index: bool(b.new_generations(index)),
     "full: a segment of the new generation complete": lambda b, index: any(
         name.endswith(".seg") for folder in b.new_generations(index) for name in _files(folder)
+    ),
+    "full: the new generation's column file being written or written": lambda b, index: any(
+        name.startswith((".columns-", "columns-"))
+        for folder in b.new_generations(index)
+        for name in _files(folder)
     ),
     "full: the new generation complete, not switched": lambda b, index: any(
         indexer.SCHEMA_MARK in _files(folder) for folder in b.new_generations(index)
@@ -385,6 +398,7 @@ def test_sigkill_while_writing_leaves_the_last_commit_searchable(tmp_path: Path)
             assert indexed_ids(index) == _titles_of(committed), moment
             engine = WhooshEngine(index)
             try:
+                assert engine.snapshot().columns.mapped, moment  # the commit's own file
                 assert engine.search(SearchRequest(per_page=1)).total == len(committed), moment
                 for version in ("a", "b"):
                     marked = sum(v == version for v in committed.values())
@@ -403,6 +417,7 @@ def test_sigkill_while_writing_leaves_the_last_commit_searchable(tmp_path: Path)
     live = index / str(layout.current_generation(index))
     assert _uncommitted_files(live) == set()
     assert not (live / "MAIN.tmp").exists()
+    assert not list(live.glob(".columns-*"))
     older = [name for name in layout.generations(index) if name != live.name]
     assert len(older) <= 1 and all(name < live.name for name in older), older
 

@@ -47,6 +47,7 @@ internally locked caches and Whoosh reader.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import importlib.metadata
 import json
 import os
@@ -314,6 +315,7 @@ def _hits(
     if not docs:
         return ()
     marks = highlight.marks(root)
+    key = marks.key
     # whether the body matched: from the clauses' field bits, not by analysing the body again
     body_vectors = [
         snapshot.words(leaf.stems, leaf.fields)
@@ -323,11 +325,21 @@ def _hits(
     ]
     hits = []
     for doc, score in zip(docs, scores, strict=True):
-        stored = snapshot.stored(doc)
-        article = stored_to_article(json.loads(stored["doc"]), source_path=stored.get("path", ""))
-        body = stored.get("body", "") if _in_body(body_vectors, doc) else ""
-        hits.append(marks.hit(article, score, body))
+        article, body = snapshot.article(doc)
+        shown = body if _in_body(body_vectors, doc) else ""
+        # a hit's marks depend only on the document and the query's terms: asked again, the
+        # same query (or another with the same terms) reuses them
+        parts = snapshot.memo(
+            ("marks", doc, key, bool(shown)),
+            functools.partial(marks.parts, article, shown),
+            _parts_bytes,
+        )
+        hits.append(Hit(article, score, *parts))
     return tuple(hits)
+
+
+def _parts_bytes(parts: tuple[tuple[Segment, ...], ...]) -> int:
+    return 200 + sum(120 + 2 * len(segment.text) for part in parts for segment in part)
 
 
 def _in_body(vectors: list[ClauseVector], doc: int) -> bool:
@@ -343,15 +355,14 @@ def _in_body(vectors: list[ClauseVector], doc: int) -> bool:
 
 
 def _plain_hit(snapshot: Snapshot, doc: int, score: float) -> Hit:
-    stored = snapshot.stored(doc)
-    article = stored_to_article(json.loads(stored["doc"]), source_path=stored.get("path", ""))
+    article, _ = snapshot.article(doc)
     title = (Segment(article.title),) if article.title else ()
     excerpt = (Segment(article.excerpt),) if article.excerpt else ()
     return Hit(article=article, score=score, title=title, excerpt=excerpt)
 
 
 def _visible_doc(snapshot: Snapshot, article_id: str, include_unpublished: bool) -> int:
-    doc = snapshot.doc_of_id.get(article_id) if isinstance(article_id, str) else None
+    doc = snapshot.doc_of_id(article_id) if isinstance(article_id, str) else None
     if doc is None or not (snapshot.live[doc] and (include_unpublished or snapshot.published[doc])):
         raise NotFound(str(article_id))
     return doc

@@ -4,7 +4,8 @@ A ``Snapshot`` is built once per generation (the ``CURRENT`` folder and Whoosh's
 contents generation) and never changes afterwards; the engine swaps in a new one when the
 index changes. It holds:
 
-- per document (``N`` = Whoosh's document count, deleted ones included): ``live`` and
+- per document (``N`` = Whoosh's document count, deleted ones included; ``columns``: mapped
+  from the file the reindex wrote with the commit, so every process shares them): ``live`` and
   ``published`` masks, ``dates`` (UTC epoch seconds, ``schema.MISSING_DATE`` when undated),
   ``quality``, ``heat`` and their percentile ranks, per-field token counts, the id and its rank
   in id order (the last tie-breaker of every sort);
@@ -25,10 +26,11 @@ until the last request using it finishes.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
-from collections.abc import Callable, Hashable, Iterable, Sequence, Sized
+from collections.abc import Callable, Hashable, Iterable, Sized
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -39,16 +41,17 @@ from whoosh.filedb.filestore import FileStorage
 
 from .. import ranking
 from ..analysis import fold_accents
+from ..articles import Article
 from ..dates import slot_numbers
+from ..documents import stored_to_article
 from ..errors import IndexUnavailable
 from ..query import EXPANSION_POSTINGS, MAX_EXPANSIONS
 from ..ranking import TEXT_FIELDS
-from . import layout, postings
+from . import columns, layout, postings
 from .cache import CostAwareCache
-from .schema import MISSING_DATE
 
 T = TypeVar("T")
-FACET_FIELDS = ("topic", "provider", "domain", "type")
+FACET_FIELDS = columns.FACET_FIELDS
 DEFAULT_CACHE_BYTES = 128 * 1024 * 1024
 
 
@@ -84,6 +87,20 @@ class FacetIndex:
     """The same entries by document: document ``d``'s values are
     ``values_by_doc[doc_starts[d]:doc_starts[d + 1]]``."""
     values_by_doc: np.ndarray
+
+    @classmethod
+    def of(cls, data: columns.Columns, field: str) -> FacetIndex:
+        values = data.facet_values[field]
+        prefix = f"facet.{field}."
+        return cls(
+            values=values,
+            ordinals={value: index for index, value in enumerate(values)},
+            entry_docs=data[prefix + "entry_docs"],
+            entry_values=data[prefix + "entry_values"],
+            starts=data[prefix + "starts"],
+            doc_starts=data[prefix + "doc_starts"],
+            values_by_doc=data[prefix + "values_by_doc"],
+        )
 
     def docs_of(self, value: str) -> np.ndarray:
         ordinal = self.ordinals.get(value)
@@ -132,6 +149,7 @@ class Snapshot:
         postings.lazy_compound_buffers()
         toc = ix._read_toc()
         self.name = name
+        self.folder = Path(ix.storage.folder)
         self.toc_generation: int = toc.generation
         self.schema = toc.schema
         self.reader = ix._reader(ix.storage, toc.schema, toc.segments, toc.generation)
@@ -141,8 +159,7 @@ class Snapshot:
         for leaf, _ in self.leaves:
             postings.release_term_table_copy(leaf)
         self.doc_count = int(self.reader.doc_count_all())
-        self._load_documents()
-        self._load_facets()
+        self._load_columns()
 
     @property
     def key(self) -> tuple[str, int]:
@@ -167,78 +184,31 @@ class Snapshot:
 
     # -- building ------------------------------------------------------------------------------
 
-    def _concat(self, parts: Sequence[np.ndarray], dtype: Any) -> np.ndarray:
-        return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype=dtype)
+    def _load_columns(self) -> None:
+        """The commit's arrays: mapped from the file the reindex wrote, else computed here."""
+        loaded = columns.read(self.folder, self.toc_generation, self.doc_count)
+        self.columns = loaded if loaded is not None else columns.compute(self.reader)
+        data = self.columns
+        self.live = data["live"]
+        self.published = data["published"]
+        self.visible = data["visible"]
+        self.dates = data["dates"]
+        self.dated = data["dated"]
+        self.quality = data["quality"]
+        self.heat = data["heat"]
+        self.quality_rank = data["quality_rank"]
+        self.heat_rank = data["heat_rank"]
+        self.lengths = {field: data[f"length.{field}"] for field in TEXT_FIELDS}
+        self.averages = dict(data.averages)
+        self.id_rank = data["id_rank"]
+        self.facets = {field: FacetIndex.of(data, field) for field in FACET_FIELDS}
 
-    def _load_documents(self) -> None:
-        n = self.doc_count
-        live = np.ones(n, dtype=bool)
-        published = np.zeros(n, dtype=bool)
-        ids: list[str] = []
-        dates, quality, heat = [], [], []
-        lengths: dict[str, list[np.ndarray]] = {field: [] for field in TEXT_FIELDS}
-        totals = dict.fromkeys(TEXT_FIELDS, 0.0)
-        for leaf, offset in self.leaves:
-            count = leaf.doc_count_all()
-            if leaf.has_deletions():
-                deleted = np.fromiter(leaf.deleted_docs_set, dtype=np.int64)
-                live[offset + deleted] = False
-            docs, _ = postings.postings(leaf, "published", b"1")
-            published[offset + docs] = True
-            leaf_ids = list(leaf.column_reader("id"))
-            ids.extend(leaf_ids if len(leaf_ids) == count else [""] * count)
-            dates.append(postings.numeric_column(leaf, "published_at", ">i8", MISSING_DATE))
-            quality.append(postings.numeric_column(leaf, "quality", ">f8", 0.0))
-            heat.append(postings.numeric_column(leaf, "heat", ">f8", 0.0))
-            for field in TEXT_FIELDS:
-                lengths[field].append(postings.field_lengths(leaf, field))
-                totals[field] += leaf.field_length(field)
-        self.live = live
-        self.published = published
-        self.visible = live & published
-        self.dates = self._concat(dates, np.int64)
-        self.dated = self.dates != MISSING_DATE
-        self.quality = self._concat(quality, np.float64)
-        self.heat = self._concat(heat, np.float64)
-        self.quality_rank = ranking.percentile_ranks(self.quality)
-        self.heat_rank = ranking.percentile_ranks(self.heat)
-        self.lengths = {f: self._concat(parts, np.float32) for f, parts in lengths.items()}
-        self.averages = {f: (totals[f] / n if n else 0.0) for f in TEXT_FIELDS}
-        self.ids = ids
-        order = sorted(range(n), key=ids.__getitem__)
-        self.id_rank = np.empty(n, dtype=np.int32)
-        self.id_rank[order] = np.arange(n, dtype=np.int32)
-        # a deleted old version and its live replacement share an id: the live one wins
-        self.doc_of_id = {ids[doc]: doc for doc in np.flatnonzero(live).tolist()}
+    def doc_of_id(self, article_id: str) -> int | None:
+        """The live document holding this id, if any."""
+        return columns.doc_of(self.columns, article_id)
 
-    def _load_facets(self) -> None:
-        self.facets = {field: self._facet_index(field) for field in FACET_FIELDS}
-
-    def _facet_index(self, field: str) -> FacetIndex:
-        by_value: dict[str, list[np.ndarray]] = {}
-        for leaf, offset in self.leaves:
-            for term, info in list(postings.term_infos(leaf, field, b"")):
-                docs, _ = postings.postings(leaf, field, term, info)
-                by_value.setdefault(term.decode("utf-8"), []).append(docs + offset)
-        values = tuple(sorted(by_value))
-        docs_per_value = [np.concatenate(by_value[value]) for value in values]
-        sizes = np.array([len(docs) for docs in docs_per_value], dtype=np.int64)
-        starts = np.zeros(len(values) + 1, dtype=np.int64)
-        np.cumsum(sizes, out=starts[1:])
-        entry_docs = self._concat(docs_per_value, np.int32)
-        entry_values = np.repeat(np.arange(len(values), dtype=np.int32), sizes)
-        by_doc = np.argsort(entry_docs, kind="stable")
-        doc_starts = np.zeros(self.doc_count + 1, dtype=np.int64)
-        np.cumsum(np.bincount(entry_docs, minlength=self.doc_count), out=doc_starts[1:])
-        return FacetIndex(
-            values=values,
-            ordinals={value: index for index, value in enumerate(values)},
-            entry_docs=entry_docs,
-            entry_values=entry_values,
-            starts=starts,
-            doc_starts=doc_starts,
-            values_by_doc=entry_values[by_doc],
-        )
+    def id_of(self, doc: int) -> str:
+        return columns.id_of(self.columns, doc)
 
     # -- caching -------------------------------------------------------------------------------
 
@@ -429,6 +399,16 @@ class Snapshot:
         with self._lock:
             return dict(self.reader.stored_fields(int(doc)))
 
+    def article(self, doc: int) -> tuple[Article, str]:
+        """A document's ``Article`` (without its body) and its body, as a hit shows them: read
+        and parsed once while they stay in the cache (a hit is read again and again)."""
+        return self.memo(("article", int(doc)), lambda: self._article(doc), _article_bytes)
+
+    def _article(self, doc: int) -> tuple[Article, str]:
+        stored = self.stored(doc)
+        article = stored_to_article(json.loads(stored["doc"]), source_path=stored.get("path", ""))
+        return article, stored.get("body", "") or ""
+
     def cache_size(self) -> tuple[int, int]:
         """(entries, bytes) of the clause cache."""
         return len(self._cache), self._cache.bytes
@@ -436,6 +416,11 @@ class Snapshot:
 
 def _nbytes(vector: ClauseVector) -> int:
     return vector.nbytes
+
+
+def _article_bytes(item: tuple[Article, str]) -> int:
+    article, body = item
+    return 1000 + 2 * (len(article.title) + len(article.excerpt) + len(body))
 
 
 def _text_bytes(items: Sized) -> int:

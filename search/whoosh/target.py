@@ -9,6 +9,10 @@ how Whoosh stores what it decides, crash-safely:
 - A full run writes into a new ``gen-*`` folder and flips ``CURRENT`` only when it is complete;
   a crash before that leaves an unused folder that the next full run removes. Past
   ``MAX_SEGMENTS`` segments, the next run is full (a compact generation).
+- Each commit's per-document arrays (``columns``) are computed here, from the segments being
+  committed, and written as ``columns-<TOC number>.bin`` before that table of contents; servers
+  map the file instead of computing them in every process. The previous commit's file stays,
+  older ones are removed.
 - Parsing and Whoosh's analysis run in ``workers`` processes, each writing its own segment into
   the index folder (as ``whoosh.multiproc`` does, without pickling documents between processes)
   and sending back one small record per article; the parent commits one table of contents
@@ -33,7 +37,7 @@ import search.reindex as pipeline
 from ..articles import ArticleError
 from ..contract import ProgressFn, ReindexReport, Rejected
 from ..seeds import SeedFile, parse_seed
-from . import layout, tuning
+from . import columns, layout, tuning
 from .schema import SCHEMA_VERSION, article_fields, make_schema
 from .segment_writer import NewsSegmentWriter
 
@@ -160,6 +164,7 @@ class _Session:
         for rel in self.deleting:
             writer.delete_by_term("path", rel)
         if self.full:
+            self._save_columns(fresh)
             writer._close_segment()
             writer._commit_toc(fresh)
             writer._finish()
@@ -169,9 +174,11 @@ class _Session:
             layout.switch_to(self.root, self.generation)
         elif fresh or self.deleting:
             segments = writer._merge_segments(NO_MERGE, False, False) + fresh
+            self._save_columns(segments)
             writer._close_segment()
             writer._commit_toc(segments)
             writer._finish()
+            columns.remove_old(self.root / self.generation, writer.generation)
         else:  # nothing changed: no new commit, so servers keep their snapshot and ETags hold
             writer.cancel()
             toc = self.ix._read_toc()  # the cancelled writer leaves its empty segment's files
@@ -181,6 +188,17 @@ class _Session:
         # from the table of contents: no segment file needs opening to count
         committed = whoosh_index.open_dir(str(self.root / self.generation))
         return pipeline.Committed(sum(segment.doc_count() for segment in committed._segments()))
+
+    def _save_columns(self, segments: list[Any]) -> None:
+        """The commit's per-document arrays (``columns``), written before its table of contents:
+        computed once here rather than in every server process."""
+        ix = self.ix
+        reader = ix._reader(ix.storage, ix.schema, list(segments), self.writer.generation)
+        try:
+            data = columns.compute(reader)
+        finally:
+            reader.close()
+        columns.write(self.root / self.generation, self.writer.generation, data)
 
     def abort(self) -> None:
         try:
