@@ -37,7 +37,10 @@ DEFAULTS: dict[str, Any] = {
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    from .jsonview import FastJSONProvider
+
     app = Flask(__name__)
+    app.json = FastJSONProvider(app)
     app.config.from_mapping(DEFAULTS)
     app.config.from_prefixed_env("NEWSFIND")
     if test_config is not None:
