@@ -318,6 +318,10 @@ MOMENTS: dict[str, Callable[[_Before, Path], bool]] = {
         for folder in b.new_generations(index)
         for name in _files(folder)
     ),
+    # (a server process that never warms it holds the run here: see _kill_at)
+    "full: the new generation announced, servers warming it": lambda b, index: (
+        layout.announced(index) is not None
+    ),
     "full: the new generation complete, not switched": lambda b, index: any(
         indexer.SCHEMA_MARK in _files(folder) for folder in b.new_generations(index)
     ),
@@ -333,6 +337,7 @@ def _kill_at(seeds: Path, index: Path, moment: str, before: _Before) -> bool:
     A run that ends without showing the moment fails the test."""
     full = moment.startswith("full")
     command = reindex_command(seeds, index, "-q", "--workers", "2", *(["--full"] * full))
+    silent = layout.Reader(index) if "announced" in moment else None  # alive, never warms
     process = subprocess.Popen(
         command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         start_new_session=True,
@@ -351,6 +356,8 @@ def _kill_at(seeds: Path, index: Path, moment: str, before: _Before) -> bool:
         if process.poll() is None and time.monotonic() >= deadline:
             os.killpg(process.pid, signal.SIGKILL)
         _, stderr = process.communicate(timeout=120)
+        if silent is not None:
+            silent.close()
     assert process.returncode in (0, -signal.SIGKILL), stderr.decode()[-3000:]
     if process.returncode == 0:
         assert probe(index) != before.key, f"the run ended without {moment!r} showing on disk"
@@ -418,6 +425,7 @@ def test_sigkill_while_writing_leaves_the_last_commit_searchable(tmp_path: Path)
     assert _uncommitted_files(live) == set()
     assert not (live / "MAIN.tmp").exists()
     assert not list(live.glob(".columns-*"))
+    assert layout.announced(index) is None
     older = [name for name in layout.generations(index) if name != live.name]
     assert len(older) <= 1 and all(name < live.name for name in older), older
 

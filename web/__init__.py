@@ -33,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_QUERY_STRING_BYTES": 8 * 1024,
     "SEND_FILE_MAX_AGE_DEFAULT": 3600,
     "JSON_SORT_KEYS": False,
+    "WARM_UP": True,
 }
 
 

@@ -73,7 +73,7 @@ from ..contract import (
 from ..documents import stored_to_article
 from ..errors import IndexUnavailable, NotFound
 from ..ranking import SEARCH_FIELDS
-from . import counts, layout, matching
+from . import counts, layout, matching, warmup
 from .snapshot import DEFAULT_CACHE_BYTES, ClauseVector, Snapshot, probe
 
 MORE_LIKE_THIS_TERMS = 12
@@ -90,6 +90,7 @@ class WhooshEngine:
         *,
         check_interval: float = 0.0,
         cache_bytes: int = DEFAULT_CACHE_BYTES,
+        watch: bool = False,
     ) -> None:
         self.index_dir = Path(index_dir)
         self.check_interval = check_interval
@@ -98,6 +99,8 @@ class WhooshEngine:
         self._checked_at = float("-inf")
         self._snapshot = Snapshot.open(self.index_dir, cache_bytes)
         self._signature = _signature(self.index_dir, self._snapshot.name)
+        # a server process warms announced generations before they go live (warmup)
+        self._watcher = warmup.Watcher(self) if watch else None
 
     # -- snapshots -----------------------------------------------------------------------------
 
@@ -123,15 +126,23 @@ class WhooshEngine:
         try:
             if self._snapshot is not current:
                 return self._snapshot
-            try:
-                fresh = Snapshot.open(self.index_dir, self.cache_bytes)
-            except IndexUnavailable:
-                return current
+            fresh = self._watcher.take(key) if self._watcher is not None else None
+            if fresh is None:
+                try:
+                    fresh = Snapshot.open(self.index_dir, self.cache_bytes)
+                except IndexUnavailable:
+                    return current
+                if self._watcher is not None:  # a server: warm it from the last one meanwhile
+                    warmup.warm_in_background(fresh, current)
             self._snapshot = fresh
             self._signature = signature
             return fresh
         finally:
             self._swap_lock.release()
+
+    def current(self) -> Snapshot:
+        """The snapshot requests use now, without looking for a new generation."""
+        return self._snapshot
 
     def refresh(self) -> Snapshot:
         """Look for a new index generation now (tests, admin tools)."""
@@ -139,6 +150,8 @@ class WhooshEngine:
         return self.snapshot()
 
     def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.close()
         self._snapshot.close()
 
     def generation(self) -> str:

@@ -170,8 +170,17 @@ class Snapshot:
         cls, index_dir: str | os.PathLike[str], cache_bytes: int = DEFAULT_CACHE_BYTES
     ) -> Snapshot:
         name = layout.current_generation(index_dir)
+        if name is None:
+            raise IndexUnavailable(f"no index in {index_dir}: run 'newsfind reindex' first")
+        return cls.open_generation(index_dir, name, cache_bytes)
+
+    @classmethod
+    def open_generation(
+        cls, index_dir: str | os.PathLike[str], name: str, cache_bytes: int = DEFAULT_CACHE_BYTES
+    ) -> Snapshot:
+        """A snapshot of generation ``name`` (the live one, or one announced to replace it)."""
         try:
-            name, ix = layout.open_current(index_dir)
+            name, ix = layout.open_generation(index_dir, name)
             return cls(name, ix, cache_bytes)
         except IndexUnavailable:
             raise
@@ -408,6 +417,10 @@ class Snapshot:
         stored = self.stored(doc)
         article = stored_to_article(json.loads(stored["doc"]), source_path=stored.get("path", ""))
         return article, stored.get("body", "") or ""
+
+    def cached_keys(self) -> list[Hashable]:
+        """The cache's keys, the most valuable first (what a warm-up replays)."""
+        return self._cache.keys()
 
     def cache_size(self) -> tuple[int, int]:
         """(entries, bytes) of the clause cache."""

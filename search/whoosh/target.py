@@ -9,6 +9,9 @@ how Whoosh stores what it decides, crash-safely:
 - A full run writes into a new ``gen-*`` folder and flips ``CURRENT`` only when it is complete;
   a crash before that leaves an unused folder that the next full run removes. Past
   ``MAX_SEGMENTS`` segments, the next run is full (a compact generation).
+- Before a full run switches ``CURRENT``, it announces the new generation (``layout.NEXT``)
+  and waits, at most ``WARM_TIMEOUT`` seconds, until every live server process has opened and
+  warmed it (``search.whoosh.warmup``): no request pays for the switch.
 - Each commit's per-document arrays (``columns``) are computed here, from the segments being
   committed, and written as ``columns-<TOC number>.bin`` before that table of contents; servers
   map the file instead of computing them in every process. The previous commit's file stays,
@@ -46,6 +49,8 @@ tuning.apply()
 SCHEMA_MARK = "newsfind-schema"
 MAX_SEGMENTS = 24
 """Incremental runs add a segment each; past this many the run rebuilds a compact generation."""
+WARM_TIMEOUT = 30.0
+"""How long a full run waits for the live readers to warm its new generation before switching."""
 
 
 def reindex(
@@ -171,7 +176,11 @@ class _Session:
             gen_dir = self.root / self.generation
             (gen_dir / SCHEMA_MARK).write_text(SCHEMA_VERSION + "\n", encoding="utf-8")
             _fsync_tree(gen_dir)
+            # the servers open and warm the new generation while the old one still answers
+            layout.announce(self.root, self.generation)
+            layout.wait_for_readers(self.root, self.generation, WARM_TIMEOUT)
             layout.switch_to(self.root, self.generation)
+            layout.withdraw(self.root, self.generation)
         elif fresh or self.deleting:
             segments = writer._merge_segments(NO_MERGE, False, False) + fresh
             self._save_columns(segments)
@@ -207,6 +216,7 @@ class _Session:
         except Exception:  # noqa: BLE001 - already failing; the original error matters
             pass
         if self.full:
+            layout.withdraw(self.root, self.generation)
             shutil.rmtree(self.root / self.generation, ignore_errors=True)
 
     def cleanup(self) -> None:
@@ -273,6 +283,9 @@ def _remove_old_generations(index_root: Path) -> None:
     that died before its switch.
     """
     current = layout.current_generation(index_root)
+    announced = layout.announced(index_root)
+    if announced is not None and announced != current:  # left by a run killed while it waited
+        layout.withdraw(index_root, announced)
     names = layout.generations(index_root)
     older = [name for name in names if current is not None and name < current]
     keep = {current, older[-1] if older else None}
