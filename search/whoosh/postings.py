@@ -24,9 +24,11 @@ from __future__ import annotations
 import bisect
 import io
 import itertools
+import os
 import pickle
 import re
 import struct
+import weakref
 import zlib
 from collections.abc import Iterator
 from typing import Any
@@ -423,6 +425,79 @@ class _LazyBufferFile(structfile.BufferFile):  # type: ignore[misc]
 def lazy_compound_buffers() -> None:
     """Open compound segment files as ``_LazyBufferFile``s from now on (idempotent)."""
     compound.BufferFile = _LazyBufferFile
+
+
+class _Descriptor:
+    """A read-only file descriptor closed when nothing uses it any more (no ``ResourceWarning``
+    for a snapshot that is simply dropped), with the ``seek``/``read`` that ``SubFile`` calls."""
+
+    def __init__(self, path: str) -> None:
+        self.fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        self._position = 0
+        self._finalizer = weakref.finalize(self, os.close, self.fd)
+
+    def seek(self, position: int, whence: int = 0) -> None:
+        self._position = position
+
+    def read(self, size: int) -> bytes:
+        data = os.pread(self.fd, size, self._position)
+        self._position += len(data)
+        return data
+
+    def close(self) -> None:
+        self._finalizer()
+
+
+class _PreadFile(structfile.StructFile):  # type: ignore[misc]
+    """A segment's posting file read with ``os.pread`` from the compound file, not mapped.
+
+    Posting lists are most of an index's bytes. Read through the segment's memory map, every
+    page a query touched stays in the resident set of each server process that touched it
+    (counted once per process); read with ``pread``, the bytes pass through the page cache,
+    shared by all processes, and a request keeps only the lists it decodes. ``get`` is one
+    system call per posting list; Whoosh's own matchers (the fallback paths) read through the
+    ``StructFile`` interface as before.
+    """
+
+    def __init__(self, path: str, offset: int, length: int, name: str) -> None:
+        self._descriptor = _Descriptor(path)
+        super().__init__(compound.SubFile(self._descriptor, offset, length, name=name), name=name)
+        self._offset = offset
+        self._length = length
+
+    def get(self, position: int, length: int) -> bytes:
+        length = max(0, min(length, self._length - position))
+        data = os.pread(self._descriptor.fd, length, self._offset + position)
+        if len(data) != length:
+            raise OSError(f"{self._name}: short read at {position}")
+        return data
+
+    def close(self) -> None:
+        self._descriptor.close()  # (a finalizer: only its first call closes)
+        self.is_closed = True
+
+
+def read_postings_unmapped(leaf: Any, folder: str) -> bool:
+    """Serve this segment's posting lists from ``_PreadFile`` (True) instead of its memory
+    map; a segment that is not a mapped compound file keeps its file (False)."""
+    storage = getattr(leaf, "_storage", None)
+    files = getattr(storage, "a", storage)  # OverlayStorage(compound, folder): ``a``
+    terms = getattr(leaf, "_terms", None)
+    if not isinstance(files, compound.CompoundStorage) or files._source is None or terms is None:
+        return False
+    segment = leaf.segment()
+    name = segment.make_filename(whoosh3.W3Codec.POSTS_EXT)
+    try:
+        offset, length = files.range(name)
+    except NameError:
+        return False
+    path = os.path.join(folder, segment.make_filename(getattr(segment, "COMPOUND_EXT", ".seg")))
+    if os.path.getsize(path) < offset + length:
+        return False
+    replaced = terms._postfile
+    terms._postfile = _PreadFile(path, offset, length, name)
+    replaced.close()
+    return True
 
 
 def release_term_table_copy(leaf: Any) -> None:

@@ -158,6 +158,7 @@ class Snapshot:
         self.leaves: list[tuple[Any, int]] = list(self.reader.leaf_readers())
         for leaf, _ in self.leaves:
             postings.release_term_table_copy(leaf)
+            postings.read_postings_unmapped(leaf, str(self.folder))
         self.doc_count = int(self.reader.doc_count_all())
         self._load_columns()
 
