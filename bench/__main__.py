@@ -1,5 +1,5 @@
 """``python -m bench <command>``: scale, index, query, http, typesense, queries, plot, relevance,
-soak, parity."""
+soak, parity, related."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ COMMANDS = {
     "relevance": ("bench.relevance", "ranking quality (nDCG, MAP) against BM25 peers"),
     "soak": ("bench.soak", "mixed load with a full reindex every minute: RSS, open files, errors"),
     "parity": ("bench.parity", "Whoosh and Typesense answers compared on the query set"),
+    "related": ("bench.related_rule", "hits matching only in related titles above own matches"),
 }
 
 

@@ -26,6 +26,9 @@ load, also during and right after a reindex; Datasette on the same articles besi
 - Phase ``after reindex`` (with the reindex): the first ``--first`` queries of the set asked
   warm, one client, then a full reindex with no load, then the same queries again as soon as it
   has finished: the first queries a new generation answers, against the warm ones.
+- ``--page``: load the HTML search page (``/?q=…``) rather than ``/api/search``. ``--repo DIR``:
+  serve another checkout's code (its ``.venv``) on its own index, for a baseline in the same
+  run: ``--repo ../main --index DIR --no-reindex``.
 """
 
 from __future__ import annotations
@@ -73,6 +76,8 @@ def add_arguments(parser: Any) -> None:
     )
     parser.add_argument("--queries", type=Path, default=queryset.QUERIES_FILE)
     parser.add_argument("--results", type=Path, default=common.RESULTS_DIR)
+    parser.add_argument("--page", action="store_true", help="the HTML search page, not the API")
+    parser.add_argument("--repo", type=Path, help="serve this checkout's code (its .venv)")
     parser.add_argument("--no-record", dest="results", action="store_const", const=None)
 
 
@@ -82,8 +87,9 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def search_paths(queries: list[dict[str, Any]]) -> list[str]:
-    """``/api/search?...`` for each query (until as a date-time: an exclusive end)."""
+def search_paths(queries: list[dict[str, Any]], page: bool = False) -> list[str]:
+    """``/api/search?...`` (``page``: ``/?...``) for each query (until as a date-time: an
+    exclusive end)."""
     paths = []
     for entry in queries:
         params: list[tuple[str, str]] = [("q", entry["q"])]
@@ -97,7 +103,7 @@ def search_paths(queries: list[dict[str, Any]]) -> list[str]:
             params.append(("range", entry["range"]))
         if entry["sort"] != "relevance":
             params.append(("sort", entry["sort"]))
-        paths.append("/api/search?" + urllib.parse.urlencode(params))
+        paths.append(("/?" if page else "/api/search?") + urllib.parse.urlencode(params))
     return paths
 
 
@@ -113,8 +119,9 @@ class Server:
         log: Path,
         env: dict[str, str] | None = None,
     ) -> None:
+        repo = getattr(args, "repo", None)
         command = [
-            sys.executable,
+            str(repo / ".venv" / "bin" / "python") if repo else sys.executable,
             "-c",
             "import sys; from web.cli import main; sys.exit(main())",
             "serve",
@@ -135,8 +142,8 @@ class Server:
         self.log = open(log, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             command,
-            cwd=common.ROOT,
-            env={**_env(), **(env or {})},  # e.g. NEWSFIND_ENGINE=typesense
+            cwd=repo or common.ROOT,
+            env={**_env(repo), **(env or {})},  # e.g. NEWSFIND_ENGINE=typesense
             stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -172,9 +179,10 @@ class Server:
         self.log.close()
 
 
-def _env() -> dict[str, str]:
+def _env(root: Path | None = None) -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(common.ROOT), env.get("PYTHONPATH")]))
+    first = str(root or common.ROOT)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [first, env.get("PYTHONPATH")]))
     return env
 
 
@@ -263,9 +271,8 @@ def main(args: Any) -> int:
         seeds = work / "seeds" if (work / "seeds").is_dir() else args.corpus
     if seeds is None and args.reindex:
         raise SystemExit("http: the reindex phase needs --seeds (or --corpus)")
-    query_set = queryset.load(args.queries)
-    entries = query_set["queries"]
-    paths = search_paths(entries)
+    entries = queryset.load(args.queries)["queries"]
+    paths = search_paths(entries, page=args.page)
     port = free_port()
     log = Path(work or index) / "serve.log"
     # a SIGTERM (timeout, Ctrl+C's cousin) must still stop the server: make it an exception

@@ -79,6 +79,8 @@ CACHE_SIZE = 200_000
 
 def fold_accents(text: str) -> str:
     """``café`` → ``cafe``: compatibility decomposition without the combining marks."""
+    if text.isascii():
+        return text
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
@@ -136,6 +138,28 @@ def analyse(text: str) -> tuple[str, ...]:
         if kept is not None:
             found.append(kept)
     return tuple(found)
+
+
+def all_words(text: str) -> tuple[str, ...]:
+    """Every word of ``text`` folded (``fold_word``), stop words kept, nothing stemmed: the
+    terms of the title field that lets a query of stop words alone (``the``, ``"of the"``)
+    find something."""
+    return tuple(folded for w in WORD_PATTERN.findall(text) if (folded := fold_word(w)))
+
+
+def all_word_positions(text: str) -> dict[str, list[int]]:
+    """Each stop word of ``all_words(text)`` → its positions among all the words: what a query
+    of stop words alone can look for (every other word has its terms in the usual fields)."""
+    found: dict[str, list[int]] = {}
+    position = 0
+    for match in WORD_PATTERN.findall(text):
+        if term(match.lower()) is None:  # a stop word (or no letters): then fold it
+            word = fold_word(match)
+            if not word:
+                continue
+            found.setdefault(word, []).append(position)
+        position += 1
+    return found
 
 
 def positions(text: str) -> dict[str, list[int]]:

@@ -178,6 +178,7 @@ def _print_report(report: ReindexReport) -> None:
 @click.option("--per-page", type=int, default=10, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON.")
 @click.option("--include-unpublished", is_flag=True, help="Show unpublished articles too.")
+@click.option("--exact", is_flag=True, help="Search the words as typed (no automatic respelling).")
 @index_dir_option
 def search(
     q: str,
@@ -191,6 +192,7 @@ def search(
     per_page: int,
     as_json: bool,
     include_unpublished: bool,
+    exact: bool,
     index_dir: Path,
 ) -> None:
     """Search the index: ranked hits and facet counts (a table, or JSON with --json)."""
@@ -211,6 +213,7 @@ def search(
             page=page,
             per_page=per_page,
             include_unpublished=include_unpublished,
+            exact=exact,
         )
         engine = backends.make_engine({"INDEX_DIR": str(index_dir)})
         try:

@@ -82,6 +82,8 @@ class SearchRequest:
     include_unpublished: bool = False
     now: dt.datetime | None = None
     """The clock for relative ranges and freshness; ``None`` means the current time."""
+    exact: bool = False
+    """Search ``q`` as typed: no automatic respelling (the page's "search instead for")."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.q, str):
@@ -121,8 +123,9 @@ class SearchRequest:
         if unknown:
             raise RequestError("facets", f"unknown facet {unknown[0]!r}; use {FACET_NAMES}")
         object.__setattr__(self, "facets", tuple(dict.fromkeys(self.facets)))
-        if not isinstance(self.include_unpublished, bool):
-            raise RequestError("include_unpublished", "must be true or false")
+        for name in ("include_unpublished", "exact"):
+            if not isinstance(getattr(self, name), bool):
+                raise RequestError(name, "must be true or false")
 
     def selected(self, name: str) -> tuple[str, ...]:
         """The values selected for the filter ``name`` (``topic``, ``provider``, ``type``)."""
@@ -161,6 +164,10 @@ class Hit:
     excerpt: tuple[Segment, ...]
     body_snippet: tuple[Segment, ...] = ()
     """Empty unless the body matched the query."""
+    related_matches: tuple[tuple[Segment, ...], ...] = ()
+    """When the hit matched the query only through the titles of its related coverage (none of
+    its own title, excerpt, body, topics or provider): those titles, marked. Such hits rank
+    after every hit matching in its own text (``search.highlight.related_only``)."""
 
 
 @dataclass(frozen=True)
@@ -201,6 +208,9 @@ class RangeCount:
     label: str
     count: int
     selected: bool = False
+    end: dt.datetime | None = None
+    """The end of the window when it is counted back from the newest visible article (the
+    archive is older than the range: ``dates.window_end``); None when counted from now."""
 
 
 @dataclass(frozen=True)
@@ -218,6 +228,11 @@ class SearchResult:
     date_histogram: DateHistogram | None = None
     ranges: tuple[RangeCount, ...] = ()
     did_you_mean: Correction | None = None
+    """A respelling offered, not applied (the results are for ``request.q``)."""
+    corrected: Correction | None = None
+    """A respelling applied: the results are for ``corrected.q``, not for ``request.q``, which
+    found nothing or clearly less (``spelling.should_apply``); never set with ``did_you_mean``.
+    ``SearchRequest(exact=True)`` searches ``request.q`` as typed."""
     took_ms: float = 0.0
     generation: str = ""
     plain_fallback: bool = False
@@ -235,6 +250,8 @@ class Suggestion:
     kind: str
     """``title``, ``topic``, ``provider`` or ``term``."""
     count: int = 0
+    article_id: str = ""
+    """A title's article (choosing it opens that article); empty for other kinds."""
 
 
 @dataclass(frozen=True)
@@ -244,6 +261,8 @@ class IndexInfo:
     """Visible (published) documents."""
     last_reindex: dt.datetime | None
     version: str
+    rejected: int = 0
+    """Files the last reindex rejected (its report lists them): the health check warns."""
 
 
 class Engine(Protocol):

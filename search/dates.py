@@ -5,10 +5,19 @@
 day (a reader's "until the 5th"): it becomes the next midnight, since the contract's ``until`` is
 an exclusive end. A date-time ``until`` is that exclusive end as given.
 
-**Filters**: stored dates are whole UTC epoch seconds; ``conditions(request, now)`` turns
-``since`` (inclusive), ``until`` (exclusive) and a relative ``range`` (``now − span ≤ date ≤
-now``, see ``contract.RELATIVE_RANGES``) into comparisons both engines apply as they are. Every
-date filter drops undated articles.
+A date-only ``until`` of 9999-12-31 ends at the last representable moment; a date-time before
+year 1 in UTC (``0001-01-01T00:00+14:00``) starts at the first; a leap second (``…T23:59:60Z``)
+is the next second, as RFC 3339 reads it.
+
+**Relative windows** (``window_end``, the one rule for ranges here and trending elsewhere): a
+window of ``span`` ends now, unless the archive's newest visible article is older than the
+window: then it ends at that article's time, so "past 7 days" of an archive from 1987 means
+its last 7 days, not an empty week of today.
+
+**Filters**: stored dates are whole UTC epoch seconds; ``conditions(request, now, newest)``
+turns ``since`` (inclusive), ``until`` (exclusive) and a relative ``range`` (``end − span ≤ date
+≤ end``, ``end`` from ``window_end``, spans in ``contract.RELATIVE_RANGES``) into comparisons
+both engines apply as they are. Every date filter drops undated articles.
 
 **Histogram**: the interval follows the span of the dated matches (``day`` up to ``DAY_SPAN``,
 ``month`` up to ``MONTH_SPAN``, else ``year``); buckets are calendar days, months or years in UTC,
@@ -23,6 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
+import re
 from collections.abc import Mapping
 
 import numpy as np
@@ -41,6 +51,11 @@ EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 # -- parameters ----------------------------------------------------------------------------------
 
 
+FIRST = dt.datetime.min.replace(tzinfo=dt.UTC)
+LAST = dt.datetime.max.replace(tzinfo=dt.UTC)
+_LEAP_SECOND = re.compile(r"(T\d\d:\d\d):60(?=[.,Z+-]|$)")
+
+
 def parse_date(name: str, text: str, *, end: bool = False) -> dt.datetime:
     """An ISO date or date-time as an aware UTC datetime; ``end`` makes a date-only value the
     exclusive end of that day. ``RequestError(name, …)`` when it is neither."""
@@ -48,16 +63,38 @@ def parse_date(name: str, text: str, *, end: bool = False) -> dt.datetime:
         if len(text) == 10:
             day = dt.date.fromisoformat(text)
             start = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
-            return start + dt.timedelta(days=1) if end else start
-        value = dt.datetime.fromisoformat(text.upper())  # RFC 3339 allows a lower-case t and z
-        # in the try: 0001-01-01T00:00+14:00 is valid ISO but before year 1 in UTC
-        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+            return _add(start, dt.timedelta(days=1)) if end else start
+        upper = text.upper()  # RFC 3339 allows a lower-case t and z
+        leap = _LEAP_SECOND.search(upper)
+        if leap:
+            upper = upper[: leap.start()] + leap.group(1) + ":59" + upper[leap.end() :]
+        value = dt.datetime.fromisoformat(upper)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        value = _to_utc(value)
+        return _add(value, dt.timedelta(seconds=1)) if leap else value
     except (ValueError, OverflowError):
         raise RequestError(
             name,
             "must be an ISO date (2024-03-05) or date-time (2024-03-05T14:00:00Z), "
             f"got {text[:40]!r}",
         ) from None
+
+
+def _to_utc(value: dt.datetime) -> dt.datetime:
+    """``value`` in UTC, clamped to the representable range (an offset can cross its ends)."""
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        offset = value.utcoffset() or dt.timedelta()
+        return FIRST if offset > dt.timedelta() else LAST
+
+
+def _add(value: dt.datetime, delta: dt.timedelta) -> dt.datetime:
+    try:
+        return value + delta
+    except OverflowError:
+        return LAST
 
 
 # -- filters -------------------------------------------------------------------------------------
@@ -68,25 +105,45 @@ def epoch_ceil(moment: dt.datetime) -> int:
     return math.ceil(moment.timestamp())
 
 
-def range_bounds(key: str, now: dt.datetime) -> tuple[int, int]:
-    """Inclusive epoch-second bounds of a relative range."""
+def window_end(now: dt.datetime, newest: dt.datetime | None, span: dt.timedelta) -> dt.datetime:
+    """Where a window of ``span`` counted back ends: ``now``, or the newest visible article's
+    time when the archive is older than the window (``newest < now − span``)."""
+    if newest is not None and newest < now - span:
+        return newest
+    return now
+
+
+def range_end(key: str, now: dt.datetime, newest: dt.datetime | None) -> dt.datetime | None:
+    """The end of a relative range when it is not ``now`` (for the page: "to 19 Oct 1987")."""
+    end = window_end(now, newest, RELATIVE_RANGES[key][1])
+    return None if end == now else end
+
+
+def range_bounds(key: str, now: dt.datetime, newest: dt.datetime | None = None) -> tuple[int, int]:
+    """Inclusive epoch-second bounds of a relative range (``window_end`` chooses its end)."""
     _, span = RELATIVE_RANGES[key]
-    end = now.timestamp()
+    end = window_end(now, newest, span).timestamp()
     return math.ceil(end - span.total_seconds()), math.floor(end)
 
 
-def conditions(request: SearchRequest, now: dt.datetime) -> list[tuple[str, int]]:
+def conditions(
+    request: SearchRequest, now: dt.datetime, newest: dt.datetime | None = None
+) -> list[tuple[str, int]]:
     """The request's date filter as ``(operator, epoch seconds)`` pairs, all to hold (``>=``,
-    ``<``, ``<=``); empty when it has none."""
+    ``<``, ``<=``); empty when it has none. ``newest``: the newest visible article's time."""
     found: list[tuple[str, int]] = []
     if request.since is not None:
         found.append((">=", epoch_ceil(request.since)))
     if request.until is not None:
         found.append(("<", epoch_ceil(request.until)))
     if request.range is not None:
-        low, high = range_bounds(request.range, now)
+        low, high = range_bounds(request.range, now, newest)
         found += [(">=", low), ("<=", high)]
     return found
+
+
+def from_epoch(seconds: int | None) -> dt.datetime | None:
+    return None if seconds is None else dt.datetime.fromtimestamp(seconds, dt.UTC)
 
 
 # -- histogram -----------------------------------------------------------------------------------

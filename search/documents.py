@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .articles import Article, Image, Provider, RelatedArticle, to_utc
-from .ranking import LEAD_FIELD
+from .ranking import LEAD_FIELD, WORDS_FIELD
 
 
 def field_texts(article: Article) -> dict[str, str]:
@@ -26,6 +26,7 @@ def field_texts(article: Article) -> dict[str, str]:
         "provider_text": f"{provider.name}\n{provider.domain}",
         "body": article.body,
         "related_text": "\n".join(entry.title for entry in article.related),
+        WORDS_FIELD: article.title,
     }
 
 

@@ -16,6 +16,7 @@ The date histogram is ``dates.histogram``.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 
 from .contract import RELATIVE_RANGES, Facet, FacetValue, RangeCount
@@ -45,9 +46,15 @@ def facet(
     )
 
 
-def ranges(counts: Mapping[str, int], selected: str | None) -> tuple[RangeCount, ...]:
-    """The relative ranges in their order, each with its count (``counts`` by key)."""
+def ranges(
+    counts: Mapping[str, int],
+    selected: str | None,
+    ends: Mapping[str, dt.datetime | None] | None = None,
+) -> tuple[RangeCount, ...]:
+    """The relative ranges in their order, each with its count (``counts`` by key) and, when
+    counted back from the newest article rather than now, its end (``dates.range_end``)."""
+    ends = ends or {}
     return tuple(
-        RangeCount(key, label, int(counts.get(key, 0)), key == selected)
+        RangeCount(key, label, int(counts.get(key, 0)), key == selected, ends.get(key))
         for key, (label, _) in RELATIVE_RANGES.items()
     )

@@ -16,10 +16,11 @@ from collections.abc import Collection
 from dataclasses import dataclass, replace
 
 from . import query
-from .analysis import positions, term
+from .analysis import all_word_positions, positions, term
 from .articles import Article
 from .contract import Hit, Segment
 from .documents import field_texts
+from .ranking import OWN_FIELDS, WORDS_FIELD
 
 SNIPPET_CHARS = 200
 SNIPPET_LEAD = 40
@@ -146,9 +147,46 @@ def _whole_words(
     return start, end
 
 
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*(?=\s|$)")
+SENTENCE_KEEP = 0.5
+"""``trim_text`` cuts back to the last sentence end when that keeps this share of the text."""
+
+
+def trim_text(parts: tuple[Segment, ...]) -> tuple[Segment, ...]:
+    """Marked text that may stop mid-sentence (an excerpt made of a body's first N characters),
+    cut at its last sentence end if that keeps most of it, else after its last whole word,
+    with ``…``. Text that ends a sentence is kept whole."""
+    text = "".join(part.text for part in parts).rstrip()
+    if not text or _SENTENCE_END.search(text[-4:] + " ") and text[-1] in ".!?\"'”’)]":
+        return parts
+    ends = [match.end() for match in _SENTENCE_END.finditer(text)]
+    if ends and ends[-1] >= len(text) * SENTENCE_KEEP:
+        return _take(parts, ends[-1], "")
+    space = text.rfind(" ")
+    if space <= 0:
+        return (*parts, Segment(ELLIPSIS))
+    return _take(parts, len(text[:space].rstrip(" ,;:-–—")), ELLIPSIS)
+
+
+def _take(parts: tuple[Segment, ...], length: int, tail: str) -> tuple[Segment, ...]:
+    kept: list[Segment] = []
+    left = length
+    for part in parts:
+        if left <= 0:
+            break
+        kept.append(Segment(part.text[:left], part.match))
+        left -= len(part.text)
+    if tail:
+        kept.append(Segment(tail))
+    return tuple(kept)
+
+
 # -- one hit, for both engines -------------------------------------------------------------------
 
 HIGHLIGHT_FIELDS = ("title", "excerpt", "body")
+Parts = tuple[tuple[Segment, ...], tuple[Segment, ...], tuple[Segment, ...]]
+"""A hit's marked title, marked excerpt and body snippet."""
+RELATED_FIELD = "related_text"
 
 
 @dataclass(frozen=True)
@@ -159,13 +197,18 @@ class Marks:
     terms: dict[str, frozenset[str]]
     prefixes: dict[str, tuple[str, ...]]
     body_clauses: tuple[query.Words | query.Prefix, ...]
+    clauses: tuple[query.Words | query.Prefix, ...] = ()
+    """Every positive clause (``own_match`` tries them on an article's own fields)."""
 
-    def hit(self, article: Article, score: float, body: str) -> Hit:
-        """A hit with its title and excerpt marked and, when ``body`` is given, its snippet."""
+    def hit(self, article: Article, score: float, body: str, related_only: bool = False) -> Hit:
+        """A hit with its title and excerpt marked and, when ``body`` is given, its snippet;
+        ``related_only``: it matched only through its related coverage's titles, which are
+        then given, marked (``Hit.related_matches``)."""
         title, excerpt, body_snippet = self.parts(article, body)
-        return Hit(article, score, title, excerpt, body_snippet)
+        related = self.related_titles(article) if related_only else ()
+        return Hit(article, score, title, excerpt, body_snippet, related_matches=related)
 
-    def parts(self, article: Article, body: str) -> tuple[tuple[Segment, ...], ...]:
+    def parts(self, article: Article, body: str) -> Parts:
         """The marked title and excerpt, and the body's snippet (``()`` without ``body``)."""
         return (
             segments(article.title, self.terms["title"], self.prefixes["title"]),
@@ -176,7 +219,44 @@ class Marks:
     @property
     def key(self) -> tuple[object, ...]:
         """What the marks of a hit depend on, as a hashable value (a cache key)."""
-        return tuple((field, self.terms[field], self.prefixes[field]) for field in HIGHLIGHT_FIELDS)
+        return tuple((field, self.terms[field], self.prefixes[field]) for field in self.terms)
+
+    def related_titles(self, article: Article) -> tuple[tuple[Segment, ...], ...]:
+        """The titles of the article's related coverage that hold a marked term, marked."""
+        terms, prefixes = self.terms[RELATED_FIELD], self.prefixes[RELATED_FIELD]
+        found = []
+        for entry in article.related:
+            marked = segments(entry.title, terms, prefixes)
+            if any(part.match for part in marked):
+                found.append(marked)
+        return tuple(found)
+
+    def own_match(self, article: Article, body: str) -> bool:
+        """Whether a positive clause matches the article's own text (``ranking.OWN_FIELDS``:
+        not only its related coverage's titles), decided from the text as the index holds it
+        (the Typesense engine asks; Whoosh knows it from its field bits)."""
+        if not self.clauses:
+            return True
+        texts = field_texts(replace(article, body=body))
+        found: dict[str, dict[str, list[int]]] = {}
+
+        def terms_of(field: str) -> dict[str, list[int]]:
+            if field not in found:
+                text = texts.get(field, "")
+                found[field] = all_word_positions(text) if field == WORDS_FIELD else positions(text)
+            return found[field]
+
+        for clause in self.clauses:
+            for field in clause.fields:
+                if field not in OWN_FIELDS:
+                    continue
+                in_field = terms_of(field)
+                if isinstance(clause, query.Prefix):
+                    if any(stem.startswith(clause.prefix) for stem in in_field):
+                        return True
+                elif _phrase_in(clause.stems, in_field):
+                    return True
+        return False
 
     def body_matches(self, article: Article, body: str) -> bool:
         """Whether a hit shows a snippet of ``body``, decided as the Whoosh engine does from its
@@ -202,11 +282,13 @@ class Marks:
 
 
 def marks(root: query.Node | None) -> Marks:
-    terms: dict[str, set[str]] = {field: set() for field in HIGHLIGHT_FIELDS}
-    prefixes: dict[str, list[str]] = {field: [] for field in HIGHLIGHT_FIELDS}
+    shown = (*HIGHLIGHT_FIELDS, RELATED_FIELD)
+    terms: dict[str, set[str]] = {field: set() for field in shown}
+    prefixes: dict[str, list[str]] = {field: [] for field in shown}
     body: list[query.Words | query.Prefix] = []
-    for leaf in query.positive_leaves(root):
-        for field in HIGHLIGHT_FIELDS:
+    leaves = tuple(query.positive_leaves(root))
+    for leaf in leaves:
+        for field in shown:
             if field in leaf.fields:
                 if isinstance(leaf, query.Words):
                     terms[field].update(leaf.stems)
@@ -218,6 +300,7 @@ def marks(root: query.Node | None) -> Marks:
         {field: frozenset(found) for field, found in terms.items()},
         {field: tuple(dict.fromkeys(found)) for field, found in prefixes.items()},
         tuple(body),
+        leaves,
     )
 
 

@@ -27,7 +27,9 @@ words, not a phrase (quotes still make one), and when the text has no lower-case
 Operators are upper case (``and``/``or``/``not`` are ordinary, stop, words). ``OR`` and ``AND``
 bind tighter than the plain juxtaposition of words, as in web search engines:
 ``bank rates OR yields`` is ``bank`` and ``(rates OR yields)``. A clause left with no word after
-analysis (``the``) is dropped; a query left with nothing matches nothing.
+analysis (``the``) is dropped. A query of stop words alone (``the``, ``"of the"``) is the phrase
+of those words in titles (``ranking.WORDS_FIELD``, which keeps them); a query left with nothing
+else matches nothing.
 
 Anything the grammar does not accept — an unbalanced quote or parenthesis, a lone operator, a
 leading wildcard — is not an error for the user: ``parse`` then returns the text's plain words
@@ -41,8 +43,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from . import ranking
-from .analysis import WORD_PATTERN, analyse, fold_word, term
-from .ranking import LEAD_FIELD, SEARCH_FIELDS
+from .analysis import WORD_PATTERN, all_words, analyse, fold_word, term
+from .ranking import LEAD_FIELD, SEARCH_FIELDS, WORDS_FIELD
 
 MAX_EXPANSIONS = 200
 """A prefix expands to at most this many terms (the most frequent in the index)…"""
@@ -153,9 +155,22 @@ def parse(text: str) -> ParsedQuery:
     """The clause tree of ``text``; never raises (see the module docstring)."""
     text = clean(text)
     try:
-        return ParsedQuery(_Parser(text, natural=is_natural_language(text)).parse())
+        parsed = ParsedQuery(_Parser(text, natural=is_natural_language(text)).parse())
     except QuerySyntaxError:
-        return ParsedQuery(plain_words(text), plain_fallback=True)
+        parsed = ParsedQuery(plain_words(text), plain_fallback=True)
+    if parsed.root is None:
+        return ParsedQuery(stop_words_phrase(text), parsed.plain_fallback)
+    return parsed
+
+
+def stop_words_phrase(text: str) -> Words | None:
+    """The words of a query of stop words alone, as one phrase of titles' words (or None)."""
+    plain = _SYNTAX_CHARS.sub(" ", text)
+    words = tuple(w for w in WORD_PATTERN.findall(plain) if w not in _OPERATORS)
+    folded = all_words(" ".join(words))[:MAX_CLAUSES]
+    if not folded:
+        return None
+    return Words(folded, (WORDS_FIELD,), " ".join(words), (0, len(text)), quoted=True)
 
 
 def is_natural_language(text: str) -> bool:
@@ -374,6 +389,26 @@ def _tokenize(text: str) -> Iterator[_Token]:
 
 
 # -- walking the tree ---------------------------------------------------------------------------
+
+
+def without_field(node: Node | None, field: str) -> Node | None:
+    """The tree with ``field`` no longer searched: clauses left without a field are dropped
+    (the Typesense engine asks for the matches in an article's own text this way)."""
+    if node is None:
+        return None
+    if isinstance(node, Words):
+        kept = tuple(f for f in node.fields if f != field)
+        return Words(node.stems, kept, node.text, node.span, node.quoted) if kept else None
+    if isinstance(node, Prefix):
+        kept = tuple(f for f in node.fields if f != field)
+        return Prefix(node.prefix, kept, node.text) if kept else None
+    if isinstance(node, Not):
+        child = without_field(node.child, field)
+        return Not(child) if child is not None else None
+    children = [without_field(child, field) for child in node.children]
+    if isinstance(node, Soft):
+        return _soft([child for child in children if child is not None])
+    return _combine(All if isinstance(node, All) else Any, children)
 
 
 def positive_leaves(node: Node | None) -> Iterator[Words | Prefix]:

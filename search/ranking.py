@@ -67,8 +67,14 @@ LEAD_FIELD = "lead"
 """Where the excerpt is indexed when the body starts with it (in news the excerpt is usually the
 body's first sentences): plain words find those words in the body, so they are not counted
 twice, while ``excerpt:`` searches this field beside ``excerpt`` and scores it as the excerpt."""
-TEXT_FIELDS = (*SEARCH_FIELDS, LEAD_FIELD)
+WORDS_FIELD = "title_words"
+"""The title's every word, stop words kept and nothing stemmed (``analysis.all_words``): only
+a query of stop words alone searches it (``query.parse``), scored as the title."""
+TEXT_FIELDS = (*SEARCH_FIELDS, LEAD_FIELD, WORDS_FIELD)
 """Every BM25F-scored text field."""
+OWN_FIELDS = tuple(field for field in TEXT_FIELDS if field != "related_text")
+"""An article's own text: a hit matching only outside these (in its related coverage's titles)
+ranks after every hit matching in them."""
 
 
 K1 = 1.1
@@ -90,15 +96,21 @@ REPEAT_EXPONENT = 0.7
 """A clause typed ``c`` times weighs ``c ** REPEAT_EXPONENT`` (not ``c``)."""
 
 FIELD_BITS = {field: 1 << index for index, field in enumerate(TEXT_FIELDS)}
+"""One bit per text field (eight: they fit the ``uint8`` field bits of a clause vector)."""
+OWN_BITS = sum(FIELD_BITS[field] for field in OWN_FIELDS)
+
+
+_SCORED_AS = {LEAD_FIELD: "excerpt", WORDS_FIELD: "title"}
 
 
 def field_weight(field: str) -> float:
-    """``FIELD_WEIGHTS``; the lead-excerpt field weighs as the excerpt."""
-    return FIELD_WEIGHTS["excerpt" if field == LEAD_FIELD else field]
+    """``FIELD_WEIGHTS``; the lead-excerpt field weighs as the excerpt, the title's words as
+    the title."""
+    return FIELD_WEIGHTS[_SCORED_AS.get(field, field)]
 
 
 def field_b(field: str) -> float:
-    return B["excerpt" if field == LEAD_FIELD else field]
+    return B[_SCORED_AS.get(field, field)]
 
 
 def bm25f(

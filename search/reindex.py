@@ -13,7 +13,9 @@
   generation beside the live one and the target switches to it atomically at commit; an
   incremental run matches files to indexed documents by path: an unchanged stamp (size, mtime) is
   skipped unread, an unchanged content hash unparsed; new and changed files are written, vanished
-  ones deleted. A file that fails to parse keeps its previously indexed version.
+  ones deleted. A file that fails to parse keeps its previously indexed version — in a full run
+  too: the new generation gets the live one's copy of it (``Session.carry``), rebuilt from what
+  the index stores, so a nightly ``--full`` never drops what the incremental runs kept.
 - **Duplicate ids**: the file whose relative path sorts first wins (``Claims``); the other is
   rejected, naming both, on every run until it is fixed.
 - **Progress**: ``progress(Progress)`` about twice a second from a thread, and once at the end.
@@ -72,8 +74,9 @@ class ArticleRecord:
     content_hash: str
 
 
-def record_of(article: Article, seed: SeedFile, content_hash: str) -> ArticleRecord:
-    """The one place a parsed article becomes its record (runs in the parsing workers)."""
+def record_of(article: Article, seed: SeedFile | Indexed, content_hash: str) -> ArticleRecord:
+    """The one place a parsed (or carried: ``Session.carry``) article becomes its record (runs
+    in the parsing workers)."""
     return ArticleRecord(article.id, seed.rel, content_hash)
 
 
@@ -106,6 +109,11 @@ class Session(Protocol):
 
     def write(self, files: list[SeedFile], workers: int | None, counter: Any) -> Written:
         """Parse ``files`` and write their articles (``counter.value`` counts files done)."""
+        ...
+
+    def carry(self, live: str, documents: list[Indexed]) -> list[Parsed]:
+        """Write into this (full) run's generation the ``live`` generation's versions of these
+        documents (files that no longer parse), as articles parsed from them would be."""
         ...
 
     def discard(self, handles: list[Any]) -> None:
@@ -209,10 +217,12 @@ def _run(
     if reason:
         report.full = True
         report.note = reason
+        previous = _previous(target, live)
         session = target.begin(live, full=True)
-        written = _write(session, report, files, {}, set(), workers, progress)
+        carry = (live, previous) if live is not None and previous else None
+        written = _write(session, report, files, {}, set(), workers, progress, carry=carry)
         if live is not None and live != session.generation:
-            report.deleted = len(set(target.indexed(live)) - set(written))
+            report.deleted = len(set(previous or target.indexed(live)) - set(written))
     else:
         assert live is not None
         session = target.begin(live, full=False)
@@ -237,14 +247,21 @@ def _write(
     workers: int | None,
     progress: ProgressFn | None,
     removed: Iterable[str] = (),
+    carry: tuple[str, dict[str, Indexed]] | None = None,
 ) -> list[str]:
     """Parse and write ``files``, settle duplicate ids, delete what is stale, commit; the rels
-    of the files written."""
+    of the files written. ``carry``: a full run's live generation and what it holds, whose
+    versions of the files that fail to parse are written again."""
     try:
         counter = Counter()
         with Reporter(counter, len(files), progress):
             written = session.write(files, workers, counter)
         report.rejected.extend(written.rejected)
+        if carry is not None:
+            live, previous = carry
+            broken = sorted({item.path for item in written.rejected} & set(previous))
+            if broken:
+                written.parsed.extend(session.carry(live, [previous[rel] for rel in broken]))
         parsed_rels = {item.record.rel for item in written.parsed}
         # the old version of a file that failed to parse stays indexed, and keeps its id
         keep = {
@@ -269,6 +286,17 @@ def _write(
     report.unchanged -= len(losers)
     report.documents = committed.documents
     return rels
+
+
+def _previous(target: Target, live: str | None) -> dict[str, Indexed]:
+    """What the live generation holds (a full run keeps its copies of files gone bad); empty
+    when there is none or it cannot be read (a full run is how an unreadable index is fixed)."""
+    if live is None:
+        return {}
+    try:
+        return target.indexed(live)
+    except Exception:  # noqa: BLE001 - unreadable: rebuild from the files alone
+        return {}
 
 
 def _changed(seed: SeedFile, known: Indexed | None) -> bool:

@@ -42,6 +42,7 @@ def hit_to_dict(hit: Hit) -> dict[str, Any]:
         "excerpt": segments_to_list(hit.excerpt),
         "body": segments_to_list(hit.body_snippet),
     }
+    data["related_matches"] = [segments_to_list(title) for title in hit.related_matches]
     return data
 
 
@@ -81,11 +82,13 @@ def request_to_dict(request: SearchRequest) -> dict[str, Any]:
         "page": request.page,
         "per_page": request.per_page,
         "facet_size": request.facet_size,
+        "exact": request.exact,
     }
 
 
 def result_to_dict(result: SearchResult) -> dict[str, Any]:
     correction = result.did_you_mean
+    corrected = result.corrected
     return {
         "query": request_to_dict(result.request),
         "total": result.total,
@@ -96,11 +99,18 @@ def result_to_dict(result: SearchResult) -> dict[str, Any]:
         "generation": result.generation,
         "plain_fallback": result.plain_fallback,
         "did_you_mean": {"q": correction.q, "total": correction.total} if correction else None,
+        "corrected": {"q": corrected.q, "total": corrected.total} if corrected else None,
         "hits": [hit_to_dict(hit) for hit in result.hits],
         "facets": {name: facet_to_dict(facet) for name, facet in result.facets.items()},
         "date_histogram": histogram_to_dict(result.date_histogram),
         "ranges": [
-            {"key": r.key, "label": r.label, "count": r.count, "selected": r.selected}
+            {
+                "key": r.key,
+                "label": r.label,
+                "count": r.count,
+                "selected": r.selected,
+                "end": iso(r.end),
+            }
             for r in result.ranges
         ],
     }
@@ -115,6 +125,11 @@ def result_to_text(result: SearchResult, facet_values: int = 5) -> str:
     """Ranked hits as a table (rank, date, provider, title, topics), then the facet counts."""
     request = result.request
     lines = [_summary(result)]
+    if result.corrected is not None:
+        lines.append(
+            f"Showing results for {result.corrected.q!r} — search instead for "
+            f"{request.q!r} with --exact"
+        )
     if result.did_you_mean is not None:
         fix = result.did_you_mean
         lines.append(f"Did you mean: {fix.q!r} ({fix.total} results)?")
@@ -135,6 +150,10 @@ def result_to_text(result: SearchResult, facet_values: int = 5) -> str:
             )
         lines.append("")
         lines.extend(_table(rows))
+        for rank, hit in enumerate(result.hits, start=request.offset + 1):
+            if hit.related_matches:
+                titles = "; ".join(_clip(_plain(t), TITLE_WIDTH) for t in hit.related_matches)
+                lines.append(f"  #{rank} matched in related coverage: {titles}")
     for name, facet in result.facets.items():
         shown = ", ".join(
             f"{'*' if v.selected else ''}{v.value} ({v.count})" for v in facet.values[:facet_values]
@@ -156,10 +175,15 @@ def result_to_text(result: SearchResult, facet_values: int = 5) -> str:
     return "\n".join(lines)
 
 
+def _plain(parts: Sequence[Segment]) -> str:
+    return "".join(part.text for part in parts)
+
+
 def _summary(result: SearchResult) -> str:
     request = result.request
     if not result.total:
-        return f"No results for {request.q!r}."
+        shown = result.corrected.q if result.corrected else request.q
+        return f"No results for {shown!r}."
     if not result.hits:
         return f"{result.total} results; page {request.page} is past the last ({result.pages})."
     first = request.offset + 1

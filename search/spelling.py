@@ -6,22 +6,34 @@ with the same letter, within ``max_distance`` edits (optimal string alignment: i
 deletions, substitutions, swaps of neighbours) of the typed word or of its stem; the closest
 wins, then the most frequent. Indexed terms are stems (``inflat``), so the replacement shown is
 the spelling closest to what was typed among a few endings that analyse back to that stem
-(``inflation``). The engine offers the corrected query only when it finds visible documents,
-at least as many as the original.
+(``inflation``). Every query with a rare word is tried (``covid vacine`` finds ``covid``
+articles, yet ``vacine`` is a typo).
+
+What becomes of a respelling (``settle``, for both engines): it is **applied** — the results
+are the corrected query's, with ``SearchResult.corrected`` ("Showing results for X — search
+instead for Y") — when the query found nothing, or when every respelled word is in no visible
+document while its respelling is in at least ``AUTO_GAIN`` (``covid vacine``: the typed query
+finds clearly less than a close correction); unless the request is ``exact`` (searched as
+typed). Otherwise it is **offered** (``did_you_mean``) when it finds at least as many visible
+documents: a rare word that exists (``markup``) is never replaced unasked.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from . import query
 from .analysis import analyse, fold_accents
+from .contract import Correction, SearchResult
 
-DID_YOU_MEAN_BELOW = 3
-"""Both engines look for a better spelling when a query finds fewer visible articles than this."""
 RARE_DF = 3
+"""A word in fewer visible documents than this may be a typo."""
+AUTO_GAIN = 10
+"""A respelling is applied when each typed word is in no document and its new word in this
+many at least (or when the typed query finds nothing)."""
 MIN_WORD_CHARS = 3
 # most common endings first: the earlier one wins between equally close spellings
 _ENDINGS = (
@@ -99,7 +111,23 @@ def surface_form(stem: str, typed: str) -> str:
     return min(valid, key=lambda option: (edit_distance(option, typed, 99), options.index(option)))
 
 
-Closest = Callable[[str, str, int, tuple[str, ...]], "str | None"]
+Closest = Callable[[str, str, int, tuple[str, ...]], "tuple[str, int] | None"]
+
+
+@dataclass(frozen=True)
+class Respelling:
+    """The query with its rare words respelled, and ``gain``: the least, over the respelled
+    words, of the documents of the new word; 0 when a typed word is in some document."""
+
+    q: str
+    gain: float
+
+
+@dataclass(frozen=True)
+class Found(Correction):
+    """A respelling, the visible documents its query finds (with the filters), its gain."""
+
+    gain: float = 0.0
 
 
 def correct(
@@ -107,7 +135,7 @@ def correct(
     root: query.Node | None,
     visible_df: Callable[[query.Words], int],
     closest: Closest,
-) -> str | None:
+) -> Respelling | None:
     """``text`` with its rare words respelled, or None when no word has a better spelling.
 
     ``visible_df(word)`` counts the visible documents of a word's term; ``closest(typed, stem,
@@ -115,6 +143,7 @@ def correct(
     caches it).
     """
     replacements: list[tuple[tuple[int, int], str]] = []
+    gains: list[float] = []
     for leaf in query.positive_leaves(root):
         if not isinstance(leaf, query.Words) or leaf.quoted or len(leaf.stems) != 1:
             continue
@@ -126,13 +155,40 @@ def correct(
             continue
         better = closest(typed, leaf.stems[0], known, leaf.fields)
         if better is not None:
-            replacements.append((leaf.span, surface_form(better, typed)))
+            replacements.append((leaf.span, surface_form(better[0], typed)))
+            gains.append(0.0 if known else float(better[1]))
     if not replacements:
         return None
     corrected = text
     for (start, end), word in sorted(replacements, reverse=True):
         corrected = corrected[:start] + word + corrected[end:]
-    return corrected
+    return Respelling(corrected, min(gains))
+
+
+def should_apply(total: int, found: Found) -> bool:
+    """Whether to show the respelled query's results rather than the typed query's."""
+    return found.total > 0 and (total == 0 or found.gain >= AUTO_GAIN)
+
+
+def settle(
+    result: SearchResult, found: Found | None, rerun: Callable[[str], SearchResult]
+) -> SearchResult:
+    """``result`` with the respelling applied (``rerun(q)`` searches the respelled query as
+    typed) or offered, as the module docstring says; never both."""
+    if found is None or found.q == result.request.q:
+        return result
+    if not result.request.exact and should_apply(result.total, found):
+        again = rerun(found.q)
+        return replace(
+            again,
+            request=result.request,
+            corrected=Correction(found.q, again.total),
+            did_you_mean=None,
+            took_ms=result.took_ms + again.took_ms,
+        )
+    if found.total > 0 and found.total >= result.total:
+        return replace(result, did_you_mean=Correction(found.q, found.total))
+    return result
 
 
 def closest_term(
@@ -141,8 +197,9 @@ def closest_term(
     known_df: int,
     terms: dict[str, int],
     visible_df: Callable[[str], int] | None = None,
-) -> str | None:
-    """The term of ``terms`` (``{term: df}``) to respell ``typed`` with, if one is close.
+) -> tuple[str, int] | None:
+    """The term of ``terms`` (``{term: df}``) to respell ``typed`` with, if one is close, and
+    its (visible) document count.
 
     ``terms`` counts every indexed document. ``visible_df(term)``, when given, counts those the
     caller may see: the close terms are ranked by it, so that a word of unpublished articles
@@ -161,8 +218,33 @@ def closest_term(
             close.append((distance, df, term))
     if visible_df is not None:
         close = [(distance, visible_df(term), term) for distance, _, term in close]
-    ranked = sorted((distance, -df, term) for distance, df, term in close if df > floor)
-    return ranked[0][2] if ranked else None
+    ranked = sorted(
+        (*_closeness(typed, term, distance), -df, term)
+        for distance, df, term in close
+        if df > floor
+    )
+    return (ranked[0][-1], -ranked[0][-2]) if ranked else None
+
+
+def _closeness(typed: str, term: str, distance: int) -> tuple[int, int]:
+    """How close a term's readable spelling is to what was typed: its edits (a stem can be
+    further or nearer than its word: ``pirc`` is one edit from ``piec``, ``pirces`` one from
+    ``prices``), then whether one swap of neighbours makes it — the commonest slip — first."""
+    shown = surface_form(term, typed)
+    edits = min(distance, edit_distance(typed, shown, max_distance(typed)))
+    return edits, 0 if _one_swap(typed, shown) else 1
+
+
+def _one_swap(a: str, b: str) -> bool:
+    if len(a) != len(b):
+        return False
+    differ = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+    return (
+        len(differ) == 2
+        and differ[1] == differ[0] + 1
+        and a[differ[0]] == b[differ[1]]
+        and a[differ[1]] == b[differ[0]]
+    )
 
 
 def visible_count(docs: np.ndarray, visible: np.ndarray) -> int:

@@ -18,6 +18,7 @@ def shared_dir() -> Path:
 
 # --- web fixtures (tests/test_web*.py, tests/test_browser*.py) ----------------------------------
 
+import contextlib as _contextlib  # noqa: E402
 import datetime as _dt  # noqa: E402
 import os as _os  # noqa: E402
 import socket as _socket  # noqa: E402
@@ -212,6 +213,17 @@ def stop_server(server: LiveServer) -> None:
         server.process.wait(timeout=10)
 
 
+@_contextlib.contextmanager
+def served(index_dir: Path, seeds_dir: Path, log: Path, *extra: str) -> _Iterator[LiveServer]:
+    """``newsfind serve`` on ``index_dir`` while the block runs (up before it starts)."""
+    server = start_server(index_dir, seeds_dir, log, *extra)
+    try:
+        wait_until_up(server)
+        yield server
+    finally:
+        stop_server(server)
+
+
 @pytest.fixture(scope="session")
 def live_server(web_index: Path, tmp_path_factory: pytest.TempPathFactory) -> _Iterator[LiveServer]:
     """The real server for the whole session: 2 gunicorn workers × 4 threads, then stopped."""
@@ -224,3 +236,71 @@ def live_server(web_index: Path, tmp_path_factory: pytest.TempPathFactory) -> _I
         yield server
     finally:
         stop_server(server)
+
+
+# --- browser fixtures (tests/test_browser*.py): Debian's chromium driven by Playwright ----------
+
+from urllib.parse import parse_qs as _parse_qs  # noqa: E402
+from urllib.parse import urlsplit as _urlsplit  # noqa: E402
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+REPO = Path(__file__).resolve().parents[1]
+TIMEOUT_MS = 15_000
+
+
+@pytest.fixture(scope="module")
+def browser() -> _Iterator[_Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page(browser: _Any) -> _Iterator[_Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    tab = context.new_page()
+    tab.dialogs = []  # type: ignore[attr-defined]
+    tab.errors = []  # type: ignore[attr-defined]
+
+    def on_dialog(dialog: _Any) -> None:
+        tab.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    tab.on("dialog", on_dialog)
+    tab.on("pageerror", lambda error: tab.errors.append(str(error)))
+    tab.on("console", lambda m: tab.errors.append(m.text) if m.type == "error" else None)
+    try:
+        yield tab
+    finally:
+        context.close()
+
+
+OFFLINE_IMAGE = "Failed to load resource: net::ERR_NAME_NOT_RESOLVED"
+"""Articles' own images whose hosts resolve nowhere here (thumbnails then hide themselves)."""
+
+
+def no_errors(tab: _Any) -> None:
+    """No dialog and no script or console error, unreachable thumbnails aside."""
+    errors = [error for error in tab.errors if error != OFFLINE_IMAGE]
+    assert tab.dialogs == [] and errors == [], errors
+
+
+def query_of(url: str) -> dict[str, list[str]]:
+    return _parse_qs(_urlsplit(url).query)

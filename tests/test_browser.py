@@ -2,34 +2,28 @@
 
 The journey a reader makes: type a query and see suggestions, tick two facets, click a bar of
 the date histogram, page forward, go back, open an article; an article titled
-``<script>alert(1)</script>`` shows as text and no dialog ever opens. Ends with the screenshot
-the README shows (``docs/screenshot.png``), taken on the bundled seeds.
+``<script>alert(1)</script>`` shows as text and no dialog ever opens. Ends with a screenshot of
+the bundled seeds (the README's are taken in ``test_browser_reader.py``).
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import XSS_TITLE, LiveServer, start_server, stop_server, wait_until_up
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-REPO = Path(__file__).resolve().parents[1]
-TIMEOUT_MS = 15_000
+from conftest import (
+    CHROMIUM,
+    REPO,
+    TIMEOUT_MS,
+    XSS_TITLE,
+    LiveServer,
+    no_errors,
+    query_of,
+    served,
+)
 
 pytestmark = [
     pytest.mark.browser,
@@ -39,45 +33,6 @@ pytestmark = [
         reason="/usr/bin/chromium is absent (apt-get install chromium; scripts/test does)",
     ),
 ]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(TIMEOUT_MS)
-    tab = context.new_page()
-    tab.dialogs = []  # type: ignore[attr-defined]
-    tab.errors = []  # type: ignore[attr-defined]
-
-    def on_dialog(dialog: Any) -> None:
-        tab.dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    tab.on("dialog", on_dialog)
-    tab.on("pageerror", lambda error: tab.errors.append(str(error)))
-    tab.on("console", lambda m: tab.errors.append(m.text) if m.type == "error" else None)
-    try:
-        yield tab
-    finally:
-        context.close()
-
-
-def query_of(url: str) -> dict[str, list[str]]:
-    return parse_qs(urlsplit(url).query)
 
 
 def test_a_readers_journey(page: Any, live_server: LiveServer) -> None:
@@ -216,22 +171,15 @@ def seeds_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServe
     if not any(seeds.glob("*.txt")):
         pytest.skip("no bundled seeds in seeds/")
     root = tmp_path_factory.mktemp("seeds-server")
-    server = start_server(root / "index", seeds, root / "server.log", "--workers", "1")
-    try:
-        wait_until_up(server)
+    with served(root / "index", seeds, root / "server.log", "--workers", "1") as server:
         yield server
-    finally:
-        stop_server(server)
 
 
 def test_screenshot_for_the_readme(page: Any, seeds_server: LiveServer, tmp_path: Path) -> None:
     page.goto(seeds_server.url + "/?q=council&topic=Politics")
     assert page.locator(".hit").count() > 0
-    # docs/screenshot.png (the README's) is rewritten only on request: relative times change
-    target = REPO / "docs" / "screenshot.png"
-    if not os.environ.get("NEWSFIND_UPDATE_SCREENSHOT"):
-        target = tmp_path / "screenshot.png"
-    target.parent.mkdir(exist_ok=True)
+    # the README's screenshots are of the shared corpus (test_browser_reader.py)
+    target = tmp_path / "screenshot.png"
     page.screenshot(path=str(target), full_page=False)
     assert target.stat().st_size > 10_000
-    assert page.errors == []
+    no_errors(page)

@@ -19,7 +19,7 @@ import pytest
 from factory import write_article
 
 from search import backends, highlight, query
-from search.contract import Engine, SearchRequest, SearchResult
+from search.contract import Correction, Engine, Indexer, SearchRequest, SearchResult
 from search.dates import parse_date
 from search.errors import NotFound
 
@@ -47,7 +47,7 @@ def write_seeds(seeds: Path) -> Path:
         "000_contract00000002.txt",
         "Tram depot opens",
         excerpt="A depot for the trams.",
-        body="The depot holds forty trams.",
+        body="The depot holds forty trams and a ferry.",
         topics=["Transport"],
         provider=("Harbor Times", "harbor.sample"),
         date="2024-03-06T09:00:00Z",
@@ -62,11 +62,12 @@ def write_seeds(seeds: Path) -> Path:
         topics=["Politics"],
         provider=("Harbor Times", "harbor.sample"),
         date="2024-05-20T10:00:00Z",
+        related=[{"title": "Ferry, ferry, ferry: the ferry chaos", "webUrl": "https://x.sample/f"}],
     )
     write_article(
         seeds,
         "000_contract00000004.txt",
-        "Undated ferry note",
+        "Undated note on the ferry",
         body="A ferry crosses the harbour.",
         topics=["Transport"],
         provider=("Café Crème", "cafe.sample"),
@@ -167,13 +168,16 @@ def test_date_histogram_and_ranges(engine: Engine) -> None:
         ("2024-05", 1),
     ]
     assert histogram.undated == 1
-    assert {r.key: r.count for r in result.ranges} == {
-        "1h": 0,
-        "24h": 0,
-        "7d": 0,
-        "30d": 1,
-        "1y": 3,
+    # the newest visible article is 12 days older than NOW: the shorter windows end there
+    newest = dt.datetime(2024, 5, 20, 10, tzinfo=dt.UTC)
+    assert {r.key: (r.count, r.end) for r in result.ranges} == {
+        "1h": (1, newest),
+        "24h": (1, newest),
+        "7d": (1, newest),
+        "30d": (1, None),
+        "1y": (3, None),
     }
+    assert ask(engine, range="7d").total == 1  # the filter agrees with its count
 
 
 def test_until_a_date_includes_that_day(engine: Engine) -> None:
@@ -199,17 +203,52 @@ def test_a_phrase_shows_the_body_when_its_words_are_there(engine: Engine) -> Non
     assert [s.text for s in hit.body_snippet if s.match] == ["depot", "trams"]
 
 
-def test_did_you_mean(engine: Engine) -> None:
+def test_a_typo_that_finds_nothing_is_respelled(engine: Engine) -> None:
     result = ask(engine, q="budgte")
-    assert result.total == 0
-    assert result.did_you_mean is not None
-    assert (result.did_you_mean.q, result.did_you_mean.total) == ("budget", 1)
+    assert result.request.q == "budgte"
+    assert result.corrected == Correction("budget", 1) and result.did_you_mean is None
+    assert result.total == 1 and titles(result) == {"Council budget vote"}
+    assert [s.text for s in result.hits[0].title if s.match] == ["budget"]
+    exact = ask(engine, q="budgte", exact=True)  # "search instead for budgte"
+    assert exact.total == 0 and exact.corrected is None
+    assert exact.did_you_mean == Correction("budget", 1)
     assert ask(engine, q="tram").did_you_mean is None
+    assert ask(engine, q="tram").corrected is None
+
+
+def test_a_typo_among_found_words_is_offered(engine: Engine) -> None:
+    """``council budgte`` finds ``council`` articles; ``budget`` is in one more document only
+    (not ``spelling.AUTO_GAIN`` times more): offered, not applied."""
+    result = ask(engine, q="council budgte")
+    assert result.corrected is None and result.total == 2
+    assert result.did_you_mean == Correction("council budget", 2)
+
+
+def test_related_title_matches_rank_last_and_say_why(engine: Engine) -> None:
+    for sort in ("relevance", "newest", "oldest"):
+        result = ask(engine, q="ferry", sort=sort)
+        ids = [hit.article.id for hit in result.hits]
+        assert ids[-1] == "contract00000003" and len(ids) == 3, (sort, ids)
+        *own, related = result.hits
+        assert all(hit.related_matches == () for hit in own)
+        (marked,) = related.related_matches
+        assert "".join(s.text for s in marked) == "Ferry, ferry, ferry: the ferry chaos"
+        assert [s.text for s in marked if s.match] == ["Ferry", "ferry", "ferry", "ferry"]
+    page_two = ask(engine, q="ferry", per_page=2, page=2)
+    assert [h.article.id for h in page_two.hits] == ["contract00000003"]
+
+
+def test_a_query_of_stop_words_searches_them_in_titles(engine: Engine) -> None:
+    assert titles(ask(engine, q="the")) == {"Undated note on the ferry"}
+    assert titles(ask(engine, q='"on the"')) == {"Undated note on the ferry"}
+    assert ask(engine, q='"the on"').total == 0  # a phrase: in that order
+    assert ask(engine, q="of").total == 0
 
 
 def test_get_and_visibility(engine: Engine) -> None:
     article = engine.get("contract00000002")
-    assert article.title == "Tram depot opens" and article.body == "The depot holds forty trams."
+    assert article.title == "Tram depot opens"
+    assert article.body == "The depot holds forty trams and a ferry."
     with pytest.raises(NotFound):
         engine.get("contract00000005")
     assert engine.get("contract00000005", include_unpublished=True).title.startswith("Secret")
@@ -231,13 +270,19 @@ def test_more_like_this(engine: Engine) -> None:
     assert all(not any(s.match for s in hit.title) for hit in similar)
 
 
+def fresh_index(
+    request: pytest.FixtureRequest, tmp_path: Path, engine: Engine, collection: str
+) -> tuple[dict[str, Any], Path, Indexer]:
+    """A configuration of ``engine``'s kind, the contract's seeds and an indexer for them."""
+    name = "typesense" if type(engine).__name__.startswith("Typesense") else "whoosh"
+    config = config_for(name, request, tmp_path, collection)
+    return config, write_seeds(tmp_path / "seeds"), backends.make_indexer(config)
+
+
 def test_generation_changes_after_reindex(
     request: pytest.FixtureRequest, tmp_path: Path, engine: Engine
 ) -> None:
-    name = "typesense" if type(engine).__name__.startswith("Typesense") else "whoosh"
-    config = config_for(name, request, tmp_path, "generation")
-    seeds = write_seeds(tmp_path / "seeds")
-    indexer = backends.make_indexer(config)
+    config, seeds, indexer = fresh_index(request, tmp_path, engine, "generation")
     indexer.reindex(seeds)
     fresh = backends.make_engine(config)
     before = fresh.generation()
@@ -252,6 +297,45 @@ def test_generation_changes_after_reindex(
     fresh.close()
 
 
+def test_a_full_reindex_keeps_the_last_good_version_of_a_broken_file(
+    request: pytest.FixtureRequest, tmp_path: Path, engine: Engine
+) -> None:
+    config, seeds, indexer = fresh_index(request, tmp_path, engine, "keepgood")
+    indexer.reindex(seeds, full=True)
+    broken = seeds / "000_contract00000003.txt"
+    broken.write_text("---\ntitle: [unclosed\n---\n", encoding="utf-8")
+    for full in (False, True, True):  # incremental, then full twice: the copy of a copy holds
+        report = indexer.reindex(seeds, full=full)
+        assert [r.path for r in report.rejected] == [broken.name], (full, report)
+        assert report.documents == 5 and report.full == full
+        assert title_of(config, "contract00000003") == "Council budget vote"
+        assert rejected_of(config) == 1  # the health check warns
+    write_seeds(seeds)  # fixed: the file's own version again
+    broken.write_text(broken.read_text().replace("Council budget vote", "Budget vote, fixed"))
+    assert indexer.reindex(seeds, full=True).rejected == []
+    assert title_of(config, "contract00000003") == "Budget vote, fixed"
+    assert rejected_of(config) == 0
+
+
+def rejected_of(config: dict[str, Any]) -> int:
+    fresh = backends.make_engine(config)
+    try:
+        return fresh.info().rejected
+    finally:
+        fresh.close()
+
+
+def title_of(config: dict[str, Any], article_id: str) -> str:
+    """The title a freshly opened engine gives (after a reindex), found by search too."""
+    fresh = backends.make_engine(config)
+    try:
+        title = fresh.get(article_id).title
+        assert article_id in {h.article.id for h in ask(fresh, q=title.split()[-1]).hits}
+        return title
+    finally:
+        fresh.close()
+
+
 QUERIES: list[dict[str, Any]] = [
     {},
     {"q": "tram"},
@@ -263,6 +347,11 @@ QUERIES: list[dict[str, Any]] = [
     {"q": "harbour", "topics": ("Transport",)},
     {"q": "council", "since": dt.datetime(2024, 4, 1, tzinfo=dt.UTC)},
     {"q": "budgte"},
+    {"q": "budgte", "exact": True},
+    {"q": "council budgte"},
+    {"q": "ferry"},
+    {"q": "ferry", "sort": "newest"},
+    {"range": "7d"},
     {"q": "trams", "include_unpublished": True},
     {"range": "1y"},
 ]
@@ -277,6 +366,8 @@ def summary(result: SearchResult) -> dict[str, Any]:
         "histogram": result.date_histogram,
         "ranges": result.ranges,
         "did_you_mean": result.did_you_mean,
+        "corrected": result.corrected,
+        "related": sorted((h.article.id, h.related_matches) for h in result.hits),
     }
 
 

@@ -100,10 +100,13 @@ def test_unpublished_articles_stay_hidden(reuters: Built) -> None:
 
 
 def test_did_you_mean_on_a_real_vocabulary(reuters: Built) -> None:
-    result = reuters.engine.search(request(q="dividnd"))
-    assert result.did_you_mean is not None
-    assert result.did_you_mean.q == "dividend"
-    assert result.did_you_mean.total > 0
+    offered = reuters.engine.search(request(q="dividnd", exact=True))
+    assert offered.did_you_mean is not None and offered.total == 0
+    assert offered.did_you_mean.q == "dividend"
+    assert offered.did_you_mean.total > 0
+    applied = reuters.engine.search(request(q="dividnd"))  # found nothing: respelled
+    assert applied.corrected == offered.did_you_mean and applied.did_you_mean is None
+    assert applied.total == offered.did_you_mean.total
 
 
 def test_more_like_this_and_suggest(reuters: Built) -> None:

@@ -127,8 +127,26 @@ def visible(articles: Iterable[Article], include_unpublished: bool = False) -> l
     return [a for a in articles if a.published or include_unpublished]
 
 
-def passes(article: Article, req: SearchRequest, skip: str = "") -> bool:
-    """Does ``article`` pass the request's filters (all but the ``skip`` one)?"""
+def newest_of(articles: Iterable[Article], include_unpublished: bool = False) -> dt.datetime | None:
+    """The newest visible article's time: where windows end when the archive is older."""
+    dates = [a.published_at for a in visible(articles, include_unpublished) if a.published_at]
+    return max(dates).replace(microsecond=0) if dates else None
+
+
+def window(req: SearchRequest, span: dt.timedelta, newest: dt.datetime | None) -> tuple[Any, Any]:
+    """A relative range as a reader is told it works: the last ``span`` before now, or before
+    the newest visible article when the archive is older than ``span``."""
+    end = req.clock()
+    if newest is not None and newest < end - span:
+        end = newest
+    return end - span, end
+
+
+def passes(
+    article: Article, req: SearchRequest, skip: str = "", newest: dt.datetime | None = None
+) -> bool:
+    """Does ``article`` pass the request's filters (all but the ``skip`` one)? ``newest``: the
+    newest visible article's time (``newest_of``), for relative ranges."""
     if skip != "topic" and req.topics and not set(req.topics) & set(article.topics):
         return False
     provider = article.provider
@@ -150,7 +168,7 @@ def passes(article: Article, req: SearchRequest, skip: str = "") -> bool:
         if req.until and when >= req.until:
             return False
         if req.range:
-            span = RELATIVE_RANGES[req.range][1]
-            if not (req.clock() - span <= when <= req.clock()):
+            low, high = window(req, RELATIVE_RANGES[req.range][1], newest)
+            if not (low <= when <= high):
                 return False
     return True

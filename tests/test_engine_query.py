@@ -41,7 +41,7 @@ def words(node: query.Node | None) -> object:
         ("title:(oil gas)", ("soft", (("title",), ("oil",)), (("title",), ("gas",)))),
         ("Écon*", "econ*"),
         ("body:U.S*", (("body",), "us")),
-        ("the of", None),
+        ("the of", (("title_words",), ("the", "of"))),  # stop words alone: a title phrase
         ("oil the", "oil"),
         ("(the) oil", "oil"),
         ("", None),

@@ -599,3 +599,34 @@ def test_a_reindex_with_nothing_to_do_leaves_the_served_generation_alone(tmp_pat
     assert generation_key(index) == key
     assert sorted(os.listdir(index / str(layout.current_generation(index)))) == files
     assert client.get("/api/search?q=story", headers={"If-None-Match": etag}).status_code == 304
+
+
+# --- a file gone bad, through SIGKILLed full runs -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "event", ["full: first segment written", "full: complete, before the switch"]
+)
+def test_a_sigkilled_full_run_then_a_full_run_keep_a_broken_files_last_version(
+    tmp_path: Path, event: str
+) -> None:
+    """``--full`` carries the live generation's copy of a file that no longer parses into the
+    new one; killed anywhere, the live index still has it; the next full run carries it."""
+    seeds, index = tmp_path / "seeds", tmp_path / "index"
+    corpus = Corpus(seeds)
+    corpus.apply({n: "a" for n in range(600)})
+    run_reindex(seeds, index, "--full")
+    broken = seeds / file_name(7)
+    broken.write_text("---\ntitle: [unclosed\n---\n", encoding="utf-8")
+    outcome = _kill_reindex(seeds, index, True, event, tmp_path / "reindex.log")
+    assert outcome != "finished"
+    assert _indexed_titles(index)[article_id(7)] == title(7, "a")
+    done = subprocess.run(
+        reindex_command(seeds, index, "--json", "--full"),
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 3, done.stderr[-3000:]
+    report = json.loads(done.stdout)
+    assert [item["path"] for item in report["rejected"]] == [broken.name]
+    assert report["documents"] == 600
+    assert _indexed_titles(index)[article_id(7)] == title(7, "a")

@@ -10,7 +10,8 @@ Nothing heavy runs here: the engine is opened on the first request of each proce
 
 Modules: ``pages`` (HTML routes) renders ``present``'s declared page contexts (``SearchPage``,
 ``ArticlePage``); ``api`` (JSON routes) renders ``jsonview`` (documented by ``openapi``); both
-parse requests with ``params`` and get their data from ``data``. Around them: ``auth`` (admin
+parse requests with ``params`` and get their data from ``data``; ``exports`` streams a search as
+CSV or JSON and serves its Atom feed. Around them: ``auth`` (admin
 token), ``caching`` (ETags from the engine's generation, 304s), ``guard`` (size limits, security
 headers, CORS), ``errors`` (one error shape), ``state`` (the process's engine).
 """

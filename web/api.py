@@ -1,11 +1,12 @@
-"""The JSON API: ``/api/search``, ``/api/suggest``, ``/api/articles/<id>``, ``/api/health``,
+"""The JSON API: ``/api/search``, its exports ``/api/search.csv`` and ``/api/search.json``
+(``web.exports``), ``/api/suggest``, ``/api/articles/<id>``, ``/api/health``,
 ``/api/openapi.json`` (which documents all of them)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from . import jsonview, openapi
+from . import exports, jsonview, openapi
 from .caching import conditional
 from .data import article_and_similar, search_params, suggestions
 from .state import get_engine
@@ -22,6 +23,16 @@ def search() -> Response:
         return result.generation, jsonify(jsonview.result_to_dict(result))
 
     return conditional("json", produce, clock_dependent=params.request.range is not None)
+
+
+@bp.get("/search.csv")
+def search_csv() -> Response:
+    return exports.csv_response()
+
+
+@bp.get("/search.json")
+def search_json() -> Response:
+    return exports.json_response()
 
 
 @bp.get("/suggest")

@@ -59,12 +59,17 @@ def article_to_dict(article: Article) -> dict[str, Any]:
 
 
 def suggestion_to_dict(suggestion: Suggestion) -> dict[str, Any]:
-    return {"text": suggestion.text, "kind": suggestion.kind, "count": suggestion.count}
+    found = {"text": suggestion.text, "kind": suggestion.kind, "count": suggestion.count}
+    if suggestion.article_id:
+        found["article_id"] = suggestion.article_id
+    return found
 
 
 def info_to_dict(info: IndexInfo) -> dict[str, Any]:
+    """``status`` is ``warning`` when the last reindex rejected files (it lists them)."""
     return {
-        "status": "ok",
+        "status": "warning" if info.rejected else "ok",
+        "rejected": info.rejected,
         "generation": info.generation,
         "doc_count": info.doc_count,
         "last_reindex": iso(info.last_reindex),

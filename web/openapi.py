@@ -22,6 +22,7 @@ from search.contract import (
 )
 
 from .data import MAX_MORE_LIKE_THIS, MAX_SUGGESTIONS
+from .exports import EXPORT_DEFAULT, EXPORT_MAX
 
 REF = "#/components/schemas/"
 
@@ -135,6 +136,14 @@ def schemas() -> dict[str, Any]:
                         },
                     }
                 ),
+                "related_matches": {
+                    **_array(_array(_ref("Segment"))),
+                    "description": (
+                        "Non-empty when the hit matched the query only through the titles of "
+                        "its related coverage: those titles, marked. Such hits come after every "
+                        "hit matching in its own title, excerpt, body, topics or source."
+                    ),
+                },
             }
         ),
         "Article": _obj(
@@ -175,6 +184,13 @@ def schemas() -> dict[str, Any]:
                 "label": STRING,
                 "count": INTEGER,
                 "selected": BOOLEAN,
+                "end": {
+                    **NULLABLE_DATE_TIME,
+                    "description": (
+                        "Where the window ends when the archive is older than it: the newest "
+                        "visible article's time (null: now)."
+                    ),
+                },
             }
         ),
         "Query": _obj(
@@ -190,6 +206,7 @@ def schemas() -> dict[str, Any]:
                 "page": INTEGER,
                 "per_page": INTEGER,
                 "facet_size": INTEGER,
+                "exact": BOOLEAN,
             }
         ),
         "SearchResult": _obj(
@@ -205,7 +222,17 @@ def schemas() -> dict[str, Any]:
                     "type": "boolean",
                     "description": "The query had a syntax error and was searched as plain words.",
                 },
-                "did_you_mean": _nullable(_obj({"q": STRING, "total": INTEGER})),
+                "did_you_mean": {
+                    **_nullable(_obj({"q": STRING, "total": INTEGER})),
+                    "description": "A respelling offered; the hits are for the query as typed.",
+                },
+                "corrected": {
+                    **_nullable(_obj({"q": STRING, "total": INTEGER})),
+                    "description": (
+                        "A respelling applied: the hits are for `corrected.q` (the query as "
+                        "typed found nothing or clearly less). `exact=1` searches it as typed."
+                    ),
+                },
                 "hits": _array(_ref("Hit")),
                 "facets": {
                     "type": "object",
@@ -221,12 +248,25 @@ def schemas() -> dict[str, Any]:
                 "text": STRING,
                 "kind": {"type": "string", "enum": ["title", "topic", "provider", "term"]},
                 "count": INTEGER,
-            }
+                "article_id": {
+                    "type": "string",
+                    "description": "A title's article (present for titles only).",
+                },
+            },
+            required=["text", "kind", "count"],
         ),
         "Suggestions": _obj({"suggestions": _array(_ref("Suggestion"))}),
         "Health": _obj(
             {
-                "status": {"type": "string", "const": "ok"},
+                "status": {
+                    "type": "string",
+                    "enum": ["ok", "warning"],
+                    "description": "warning: the last reindex rejected files (`rejected`).",
+                },
+                "rejected": {
+                    "type": "integer",
+                    "description": "Files the last reindex rejected (its report lists them).",
+                },
                 "generation": STRING,
                 "doc_count": {"type": "integer", "description": "Visible (published) articles."},
                 "last_reindex": NULLABLE_DATE_TIME,
@@ -271,7 +311,8 @@ def parameters() -> dict[str, Any]:
             {"type": "string", "maxLength": MAX_QUERY_CHARS},
             'Query text: words (all words rank first), "phrases", -exclude, OR/AND/NOT, '
             "parentheses, title:/topic:/provider: fields, prefix*. Empty lists everything. "
-            f"Over {MAX_QUERY_CHARS} characters: 414.",
+            f"Over {MAX_QUERY_CHARS} characters as sent (white space included): 414. A typo "
+            "that finds nothing or clearly less than a close word is respelled (`corrected`).",
         ),
         "topic": _repeatable("topic", "Only articles with this topic (repeat for any of several)."),
         "provider": _repeatable(
@@ -291,7 +332,8 @@ def parameters() -> dict[str, Any]:
         "range": _query_param(
             "range",
             {"type": "string", "enum": list(RELATIVE_RANGES)},
-            "Relative date range counted back from now.",
+            "Relative date range counted back from now, or from the newest article when the "
+            "archive is older than the range.",
         ),
         "sort": _query_param(
             "sort", {"type": "string", "enum": list(SORTS), "default": "relevance"}, "Result order."
@@ -310,6 +352,11 @@ def parameters() -> dict[str, Any]:
             "facet_size",
             {"type": "integer", "minimum": 1, "maximum": MAX_FACET_SIZE, "default": 10},
             "Values per facet.",
+        ),
+        "exact": _query_param(
+            "exact",
+            {"type": "string", "enum": ["1", "true", "0", "false"], "default": "0"},
+            "1: search `q` as typed, with no automatic respelling.",
         ),
     }
 
@@ -359,6 +406,37 @@ def _errors(*extra: str) -> dict[str, Any]:
 
 
 ETAG_HEADER = {"ETag": {"schema": STRING, "description": "Weak; changes with the index."}}
+EXPORT_PARAMS = ("page", "per_page", "facet_size")
+
+
+def _export(mimetype: str, shape: str) -> dict[str, Any]:
+    limit = _query_param(
+        "limit",
+        {"type": "integer", "minimum": 1, "maximum": EXPORT_MAX, "default": EXPORT_DEFAULT},
+        "How many hits at most, best first.",
+    )
+    params = [
+        {"$ref": f"#/components/parameters/{name}"}
+        for name in parameters()
+        if name not in EXPORT_PARAMS
+    ]
+    return {
+        "get": {
+            "operationId": "export" + mimetype.split("/")[1].upper(),
+            "summary": f"Export the search's hits (streamed, at most {EXPORT_MAX})",
+            "description": shape + " Same parameters as /api/search but the paging ones.",
+            "parameters": [*params, limit],
+            "responses": {
+                "200": {
+                    "description": "The hits, as an attachment.",
+                    "content": {
+                        mimetype: {"schema": {"type": "object" if "json" in mimetype else "string"}}
+                    },
+                },
+                **_errors(),
+            },
+        }
+    }
 
 
 def paths() -> dict[str, Any]:
@@ -378,6 +456,10 @@ def paths() -> dict[str, Any]:
                 },
             }
         },
+        "/api/search.csv": _export("text/csv", "CSV: one row per hit (rank, id, title, …)."),
+        "/api/search.json": _export(
+            "application/json", "JSON: {query, limit, hits: [Hit…]} (a document, streamed)."
+        ),
         "/api/suggest": {
             "get": {
                 "operationId": "suggest",

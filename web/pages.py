@@ -1,4 +1,5 @@
-"""The HTML pages: the search page (``/``) and one article (``/articles/<id>``)."""
+"""The HTML pages: the search page (``/``), one article (``/articles/<id>``), and the Atom feed
+of a search (``/feed``, ``web.exports``)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from flask import Blueprint, Response, render_template, request, url_for
 from search.contract import MAX_FILTER_VALUES, SearchResult
 from search.errors import RequestError
 
-from . import present
+from . import exports, present
 from .caching import conditional
 from .data import article_and_similar, search_params
 from .errors import from_request_error
@@ -53,15 +54,19 @@ def search() -> Response:
 
     def produce() -> tuple[str, Response]:
         result = get_engine().search(params.request)
-        html = render_search(result, params.args)
+        html = render_search(result, params.args, params.notes)
         return result.generation, Response(html, mimetype="text/html")
 
     return conditional("html", produce, clock_dependent=True)
 
 
-def render_search(result: SearchResult, args: dict[str, list[str]]) -> str:
-    """The search page for a result; ``args`` is the canonical query that produced it."""
-    return render_template("search.html", **present.SearchPage.of(result, args).context())
+def render_search(
+    result: SearchResult, args: dict[str, list[str]], notes: dict[str, str] | None = None
+) -> str:
+    """The search page for a result; ``args`` is the canonical query that produced it, ``notes``
+    the parameters it could not apply."""
+    page = present.SearchPage.of(result, args, notes)
+    return render_template("search.html", **page.context())
 
 
 def _invalid_search(error: RequestError) -> Response:
@@ -86,6 +91,11 @@ def _invalid_search(error: RequestError) -> Response:
     response = Response(html, status=problem.status, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.get("/feed")
+def feed() -> Response:
+    return exports.feed_response()
 
 
 @bp.get("/articles/<article_id>")

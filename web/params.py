@@ -6,23 +6,36 @@ value may be is checked once, by ``SearchRequest`` (filter values, limits) and `
 (``since`` / ``until``: an ISO date or date-time; a date-only ``until`` includes that day); this
 module only deals with HTTP: repeated and empty parameters, integers, unknown names. On the page,
 empty values (``since=`` from a form left blank) count as absent; the API (``strict``) rejects
-them, as it rejects unknown parameters.
+them, as it rejects unknown parameters — except those browsers and link sharing add
+(``IGNORED``: ``_`` cache busters, ``utm_*``, ``fbclid``, ``gclid``), ignored everywhere.
+
+``q`` may have at most ``MAX_QUERY_CHARS`` characters as sent (white space included: the limit
+is the schema's ``maxLength``), then it is trimmed.
+
+On the page a date that cannot be applied (not a date, a year before 1000 — one being typed —,
+or a range that ends before it starts) is left out of the search and explained beside the date
+fields (``SearchParams.notes``), so the reader sees results and what to fix; the API answers 400
+(or, for an early year, searches it: the schema allows it).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from werkzeug.datastructures import MultiDict
 
-from search.contract import FILTER_FIELDS, SearchRequest
+from search.contract import FILTER_FIELDS, MAX_QUERY_CHARS, SearchRequest
 from search.dates import parse_date
-from search.errors import RequestError
+from search.errors import QueryTooLong, RequestError
 
-SINGLE = ("q", "since", "until", "range", "sort", "page", "per_page", "facet_size")
+SINGLE = ("q", "since", "until", "range", "sort", "page", "per_page", "facet_size", "exact")
 INTEGERS = ("page", "per_page", "facet_size")
+IGNORED = ("_", "fbclid", "gclid")
+IGNORED_PREFIXES = ("utm_",)
+"""Parameters added by browsers and link sharing: ignored, never a 400."""
+BOOLEANS = {"1": True, "true": True, "0": False, "false": False}
 SEARCH_PARAMS = (*SINGLE[:1], *FILTER_FIELDS, *SINGLE[1:])
 """Every parameter of the search page and ``/api/search``, in the order URLs list them."""
 _CONTRACT_TO_HTTP = {field: param for param, field in FILTER_FIELDS.items()}
@@ -35,6 +48,8 @@ class SearchParams:
     request: SearchRequest
     args: dict[str, list[str]]
     """Only the parameters given (non-empty), in ``SEARCH_PARAMS`` order: a canonical URL."""
+    notes: dict[str, str] = field(default_factory=dict)
+    """Page only: parameters given but not applied (``since``/``until``), and why."""
 
 
 def parse_search(
@@ -48,6 +63,9 @@ def parse_search(
     """Validate the parameters; ``strict`` rejects unknown ones (the API does, pages don't)."""
     if strict:
         reject_unknown(args, SEARCH_PARAMS)
+    raw_q = args.get("q", "")
+    if len(raw_q) > MAX_QUERY_CHARS:
+        raise QueryTooLong("q", f"is longer than {MAX_QUERY_CHARS} characters")
     cleaned: dict[str, list[str]] = {}
     for name in SEARCH_PARAMS:
         given = args.getlist(name)
@@ -60,12 +78,14 @@ def parse_search(
             cleaned[name] = values
     single = {name: cleaned[name][0] for name in SINGLE if name in cleaned}
     numbers = {name: parse_int(name, single[name]) for name in INTEGERS if name in single}
+    notes: dict[str, str] = {}
+    since, until = _dates(single, strict, notes)
     try:
         request = SearchRequest(
-            q=args.get("q", "").strip(),
+            q=raw_q.strip(),
             **{field: tuple(cleaned.get(name, ())) for name, field in FILTER_FIELDS.items()},
-            since=parse_date("since", single["since"]) if "since" in single else None,
-            until=parse_date("until", single["until"], end=True) if "until" in single else None,
+            since=since,
+            until=until,
             range=single.get("range"),
             sort=single.get("sort", "relevance"),
             page=numbers.get("page", 1),
@@ -73,6 +93,7 @@ def parse_search(
             facet_size=numbers.get("facet_size", 10),
             include_unpublished=include_unpublished,
             now=now,
+            exact=parse_bool("exact", single["exact"]) if "exact" in single else False,
         )
     except RequestError as error:
         error.param = _CONTRACT_TO_HTTP.get(error.param, error.param)
@@ -80,13 +101,53 @@ def parse_search(
     for name in FILTER_FIELDS:  # as the request holds them: stripped, without repeats
         if name in cleaned:
             cleaned[name] = list(request.selected(name))
-    return SearchParams(request, cleaned)
+    return SearchParams(request, cleaned, notes)
+
+
+def _dates(
+    single: dict[str, str], strict: bool, notes: dict[str, str]
+) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """``since`` and ``until``; on the page (not ``strict``) one that cannot be applied is
+    left out, with the reason in ``notes``."""
+    found: dict[str, dt.datetime | None] = {"since": None, "until": None}
+    for name in found:
+        if name in single:
+            try:
+                found[name] = parse_date(name, single[name], end=name == "until")
+            except RequestError as error:
+                if strict:
+                    raise
+                notes[name] = error.message
+                continue
+            if not strict and single[name][:1] == "0":  # a year being typed: 0002-01-02
+                found[name] = None
+                notes[name] = f"is not a complete date (year {single[name][:4]})"
+    since, until = found["since"], found["until"]
+    if since is not None and until is not None and since >= until:
+        if strict:
+            raise RequestError("until", "must be after 'since'")
+        notes["until"] = "ends before the start date: the dates were not applied"
+        notes.setdefault("since", "")  # not applied either (the message is the end's)
+        return None, None
+    return since, until
 
 
 def reject_unknown(args: Mapping[str, object], known: tuple[str, ...]) -> None:
     for name in args:
-        if name not in known:
+        if name not in known and not is_ignored(name):
             raise RequestError(name, f"unknown parameter; use {', '.join(known)}")
+
+
+def is_ignored(name: str) -> bool:
+    """A parameter browsers or link sharing add (``IGNORED``): never an error."""
+    return name in IGNORED or name.startswith(IGNORED_PREFIXES)
+
+
+def parse_bool(name: str, text: str) -> bool:
+    value = BOOLEANS.get(text.lower())
+    if value is None:
+        raise RequestError(name, f"must be 1, true, 0 or false, got {text[:40]!r}")
+    return value
 
 
 def single(args: MultiDict[str, str], name: str) -> str | None:

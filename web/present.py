@@ -26,6 +26,7 @@ from search.contract import (
     SearchResult,
     Segment,
 )
+from search.highlight import trim_text
 
 from .errors import ApiError
 from .params import SEARCH_PARAMS
@@ -219,10 +220,25 @@ class RangeLink:
 
 
 def range_links(result: SearchResult, state: UrlState) -> list[RangeLink]:
+    """ "Any time" (no date filter at all: it clears a typed range too), then each relative
+    range; one counted back from the newest article says where it ends."""
     current = state.first("range")
-    links = [RangeLink("Any time", None, not current, state.refine(range=None))]
+    typed = bool(state.first("since") or state.first("until"))
+    links = [
+        RangeLink(
+            "Any time",
+            None,
+            not current and not typed,
+            state.refine(range=None, since=None, until=None),
+        )
+    ]
     links += [
-        RangeLink(r.label, r.count, r.key == current, state.refine(range=r.key))
+        RangeLink(
+            f"{r.label} (to {r.end.day} {r.end:%b %Y})" if r.end else r.label,
+            r.count,
+            r.key == current,
+            state.refine(range=r.key, since=None, until=None),
+        )
         for r in result.ranges
     ]
     return links
@@ -313,25 +329,63 @@ def _midnight(when: dt.datetime) -> bool:
 
 
 @dataclass(frozen=True)
+class Thumbnail:
+    url: str
+    width: int
+    height: int
+
+
+THUMB_WIDTH = 96
+THUMB_HEIGHT = 64
+
+
+@dataclass(frozen=True)
 class HitView:
     article: Article
     title: Markup
-    excerpt: Markup
-    body_snippet: Markup
+    text: Markup
+    """One text: the excerpt, or the body's snippet when only the body matched."""
+    text_kind: str
+    """``excerpt``, ``snippet`` or ``""`` (nothing to show)."""
     topic_links: list[tuple[str, str]]
     related: list[RelatedArticle]
+    related_matches: list[Markup]
+    """The related titles this hit matched through, when it matched only there."""
+    thumbnail: Thumbnail | None
 
 
 def hit_view(hit: Hit, state: UrlState) -> HitView:
     article = hit.article
+    text, kind = one_text(hit)
     return HitView(
         article=article,
         title=highlight(hit.title, article.title),
-        excerpt=highlight(hit.excerpt, article.excerpt),
-        body_snippet=highlight(hit.body_snippet),
+        text=highlight(text),
+        text_kind=kind,
         topic_links=[(topic, state.add("topic", topic)) for topic in article.topics],
         related=list(article.related[:3]),
+        related_matches=[highlight(title) for title in hit.related_matches],
+        thumbnail=thumbnail(article),
     )
+
+
+def one_text(hit: Hit) -> tuple[tuple[Segment, ...], str]:
+    """The excerpt (cut at a sentence or word boundary), unless only the body's snippet holds
+    a match: never both, which in news mostly repeat each other (the excerpt is the lead)."""
+    excerpt = hit.excerpt or ((Segment(hit.article.excerpt),) if hit.article.excerpt else ())
+    if hit.body_snippet and not any(part.match for part in excerpt):
+        return hit.body_snippet, "snippet"
+    if excerpt:
+        return trim_text(excerpt), "excerpt"
+    return (), ""
+
+
+def thumbnail(article: Article) -> Thumbnail | None:
+    """The article's own first image (http or https), shown small; None without one."""
+    for image in article.images:
+        if web_url(image.url):
+            return Thumbnail(image.url, THUMB_WIDTH, THUMB_HEIGHT)
+    return None
 
 
 @dataclass(frozen=True)
@@ -395,6 +449,12 @@ class SearchPage:
 
     state: UrlState
     chips: list[Chip]
+    notes: dict[str, str] = field(default_factory=dict)
+    """Parameters given but not applied (a date that cannot be), and why: shown in place."""
+    exports: dict[str, str] = field(default_factory=dict)
+    """``csv``, ``json`` and ``feed``: the current search as an export and an Atom feed."""
+    exact_url: str = ""
+    """"Search instead for" the query as typed (when a respelling was applied)."""
     result: SearchResult | None = None
     now: dt.datetime | None = None
     hits: list[HitView] = field(default_factory=list)
@@ -406,12 +466,23 @@ class SearchPage:
     retry_url: str | None = None
 
     @classmethod
-    def of(cls, result: SearchResult, args: dict[str, list[str]]) -> SearchPage:
-        """The page of a result; ``args`` is the canonical query that produced it."""
+    def of(
+        cls,
+        result: SearchResult,
+        args: dict[str, list[str]],
+        notes: dict[str, str] | None = None,
+    ) -> SearchPage:
+        """The page of a result; ``args`` is the canonical query that produced it; ``notes``
+        the parameters it could not apply."""
+        notes = notes or {}
         state = UrlState(args)
+        applied = UrlState({k: v for k, v in args.items() if k not in notes}, state.path)
         return cls(
             state=state,
-            chips=chips(state),
+            chips=chips(applied),
+            notes=notes,
+            exports=export_links(applied),
+            exact_url=applied.refine(exact="1") if result.corrected else "",
             result=result,
             now=result.request.clock(),
             hits=[hit_view(hit, state) for hit in result.hits],
@@ -423,6 +494,18 @@ class SearchPage:
 
     def context(self) -> dict[str, object]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+def export_links(state: UrlState) -> dict[str, str]:
+    """The search without its paging, as a CSV and a JSON export and an Atom feed."""
+    kept = {k: v for k, v in state.args.items() if k not in ("page", "per_page", "facet_size")}
+    query = UrlState(kept, "").url().lstrip("?")
+    suffix = f"?{query}" if query else ""
+    return {
+        "csv": url_for("api.search_csv") + suffix,
+        "json": url_for("api.search_json") + suffix,
+        "feed": url_for("pages.feed") + suffix,
+    }
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,10 @@ import click
 from flask import Flask
 from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
 
-MAX_REQUEST_LINE = 8190
-"""gunicorn's ceiling: longer request lines get gunicorn's own 414 before reaching the app."""
+UNLIMITED_REQUEST_LINE = 0
+"""gunicorn's "no limit" (its parser stops at 1 MB): a long URL reaches the app, whose limit
+(``MAX_QUERY_STRING_BYTES``, ``web.guard``) answers with the JSON 414 of every API error rather
+than gunicorn's own HTML page."""
 
 
 def default_workers() -> int:
@@ -37,7 +39,7 @@ def options(host: str, port: int, workers: int, threads: int, access_log: bool) 
         "timeout": 60,
         "graceful_timeout": 15,
         "keepalive": 5,
-        "limit_request_line": MAX_REQUEST_LINE,
+        "limit_request_line": UNLIMITED_REQUEST_LINE,
         "accesslog": "-" if access_log else None,
         "errorlog": "-",
         "loglevel": "warning",

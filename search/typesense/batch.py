@@ -25,7 +25,7 @@ from ..contract import (
     RangeCount,
     SearchRequest,
 )
-from ..ranking import FIELD_WEIGHTS
+from ..ranking import field_weight
 from .documents import (
     FACET_FIELDS,
     STRIP_FIELDS,
@@ -59,6 +59,8 @@ class Answer:
     facets: dict[str, Facet]
     histogram: DateHistogram | None
     ranges: tuple[RangeCount, ...]
+    raw: tuple[dict[str, Any], ...] = ()
+    """The hits as Typesense returned them (documents with their bodies)."""
 
 
 class Filters:
@@ -74,13 +76,15 @@ class Filters:
         return [value for value in self.parts.values() if value]
 
 
-def request_filters(request: SearchRequest) -> Filters:
+def request_filters(request: SearchRequest, newest: dt.datetime | None = None) -> Filters:
+    """The request's filters; ``newest``: the newest visible article's time (relative ranges
+    end there when the archive is older than them: ``dates.window_end``)."""
     parts: dict[str, str] = {"published": join(base_filter(request.include_unpublished))}
     for name in (filter_field.name for filter_field in FILTERS):
         values = request.selected(name)
         if values:
             parts[name] = value_filter(name, values)
-    conditions = dates.conditions(request, request.clock())
+    conditions = dates.conditions(request, request.clock(), newest)
     if conditions:  # one filter, as Whoosh's: the range counts are made without it
         parts["date"] = date_filter(conditions)
     return Filters(parts)
@@ -116,7 +120,7 @@ def value_filter(name: str, values: Sequence[str]) -> str:
 
 
 def weights(fields: tuple[str, ...]) -> str:
-    return ",".join(str(max(1, round(FIELD_WEIGHTS[name] * 10))) for name in fields)
+    return ",".join(str(max(1, round(field_weight(name) * 10))) for name in fields)
 
 
 SORTS: dict[str, str] = {
@@ -132,12 +136,18 @@ class SearchBatch:
     """The sub-searches of one request, sent as one ``multi_search``, and their reading."""
 
     def __init__(
-        self, engine: _Multi, request: SearchRequest, plan: TextPlan, filters: Filters
+        self,
+        engine: _Multi,
+        request: SearchRequest,
+        plan: TextPlan,
+        filters: Filters,
+        newest: dt.datetime | None = None,
     ) -> None:
         self.engine = engine
         self.request = request
         self.plan = plan
         self.filters = filters
+        self.newest = newest
         self.searches: list[dict[str, Any]] = []
 
     def add(self, search: dict[str, Any]) -> int:
@@ -230,7 +240,7 @@ class SearchBatch:
             now = request.clock()
             base = self.filters.without("date")
             for key in RELATIVE_RANGES:
-                low, high = dates.range_bounds(key, now)
+                low, high = dates.range_bounds(key, now, self.newest)
                 condition = date_filter([(">=", low), ("<=", high)])
                 params = self.count_params([*base, condition])
                 params["per_page"] = 0
@@ -260,6 +270,7 @@ class SearchBatch:
         else:
             raw_hits = main_response.get("hits", [])
         hits = tuple(hit(raw, plan.marks) for raw in raw_hits)
+        raw_hits = list(raw_hits)
         facet_responses = {
             name: responses[facet_index[name]] if name in facet_index else main_response
             for name in wanted
@@ -280,8 +291,10 @@ class SearchBatch:
         ranges: tuple[RangeCount, ...] = ()
         if range_index:
             counts = {key: int(responses[i].get("found", 0)) for key, i in range_index.items()}
-            ranges = facets.ranges(counts, request.range)
-        return Answer(total, hits, found, histogram, ranges)
+            now = request.clock()
+            ends = {key: dates.range_end(key, now, self.newest) for key in RELATIVE_RANGES}
+            ranges = facets.ranges(counts, request.range, ends)
+        return Answer(total, hits, found, histogram, ranges, tuple(raw_hits))
 
     def _complete_ties(self, responses: dict[str, dict[str, Any]], size: int) -> None:
         """Ask again, for every value, the facets whose returned values may stop inside a tie at

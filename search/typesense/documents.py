@@ -17,12 +17,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..analysis import analyse
+from ..analysis import all_words, analyse
 from ..articles import Article
 from ..documents import article_to_stored, field_texts, stored_to_article
-from ..ranking import LEAD_FIELD
+from ..ranking import LEAD_FIELD, WORDS_FIELD
 
-SCHEMA_VERSION = "ts-3"
+SCHEMA_VERSION = "ts-4"
 """Bump when the collection fields or the analysis change: the next reindex is then full."""
 
 TEXT_FIELDS: dict[str, str] = {
@@ -32,6 +32,7 @@ TEXT_FIELDS: dict[str, str] = {
     "provider_text": "s_provider",
     "body": "s_body",
     "related_text": "s_related",
+    WORDS_FIELD: "s_title_words",
 }
 UNDATED = 0
 """``published_at`` of an undated article; ``dated`` is 0 then, and every date filter asks 1."""
@@ -90,7 +91,8 @@ def article_document(
     texts["excerpt"] = texts.pop(LEAD_FIELD, texts.get("excerpt", ""))  # one excerpt field here
     document: dict[str, Any] = {
         "id": article.id,
-        **{TEXT_FIELDS[name]: stems(text) for name, text in texts.items()},
+        **{TEXT_FIELDS[name]: stems(text) for name, text in texts.items() if name != WORDS_FIELD},
+        TEXT_FIELDS[WORDS_FIELD]: " ".join(all_words(article.title)),
         "title": article.title,
         "excerpt": article.excerpt,
         "body": article.body,

@@ -30,12 +30,22 @@ from .. import highlight, spelling
 from .. import query as ql
 from ..analysis import fold_accents
 from ..articles import Article
-from ..contract import Correction, Hit, IndexInfo, SearchRequest, SearchResult, Suggestion
+from ..contract import (
+    MAX_PER_PAGE,
+    MAX_RESULT_WINDOW,
+    Hit,
+    IndexInfo,
+    SearchRequest,
+    SearchResult,
+    Suggestion,
+)
 from ..errors import IndexUnavailable, NotFound, RequestError
+from ..ranking import SEARCH_FIELDS
 from .batch import (
     FACET_SLACK,
     MANY,
     PAGE_LIMIT,
+    Filters,
     SearchBatch,
     base_filter,
     facet_counts,
@@ -56,8 +66,13 @@ from .settings import (
     unreachable,
 )
 
+RELATED_FIELD = "related_text"
 GENERATION_TTL = 1.0
 """Seconds ``generation()`` is answered from memory (it changes only with a reindex)."""
+
+
+def _searches_related(root: ql.Node | None) -> bool:
+    return any(RELATED_FIELD in leaf.fields for leaf in ql.positive_leaves(root))
 
 
 class TypesenseEngine:
@@ -73,6 +88,7 @@ class TypesenseEngine:
         self._lock = threading.Lock()
         self._reads = ClusterReads(self) if len(settings.nodes) > 1 else None
         self._generation: tuple[float, str] | None = None
+        self._newest: tuple[tuple[str, bool], dt.datetime | None] | None = None
 
     # -- clients
 
@@ -148,34 +164,114 @@ class TypesenseEngine:
     # -- search
 
     def search(self, request: SearchRequest) -> SearchResult:
-        started = time.perf_counter()
         parsed = ql.parse(request.q)
+        result = self._search(request, parsed)
+        if parsed.root is None or not request.q.strip():
+            return result
+        found = self._did_you_mean(request, parsed)
+
+        def rerun(corrected: str) -> SearchResult:
+            again = replace(request, q=corrected, exact=True)
+            return self._search(again, ql.parse(corrected))
+
+        return spelling.settle(result, found, rerun)
+
+    def _search(self, request: SearchRequest, parsed: ql.ParsedQuery) -> SearchResult:
+        started = time.perf_counter()
         plan = plan_query(parsed.root) if request.q.strip() else TextPlan()
         if plan is None:
             return SearchResult(request, 0, (), plain_fallback=parsed.plain_fallback)
-        filters = request_filters(request)
-        batch = SearchBatch(self, request, plan, filters)
-        result = batch.run()
-        did_you_mean = None
-        if plan.is_text and result.total < spelling.DID_YOU_MEAN_BELOW:
-            did_you_mean = self._did_you_mean(request, parsed, result.total)
+        newest = self.newest(request.include_unpublished)
+        filters = request_filters(request, newest)
+        result = SearchBatch(self, request, plan, filters, newest).run()
+        hits = result.hits
+        if request.q.strip() and _searches_related(parsed.root) and result.total:
+            hits = self._own_first(request, parsed.root, plan, filters, result.total)
         took = (time.perf_counter() - started) * 1000
         return SearchResult(
             request=request,
             total=result.total,
-            hits=result.hits,
+            hits=hits,
             facets=result.facets,
             date_histogram=result.histogram,
             ranges=result.ranges,
-            did_you_mean=did_you_mean,
             took_ms=round(took, 2),
             generation=self.generation(),
             plain_fallback=parsed.plain_fallback,
         )
 
+    def _own_first(
+        self,
+        request: SearchRequest,
+        root: ql.Node | None,
+        plan: TextPlan,
+        filters: Filters,
+        total: int,
+    ) -> tuple[Hit, ...]:
+        """The page's hits with the matches in an article's own text first, then those matching
+        only through related titles (as ``Evaluation.own`` orders them on Whoosh): the first
+        from the query without the related titles, the others from the whole query's matches
+        that have a related title matching, less the own matches (``Marks.own_match``)."""
+        own_plan = plan_query(ql.without_field(root, RELATED_FIELD))
+        bare = replace(request, facets=())
+        own = SearchBatch(self, bare, own_plan, filters).run() if own_plan else None
+        own_total = own.total if own is not None else 0
+        hits = list(own.hits) if own is not None else []
+        start = max(0, request.offset - own_total)
+        stop = request.offset + request.per_page - own_total
+        if stop <= 0 or own_total >= total:
+            return tuple(hits)
+        related: list[Hit] = []
+        leaves = list(ql.positive_leaves(root))
+        narrowed = replace(plan, filters=list(plan.filters))
+        if all(isinstance(leaf, ql.Words) for leaf in leaves):
+            stems = sorted(
+                {stem for leaf in leaves if isinstance(leaf, ql.Words) for stem in leaf.stems}
+            )
+            narrowed.filters.append(f"{TEXT_FIELDS[RELATED_FIELD]}:[{','.join(stems)}]")
+        for page in range(1, MAX_RESULT_WINDOW // MAX_PER_PAGE + 1):
+            deeper = replace(bare, page=page, per_page=MAX_PER_PAGE)
+            answer = SearchBatch(self, deeper, narrowed, filters).run()
+            for raw in answer.raw:
+                document = raw["document"]
+                article = article_of(document)
+                body = document.get("body", "")
+                if plan.marks.own_match(article, body):
+                    continue
+                shown = body if plan.marks.body_matches(article, body) else ""
+                score = float(raw.get("text_match", 0) or 0)
+                related.append(plan.marks.hit(article, score, shown, related_only=True))
+            if len(related) >= stop or len(answer.raw) < MAX_PER_PAGE:
+                break
+        return tuple(hits + related[start:stop])
+
+    def newest(self, include_unpublished: bool) -> dt.datetime | None:
+        """The newest visible (or any) article's time, once per generation: where relative
+        windows end when the archive is older than them (``dates.window_end``)."""
+        key = (self.generation(), include_unpublished)
+        cached = self._newest
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        search = {
+            "q": "*",
+            "per_page": 1,
+            "sort_by": "published_at:desc",
+            "include_fields": "published_at",
+            "filter_by": join([*base_filter(include_unpublished), "dated:=1"]),
+        }
+        (response,) = self.multi([search], include_unpublished)
+        hits = response.get("hits", [])
+        newest = (
+            dt.datetime.fromtimestamp(int(hits[0]["document"]["published_at"]), dt.UTC)
+            if hits
+            else None
+        )
+        self._newest = (key, newest)
+        return newest
+
     def _did_you_mean(
-        self, request: SearchRequest, parsed: ql.ParsedQuery, total: int
-    ) -> Correction | None:
+        self, request: SearchRequest, parsed: ql.ParsedQuery
+    ) -> spelling.Found | None:
         """``search.spelling`` over the collection's terms: candidates from a typo-tolerant
         search of the word's fields, their counts from the cluster."""
         include = request.include_unpublished
@@ -198,11 +294,26 @@ class TypesenseEngine:
                 "filter_by": base,
             }
 
-        def visible_df(word: ql.Words) -> int:
-            (response,) = self.multi([term_search(word.stems[0], word.fields, 0)], include)
-            return int(response.get("found", 0))
+        # every query with words is tried: the words' counts come in one multi-search
+        words = [
+            leaf
+            for leaf in ql.positive_leaves(parsed.root)
+            if isinstance(leaf, ql.Words) and not leaf.quoted and len(leaf.stems) == 1
+        ]
+        if not words:
+            return None
+        counts = self.multi([term_search(w.stems[0], w.fields, 0) for w in words], include)
+        known = {
+            (word.stems, word.fields): int(count.get("found", 0))
+            for word, count in zip(words, counts, strict=True)
+        }
 
-        def closest(typed: str, stem: str, known: int, fields: tuple[str, ...]) -> str | None:
+        def visible_df(word: ql.Words) -> int:
+            return known[(word.stems, word.fields)]
+
+        def closest(
+            typed: str, stem: str, known: int, fields: tuple[str, ...]
+        ) -> tuple[str, int] | None:
             searches = [term_search(typed, fields, 2), term_search(stem, fields, 2)]
             found = self.multi(searches, include)
             candidates = {
@@ -224,18 +335,17 @@ class TypesenseEngine:
             return spelling.closest_term(typed, stem, known, frequencies)
 
         text = ql.clean(request.q)
-        corrected = spelling.correct(text, parsed.root, visible_df, closest)
-        if corrected is None or corrected == text:
+        respelled = spelling.correct(text, parsed.root, visible_df, closest)
+        if respelled is None or respelled.q == text:
             return None
-        again = replace(request, q=corrected, page=1, per_page=1, facets=())
+        again = replace(request, q=respelled.q, page=1, per_page=1, facets=())
+        newest = self.newest(request.include_unpublished)
         try:
-            plan = plan_query(ql.parse(corrected).root) or TextPlan()
-            count = SearchBatch(self, again, plan, request_filters(again)).run().total
+            plan = plan_query(ql.parse(respelled.q).root) or TextPlan()
+            count = SearchBatch(self, again, plan, request_filters(again, newest)).run().total
         except RequestError:
             return None
-        if count == 0 or count < total:
-            return None
-        return Correction(corrected, count)
+        return spelling.Found(respelled.q, count, respelled.gain)
 
     # -- the other calls
 
@@ -256,7 +366,7 @@ class TypesenseEngine:
                 "prefix": "true",
                 "num_typos": 0,
                 "per_page": limit,
-                "include_fields": "title",
+                "include_fields": "title,id",
                 "filter_by": filters,
                 "drop_tokens_threshold": 0,
             },
@@ -284,7 +394,7 @@ class TypesenseEngine:
             title = hit["document"]["title"]
             if title not in seen_titles:
                 seen_titles.add(title)
-                found.append(Suggestion(title, "title", 1))
+                found.append(Suggestion(title, "title", 1, hit["document"]["id"]))
         found.sort(
             key=lambda s: (
                 not fold_accents(s.text.lower()).startswith(folded),
@@ -341,8 +451,8 @@ class TypesenseEngine:
             searches.append(
                 {
                     "q": " ".join(terms),
-                    "query_by": ",".join(TEXT_FIELDS.values()),
-                    "query_by_weights": weights(tuple(TEXT_FIELDS)),
+                    "query_by": ",".join(TEXT_FIELDS[name] for name in SEARCH_FIELDS),
+                    "query_by_weights": weights(SEARCH_FIELDS),
                     "drop_tokens_threshold": MANY,
                     "num_typos": 0,
                     "prefix": "false",
@@ -378,6 +488,7 @@ class TypesenseEngine:
         (response,) = self.multi([search], False)
         meta = read_meta(self.admin, self.settings)
         last = meta.get("finished_at") if meta else None
+        rejected = meta.get("rejected") if meta else None
         try:
             version = str(self.admin.debug.retrieve().get("version", ""))
         except Exception:  # noqa: BLE001 - the version is informative only
@@ -387,6 +498,7 @@ class TypesenseEngine:
             doc_count=int(response.get("found", 0)),
             last_reindex=dt.datetime.fromisoformat(last.replace("Z", "+00:00")) if last else None,
             version=f"typesense {version}".strip(),
+            rejected=len(rejected) if isinstance(rejected, list) else 0,
         )
 
     def generation(self) -> str:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from .. import highlight
 from .. import query as ql
 from ..errors import RequestError
+from ..ranking import SEARCH_FIELDS
 from .documents import TEXT_FIELDS
 
 
@@ -31,7 +32,7 @@ class TextPlan:
     """How one parsed query runs on Typesense."""
 
     q: str = "*"
-    query_by: tuple[str, ...] = tuple(TEXT_FIELDS)
+    query_by: tuple[str, ...] = SEARCH_FIELDS
     any_word: bool = False
     """Plain words of two: drop either word (``drop_tokens_threshold``)."""
     prefix: bool = False
@@ -73,7 +74,7 @@ def plan_query(root: ql.Node | None) -> TextPlan | None:
         else:
             flat.append(child)
     if not flat:
-        fields = _negation_fields(negatives, tuple(TEXT_FIELDS))
+        fields = _negation_fields(negatives, SEARCH_FIELDS)
         plan.query_by = fields
         plan.exclusions = [_exclusion(n, fields) for n in negatives]
         plan.q = " ".join(plan.exclusions)
@@ -165,7 +166,7 @@ def _plan_all(plan: TextPlan, children: list[ql.Node]) -> None:
     fields_count: dict[tuple[str, ...], int] = {}
     for leaf in main:
         fields_count[_leaf_fields(leaf)] = fields_count.get(_leaf_fields(leaf), 0) + 1
-    default = tuple(TEXT_FIELDS)
+    default = SEARCH_FIELDS
     chosen = default if default in fields_count else max(fields_count, key=fields_count.__getitem__)
     plan.query_by = chosen
     words: list[str] = []

@@ -28,7 +28,7 @@ import search.reindex as pipeline
 from ..articles import ArticleError
 from ..contract import ProgressFn, ReindexReport, Rejected
 from ..seeds import SeedFile, parse_seed
-from .documents import SCHEMA_VERSION, article_document, collection_schema
+from .documents import SCHEMA_VERSION, article_document, article_of, collection_schema
 from .meta import current_collection, schema_mark, write_meta
 from .settings import TypesenseSettings, errors, unreachable
 
@@ -115,6 +115,7 @@ class _Session:
         self.previous = previous
         self.spool: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
         self.discarded: set[int] = set()
+        self.lines = 0
         self.stale: dict[str, str] = {}
 
     def write(self, files: list[SeedFile], workers: int | None, counter: Any) -> pipeline.Written:
@@ -125,10 +126,38 @@ class _Session:
                 written.rejected.append(Rejected(seed.rel, reason))
                 continue
             record, document = parsed
-            self.spool.write(json.dumps(document, ensure_ascii=False, separators=(",", ":")))
-            self.spool.write("\n")
-            written.parsed.append(pipeline.Parsed(record, len(written.parsed)))  # its line
+            written.parsed.append(pipeline.Parsed(record, self._spool(document)))
         return written
+
+    def carry(self, live: str, documents: list[pipeline.Indexed]) -> list[pipeline.Parsed]:
+        """The live collection's versions, rebuilt into this run's documents and spooled."""
+        wanted = {document.rel: document for document in documents}
+        paths = ",".join(f"`{rel}`" for rel in wanted if "`" not in rel)
+        if not paths:
+            return []
+        text = self.admin.collections[live].documents.export(
+            {"filter_by": f"path:=[{paths}]", "include_fields": "id,path,doc,body"}
+        )
+        carried = []
+        for line in text.splitlines():
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            known = wanted.get(row.get("path", ""))
+            if known is None:
+                continue
+            article = article_of(row, body=row.get("body", ""))
+            document = article_document(article, known.rel, known.content_hash, known.stamp)
+            record = pipeline.record_of(article, known, known.content_hash)
+            carried.append(pipeline.Parsed(record, self._spool(document)))
+        return carried
+
+    def _spool(self, document: dict[str, Any]) -> int:
+        """Keep a document for the commit; its line number is its handle."""
+        self.spool.write(json.dumps(document, ensure_ascii=False, separators=(",", ":")))
+        self.spool.write("\n")
+        self.lines += 1
+        return self.lines - 1
 
     def discard(self, handles: list[Any]) -> None:
         self.discarded.update(handles)

@@ -60,7 +60,8 @@ def filter_masks(
             masks[name] = snapshot.facets[name].mask(values, n)
             if name == "provider":
                 masks[name] |= snapshot.facets["domain"].mask(values, n)
-    conditions = dates.conditions(request, now)
+    newest = snapshot.newest(request.include_unpublished)
+    conditions = dates.conditions(request, now, newest)
     if conditions:
         mask = snapshot.dated.copy()
         for op, seconds in conditions:
@@ -71,12 +72,42 @@ def filter_masks(
 
 def page(
     snapshot: Snapshot, request: SearchRequest, matches: Matches, now: dt.datetime
-) -> tuple[list[int], list[float]]:
-    """Document numbers and scores of the requested page, in order."""
+) -> tuple[list[int], list[float], list[bool]]:
+    """Document numbers, scores and related-only flags of the requested page, in order.
+
+    Whatever the sort, documents matching in their own text come first, then those matching
+    only through related titles (``Evaluation.own``), each group in the sort's order."""
     candidates = np.flatnonzero(matches.final)
     if request.offset >= len(candidates):
-        return [], []
+        return [], [], []
     evaluation = matches.evaluation
+    keys, scores = _sort_keys(snapshot, request, evaluation, candidates, now)
+    start, stop = request.offset, request.offset + request.per_page
+    if evaluation.own is None:
+        groups = [np.arange(len(candidates))]
+    else:
+        own = evaluation.own[candidates]
+        groups = [np.flatnonzero(own), np.flatnonzero(~own)]
+    chosen: list[np.ndarray] = []
+    flags: list[bool] = []
+    for number, group in enumerate(groups):
+        if start < len(group) and stop > 0:
+            picked = group[_ordered([key[group] for key in keys], start, min(stop, len(group)))]
+            chosen.append(picked)
+            flags += [number == 1] * len(picked)
+        start, stop = max(0, start - len(group)), max(0, stop - len(group))
+    cut = np.concatenate(chosen) if chosen else np.zeros(0, dtype=np.int64)
+    return candidates[cut].tolist(), scores[cut].tolist(), flags
+
+
+def _sort_keys(
+    snapshot: Snapshot,
+    request: SearchRequest,
+    evaluation: matching.Evaluation,
+    candidates: np.ndarray,
+    now: dt.datetime,
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """The sort keys of the candidates (first decides), and their boosted scores."""
     stamps = snapshot.dates[candidates]
     dated = stamps != MISSING_DATE
     newer_first = np.where(dated, -stamps.astype(np.float64), np.inf)
@@ -108,16 +139,19 @@ def page(
         values = snapshot.quality if sort == "quality" else snapshot.heat
         keys = [-values[candidates], newer_first]
     keys.append(snapshot.id_rank[candidates].astype(np.float64))
-    wanted = request.offset + request.per_page
-    chosen = np.arange(len(candidates))
-    if wanted < len(candidates):
+    return keys, scores
+
+
+def _ordered(keys: list[np.ndarray], start: int, stop: int) -> np.ndarray:
+    """Positions ``start:stop`` of the order the keys give (the first key decides)."""
+    chosen = np.arange(len(keys[0]))
+    if stop < len(chosen):
         # the first key decides but for ties at the cut: keep every tie, then sort exactly
         first = keys[0]
-        threshold = first[np.argpartition(first, wanted - 1)[:wanted]].max()
+        threshold = first[np.argpartition(first, stop - 1)[:stop]].max()
         chosen = np.flatnonzero(first <= threshold)
     order = chosen[np.lexsort([key[chosen] for key in reversed(keys)])]
-    cut = order[request.offset : wanted]
-    return candidates[cut].tolist(), scores[cut].tolist()
+    return order[start:stop]
 
 
 def facet_counts(
@@ -134,11 +168,13 @@ def facet_counts(
     ranges: tuple[RangeCount, ...] = ()
     if "range" in wanted:
         stamps = snapshot.dates[matches.without("date") & snapshot.dated]
+        newest = snapshot.newest(request.include_unpublished)
         counts = {}
         for key in RELATIVE_RANGES:
-            low, high = dates.range_bounds(key, now)
+            low, high = dates.range_bounds(key, now, newest)
             counts[key] = int(np.count_nonzero((stamps >= low) & (stamps <= high)))
-        ranges = facets.ranges(counts, request.range)
+        ends = {key: dates.range_end(key, now, newest) for key in RELATIVE_RANGES}
+        ranges = facets.ranges(counts, request.range, ends)
     return result, histogram, ranges
 
 

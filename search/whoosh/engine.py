@@ -54,6 +54,7 @@ import os
 import threading
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -62,7 +63,6 @@ from .. import highlight, query, ranking, spelling
 from ..analysis import analyse, fold_accents, fold_word
 from ..articles import Article
 from ..contract import (
-    Correction,
     Hit,
     IndexInfo,
     SearchRequest,
@@ -161,18 +161,29 @@ class WhooshEngine:
     # -- search --------------------------------------------------------------------------------
 
     def search(self, request: SearchRequest) -> SearchResult:
-        started = time.perf_counter()
         snapshot = self.snapshot()
         parsed = query.parse(request.q)
+        result = self._search(snapshot, request, parsed)
+        if parsed.root is None:
+            return result
+        found = self._did_you_mean(snapshot, request, parsed)
+
+        def rerun(corrected: str) -> SearchResult:
+            again = replace(request, q=corrected, exact=True)
+            return self._search(snapshot, again, query.parse(corrected))
+
+        return spelling.settle(result, found, rerun)
+
+    def _search(
+        self, snapshot: Snapshot, request: SearchRequest, parsed: query.ParsedQuery
+    ) -> SearchResult:
+        started = time.perf_counter()
         now = request.clock()
         matches = self._match(snapshot, request, parsed, now)
         total = int(np.count_nonzero(matches.final))
-        docs, scores = counts.page(snapshot, request, matches, now)
-        hits = _hits(snapshot, parsed.root, docs, scores)
+        docs, scores, related_only = counts.page(snapshot, request, matches, now)
+        hits = _hits(snapshot, parsed.root, docs, scores, related_only)
         facets, histogram, ranges = counts.facet_counts(snapshot, request, matches, now)
-        did_you_mean = None
-        if total < spelling.DID_YOU_MEAN_BELOW and parsed.root is not None:
-            did_you_mean = self._did_you_mean(snapshot, request, parsed, total, now)
         return SearchResult(
             request=request,
             total=total,
@@ -180,7 +191,6 @@ class WhooshEngine:
             facets=facets,
             date_histogram=histogram,
             ranges=ranges,
-            did_you_mean=did_you_mean,
             took_ms=(time.perf_counter() - started) * 1000.0,
             generation=_generation(snapshot),
             plain_fallback=parsed.plain_fallback,
@@ -208,53 +218,41 @@ class WhooshEngine:
         return counts.Matches(evaluation, base, filters, final)
 
     def _did_you_mean(
-        self,
-        snapshot: Snapshot,
-        request: SearchRequest,
-        parsed: query.ParsedQuery,
-        total: int,
-        now: dt.datetime,
-    ) -> Correction | None:
+        self, snapshot: Snapshot, request: SearchRequest, parsed: query.ParsedQuery
+    ) -> spelling.Found | None:
         visible = snapshot.live if request.include_unpublished else snapshot.visible
 
         def visible_df(word: query.Words) -> int:
             vector = snapshot.words(word.stems, word.fields)
             return spelling.visible_count(vector.docs, visible)
 
-        def closest(typed: str, stem: str, known: int, fields: tuple[str, ...]) -> str | None:
+        def closest(
+            typed: str, stem: str, known: int, fields: tuple[str, ...]
+        ) -> tuple[str, int] | None:
             def visible_term_df(term: str) -> int:  # summed over fields, as the vocabulary's
                 return sum(
                     spelling.visible_count(snapshot.term(term, (field,)).docs, visible)
                     for field in fields
                 )
 
-            return (
-                snapshot.memo(
-                    ("dym", typed, stem, known, fields, request.include_unpublished),
-                    lambda: (
-                        spelling.closest_term(
-                            typed,
-                            stem,
-                            known,
-                            snapshot.vocabulary(typed[0], fields),
-                            visible_term_df,
-                        )
-                        or ""
-                    ),
-                    len,
-                )
-                or None
+            found = snapshot.memo(
+                ("dym", typed, stem, known, fields, request.include_unpublished),
+                lambda: (
+                    spelling.closest_term(
+                        typed, stem, known, snapshot.vocabulary(typed[0], fields), visible_term_df
+                    )
+                    or ("", 0)
+                ),
+                lambda pair: len(pair[0]) + 64,
             )
+            return found if found[0] else None
 
         text = query.clean(request.q)
-        corrected = spelling.correct(text, parsed.root, visible_df, closest)
-        if corrected is None or corrected == text:
+        respelled = spelling.correct(text, parsed.root, visible_df, closest)
+        if respelled is None or respelled.q == text:
             return None
-        again = self._match(snapshot, request, query.parse(corrected), now)
-        corrected_total = int(np.count_nonzero(again.final))
-        if corrected_total == 0 or corrected_total < total:
-            return None
-        return Correction(corrected, corrected_total)
+        again = self._match(snapshot, request, query.parse(respelled.q), request.clock())
+        return spelling.Found(respelled.q, int(np.count_nonzero(again.final)), respelled.gain)
 
     # -- the other calls of the contract -------------------------------------------------------
 
@@ -311,11 +309,13 @@ class WhooshEngine:
     def info(self) -> IndexInfo:
         snapshot = self.snapshot()
         report = layout.read_report(self.index_dir) or {}
+        rejected = report.get("rejected")
         return IndexInfo(
             generation=_generation(snapshot),
             doc_count=int(np.count_nonzero(snapshot.visible)),
             last_reindex=_parse_time(report.get("finished_at")),
             version=_version(),
+            rejected=len(rejected) if isinstance(rejected, list) else 0,
         )
 
 
@@ -323,7 +323,11 @@ class WhooshEngine:
 
 
 def _hits(
-    snapshot: Snapshot, root: query.Node | None, docs: list[int], scores: list[float]
+    snapshot: Snapshot,
+    root: query.Node | None,
+    docs: list[int],
+    scores: list[float],
+    related_only: list[bool],
 ) -> tuple[Hit, ...]:
     if not docs:
         return ()
@@ -337,7 +341,7 @@ def _hits(
         for leaf in marks.body_clauses
     ]
     hits = []
-    for doc, score in zip(docs, scores, strict=True):
+    for doc, score, related in zip(docs, scores, related_only, strict=True):
         article, body = snapshot.article(doc)
         shown = body if _in_body(body_vectors, doc) else ""
         # a hit's marks depend only on the document and the query's terms: asked again, the
@@ -347,11 +351,15 @@ def _hits(
             functools.partial(marks.parts, article, shown),
             _parts_bytes,
         )
-        hits.append(Hit(article, score, *parts))
+        title, excerpt, body_snippet = parts
+        related_marks = marks.related_titles(article) if related else ()
+        hits.append(
+            Hit(article, score, title, excerpt, body_snippet, related_matches=related_marks)
+        )
     return tuple(hits)
 
 
-def _parts_bytes(parts: tuple[tuple[Segment, ...], ...]) -> int:
+def _parts_bytes(parts: highlight.Parts) -> int:
     return 200 + sum(120 + 2 * len(segment.text) for part in parts for segment in part)
 
 
@@ -439,14 +447,18 @@ def _title_suggestions(
         return []
     scores = evaluation.score[candidates] * (1.0 + 0.1 * snapshot.quality_rank[candidates])
     order = np.lexsort((snapshot.id_rank[candidates], -scores))
-    seen: dict[str, tuple[str, int]] = {}
+    seen: dict[str, tuple[str, int, str]] = {}
     for index in order[: limit * 4].tolist():
-        title = snapshot.stored(int(candidates[index])).get("title", "")
+        stored = snapshot.stored(int(candidates[index]))
+        title = stored.get("title", "")
         key = fold_accents(title.lower())
-        if title:
-            shown, count = seen.get(key, (title, 0))
-            seen[key] = (shown, count + 1)
-    return [Suggestion(title, "title", count) for title, count in list(seen.values())[:limit]]
+        if title:  # the same title twice: the first (best) article is the one opened
+            shown, count, article_id = seen.get(key, (title, 0, stored.get("id", "")))
+            seen[key] = (shown, count + 1, article_id)
+    return [
+        Suggestion(title, "title", count, article_id)
+        for title, count, article_id in list(seen.values())[:limit]
+    ]
 
 
 # -- small helpers -------------------------------------------------------------------------------

@@ -32,26 +32,47 @@ class Evaluation:
     """Matched top-level clauses per document (strict coordination), or None."""
     scored: bool
     """False when no clause contributes a score (only negations)."""
+    own: np.ndarray | None = None
+    """Documents a positive clause matches in their own text (``ranking.OWN_FIELDS``); the
+    others match only through related titles and rank after them. None: no positive clause."""
 
 
 def evaluate(root: query.Node | None, snapshot: Snapshot) -> Evaluation:
     n = snapshot.doc_count
     if root is None:
         return Evaluation(np.zeros(n, dtype=bool), np.zeros(n, dtype=np.float32), None, False)
-    scored = any(True for _ in query.positive_leaves(root))
+    own = own_matches(root, snapshot)
+    scored = own is not None
     if isinstance(root, query.Soft):
         mask, score, tier = _soft(root, snapshot, top=True)
-        return Evaluation(mask, score, tier, scored)
+        return Evaluation(mask, score, tier, scored, own)
     mask, score = _evaluate(root, snapshot)
-    return Evaluation(mask, score, None, scored)
+    return Evaluation(mask, score, None, scored, own)
+
+
+def own_matches(root: query.Node, snapshot: Snapshot) -> np.ndarray | None:
+    """The documents where a positive clause matches outside the related titles (from the
+    clauses' field bits), or None when the query has no positive clause."""
+    leaves = list(query.positive_leaves(root))
+    if not leaves:
+        return None
+    own = np.zeros(snapshot.doc_count, dtype=bool)
+    for leaf in leaves:
+        vector = clause_vector(leaf, snapshot)
+        own[vector.docs[(vector.matched_bits & ranking.OWN_BITS) != 0]] = True
+    return own
+
+
+def clause_vector(leaf: query.Words | query.Prefix, snapshot: Snapshot) -> ClauseVector:
+    if isinstance(leaf, query.Words):
+        return snapshot.words(leaf.stems, leaf.fields)
+    return snapshot.prefix(leaf.prefix, leaf.fields)
 
 
 def _evaluate(node: query.Node, snapshot: Snapshot) -> tuple[np.ndarray, np.ndarray]:
     n = snapshot.doc_count
-    if isinstance(node, query.Words):
-        return _scatter(snapshot.words(node.stems, node.fields), n)
-    if isinstance(node, query.Prefix):
-        return _scatter(snapshot.prefix(node.prefix, node.fields), n)
+    if isinstance(node, query.Words | query.Prefix):
+        return _scatter(clause_vector(node, snapshot), n)
     if isinstance(node, query.Not):
         mask, _ = _evaluate(node.child, snapshot)
         return ~mask, np.zeros(n, dtype=np.float32)

@@ -30,7 +30,7 @@ from ..articles import Article
 from ..documents import article_to_stored, field_texts
 from ..ranking import FIELD_WEIGHTS
 
-SCHEMA_VERSION = "6"
+SCHEMA_VERSION = "7"
 """Bump when fields or analysis change: the next reindex then rebuilds a full generation."""
 
 MISSING_DATE = -(2**63)
@@ -80,18 +80,12 @@ class NewsAnalyzer(analysis.Tokenizer):  # type: ignore[misc]
         else:
             matches = text_analysis.WORD_PATTERN.finditer(value)
         position = start_pos
-        term = text_analysis.term
-        for match in matches:
-            word = match.group().lower()
-            stem = term(word)
-            if stem is None:
-                if removestops:
-                    continue
-                token.stopped = True
-                token.text = word
-            else:
-                token.stopped = False
-                token.text = stem
+        for match, text, stopped, advance in self.words(matches):
+            if stopped and removestops:
+                position += advance
+                continue
+            token.stopped = stopped
+            token.text = text
             if keeporiginal:
                 token.original = match.group()
             token.boost = 1.0
@@ -100,9 +94,35 @@ class NewsAnalyzer(analysis.Tokenizer):  # type: ignore[misc]
             if chars:
                 token.startchar = start_char + match.start()
                 token.endchar = start_char + match.end()
-            if not token.stopped:
-                position += 1
+            position += 1 if not stopped else advance
             yield token
+
+    def words(self, matches: Iterator[Any]) -> Iterator[tuple[Any, str, bool, int]]:
+        """``(match, text, stopped, positions it takes when stopped)`` of each word: a stop
+        word takes no position here."""
+        for match in matches:
+            word = match.group().lower()
+            stem = self.term(word)
+            yield (match, word, True, 0) if stem is None else (match, stem, False, 1)
+
+
+class AllWordsAnalyzer(NewsAnalyzer):
+    """The stop words of a text, folded, at their positions among all its words
+    (``analysis.all_word_positions``): the ``title_words`` field, searched only by a query of
+    stop words alone. The other words take a position and no term (they are in ``title``)."""
+
+    @staticmethod
+    def positions(value: str) -> dict[str, list[int]]:
+        return text_analysis.all_word_positions(value)
+
+    def words(self, matches: Iterator[Any]) -> Iterator[tuple[Any, str, bool, int]]:
+        """Only stop words are terms here; every other word is stopped but takes a position."""
+        for match in matches:
+            text = match.group()
+            if text_analysis.term(text.lower()) is not None:
+                yield match, text, True, 1
+            elif word := text_analysis.fold_word(text):
+                yield match, word, False, 1
 
 
 class _Whole:
@@ -126,11 +146,12 @@ def _facet_analyzer() -> analysis.Analyzer:
 
 
 news_analyzer = NewsAnalyzer()
+all_words_analyzer = AllWordsAnalyzer()
 
 
-def _text(weight_field: str, stored: bool) -> fields.TEXT:
+def _text(weight_field: str, stored: bool, analyzer: NewsAnalyzer = news_analyzer) -> fields.TEXT:
     return fields.TEXT(
-        analyzer=news_analyzer,
+        analyzer=analyzer,
         stored=stored,
         phrase=True,
         field_boost=FIELD_WEIGHTS[weight_field],
@@ -156,6 +177,7 @@ class NewsSchema(fields.SchemaClass):  # type: ignore[misc]
     topics_text = _text("topics_text", stored=False)
     provider_text = _text("provider_text", stored=False)
     related_text = _text("related_text", stored=False)
+    title_words = _text("title", stored=False, analyzer=all_words_analyzer)
 
     topic = _facet()
     provider = _facet()

@@ -26,6 +26,7 @@ until the last request using it finishes.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import threading
@@ -62,10 +63,18 @@ class ClauseVector:
     docs: np.ndarray
     scores: np.ndarray
     bits: np.ndarray
+    """The fields holding one of the clause's terms."""
+    phrase_bits: np.ndarray | None = None
+    """A phrase's: the fields holding the whole phrase (``bits`` holds any of its terms)."""
 
     @property
     def nbytes(self) -> int:
-        return int(self.docs.nbytes + self.scores.nbytes + self.bits.nbytes) + 200
+        extra = self.phrase_bits.nbytes if self.phrase_bits is not None else 0
+        return int(self.docs.nbytes + self.scores.nbytes + self.bits.nbytes + extra) + 200
+
+    @property
+    def matched_bits(self) -> np.ndarray:
+        return self.bits if self.phrase_bits is None else self.phrase_bits
 
 
 EMPTY_CLAUSE = ClauseVector(
@@ -264,19 +273,20 @@ class Snapshot:
 
     def _phrase(self, stems: tuple[str, ...], fields: tuple[str, ...]) -> ClauseVector:
         vectors = [self.term(stem, fields) for stem in stems]
-        docs = self._phrase_docs(stems, fields, vectors)
+        docs, phrase_bits = self._phrase_docs(stems, fields, vectors)
         scores = np.zeros(len(docs), dtype=np.float32)
         bits = np.zeros(len(docs), dtype=np.uint8)
         for vector in vectors:
             where = np.searchsorted(vector.docs, docs)
             scores += vector.scores[where]
             bits |= vector.bits[where]
-        return ClauseVector(docs, scores, bits)
+        return ClauseVector(docs, scores, bits, phrase_bits)
 
     def _phrase_docs(
         self, stems: tuple[str, ...], fields: tuple[str, ...], vectors: list[ClauseVector]
-    ) -> np.ndarray:
-        found: list[np.ndarray] = []
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The documents holding the phrase, and the bits of the fields that hold it."""
+        found: list[tuple[np.ndarray, int]] = []
         for field in fields:
             bit = ranking.FIELD_BITS[field]
             candidates = None
@@ -286,10 +296,14 @@ class Snapshot:
                 if not len(candidates):
                     break
             if candidates is not None and len(candidates):
-                found.append(self._verify_phrase(field, stems, candidates))
+                found.append((self._verify_phrase(field, stems, candidates), bit))
         if not found:
-            return postings.EMPTY_DOCS
-        return np.unique(np.concatenate(found)).astype(np.int32)
+            return postings.EMPTY_DOCS, EMPTY_CLAUSE.bits
+        docs = np.unique(np.concatenate([matched for matched, _ in found])).astype(np.int32)
+        bits = np.zeros(len(docs), dtype=np.uint8)
+        for matched, bit in found:
+            bits[np.searchsorted(docs, matched)] |= bit
+        return docs, bits
 
     def _verify_phrase(
         self, field: str, stems: tuple[str, ...], candidates: np.ndarray
@@ -382,6 +396,17 @@ class Snapshot:
             lambda: slot_numbers(np.where(self.dated, self.dates, 0), unit),
             lambda slots: int(slots.nbytes),
         )
+
+    def newest(self, include_unpublished: bool) -> dt.datetime | None:
+        """The newest visible (or live) article's time: where relative windows end when the
+        archive is older than them (``dates.window_end``)."""
+
+        def compute() -> tuple[int, ...]:
+            mask = (self.live if include_unpublished else self.visible) & self.dated
+            return (int(self.dates[mask].max()),) if mask.any() else ()
+
+        found = self.memo(("newest", include_unpublished), compute, lambda _: 64)
+        return dt.datetime.fromtimestamp(found[0], dt.UTC) if found else None
 
     # -- facet values for suggestions ----------------------------------------------------------
 

@@ -37,8 +37,9 @@ from whoosh.writing import NO_MERGE
 
 import search.reindex as pipeline
 
-from ..articles import ArticleError
+from ..articles import Article, ArticleError
 from ..contract import ProgressFn, ReindexReport, Rejected
+from ..documents import stored_to_article
 from ..seeds import SeedFile, parse_seed
 from . import columns, layout, tuning
 from .schema import SCHEMA_VERSION, article_fields, make_schema
@@ -156,6 +157,25 @@ class _Session:
             )
         return written
 
+    def carry(self, live: str, documents: list[pipeline.Indexed]) -> list[pipeline.Parsed]:
+        """The live generation's stored versions, analysed again into one more segment."""
+        found: list[tuple[Article, pipeline.Indexed]] = []
+        with whoosh_index.open_dir(str(self.root / live)).searcher() as searcher:
+            for document in documents:
+                docnum = searcher.document_number(path=document.rel)
+                if docnum is None:
+                    continue
+                stored = searcher.stored_fields(docnum)
+                article = stored_to_article(
+                    json.loads(stored["doc"]), body=stored.get("body", ""), source_path=document.rel
+                )
+                found.append((article, document))
+        if not found:
+            return []
+        shard = _write_articles(self.ix.storage.folder, found)
+        self.segments.append(shard.segment)
+        return [pipeline.Parsed(record, (shard.segment, docnum)) for record, docnum in shard.docs]
+
     def discard(self, handles: list[Any]) -> None:
         for segment, docnum in handles:
             segment.delete_document(docnum)
@@ -234,24 +254,52 @@ class _Shard:
 def _write_shard(index_path: str, files: list[SeedFile], counter: Any = None) -> _Shard:
     """Parse ``files`` and write them into one new segment (in a worker process, or not)."""
     counter = counter if counter is not None else pipeline.worker_counter
-    ix = FileStorage(index_path).open_index()
-    writer = NewsSegmentWriter(ix, _lk=False)
-    shard = _Shard(None, [])
-    try:
+
+    def fill(writer: Any, shard: _Shard) -> None:
         for position, seed in enumerate(files, 1):
             try:
                 article, content_hash = parse_seed(seed)
             except ArticleError as exc:
                 shard.rejected.append(Rejected(seed.rel, exc.reason))
             else:
-                docnum = writer.docnum - writer.docbase
-                document = article_fields(article, seed.rel, content_hash)
-                document["stamp"] = seed.stamp
-                writer.add_document(**document)
-                shard.docs.append((pipeline.record_of(article, seed, content_hash), docnum))
+                _add(writer, shard, article, seed, content_hash)
             if position % 50 == 0:
                 pipeline.bump(counter, 50)
         pipeline.bump(counter, len(files) % 50)
+
+    return _segment(index_path, fill)
+
+
+def _write_articles(index_path: str, articles: list[tuple[Article, pipeline.Indexed]]) -> _Shard:
+    """Write already known articles (``carry``) into one new segment."""
+
+    def fill(writer: Any, shard: _Shard) -> None:
+        for article, document in articles:
+            _add(writer, shard, article, document, document.content_hash)
+
+    return _segment(index_path, fill)
+
+
+def _add(
+    writer: Any,
+    shard: _Shard,
+    article: Article,
+    source: SeedFile | pipeline.Indexed,
+    content_hash: str,
+) -> None:
+    docnum = writer.docnum - writer.docbase
+    document = article_fields(article, source.rel, content_hash)
+    document["stamp"] = source.stamp
+    writer.add_document(**document)
+    shard.docs.append((pipeline.record_of(article, source, content_hash), docnum))
+
+
+def _segment(index_path: str, fill: Any) -> _Shard:
+    ix = FileStorage(index_path).open_index()
+    writer = NewsSegmentWriter(ix, _lk=False)
+    shard = _Shard(None, [])
+    try:
+        fill(writer, shard)
         if shard.docs:
             shard.segment = writer._finalize_segment()
         else:

@@ -49,6 +49,7 @@ _REPLAY: dict[str, Callable[[Snapshot, tuple[Any, ...]], object]] = {
     "slots": lambda s, key: s.date_slots(key[1]),
     "c": lambda s, key: s.visible_counts(key[1], key[2]),
     "f": lambda s, key: s.folded_values(key[1]),
+    "newest": lambda s, key: s.newest(key[1]),
 }
 
 
