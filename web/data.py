@@ -21,12 +21,13 @@ MAX_SUGGESTIONS = 20
 MAX_MORE_LIKE_THIS = 20
 
 
-def search_params(*, strict: bool) -> SearchParams:
+def search_params(*, strict: bool, also: tuple[str, ...] = ()) -> SearchParams:
     return parse_search(
         request.args,
         per_page=int(current_app.config["PER_PAGE"]),
         include_unpublished=is_admin(),
         strict=strict,
+        also=also,
     )
 
 

@@ -18,12 +18,15 @@ from search.contract import IndexInfo, Suggestion
 from search.documents import article_to_stored
 from search.serialize import hit_to_dict, iso, result_to_dict
 
+from .params import Shape
+
 __all__ = [
     "FastJSONProvider",
     "article_to_dict",
     "hit_to_dict",
     "info_to_dict",
     "result_to_dict",
+    "shaped",
     "suggestion_to_dict",
 ]
 
@@ -49,6 +52,23 @@ class FastJSONProvider(DefaultJSONProvider):
             return super().response(obj)
         body = orjson.dumps(obj, default=self.default, option=orjson.OPT_APPEND_NEWLINE)
         return self._app.response_class(body, mimetype=self.mimetype)
+
+
+def shaped(data: dict[str, Any], shape: Shape) -> dict[str, Any]:
+    """A search result's dict with each hit cut to ``shape`` (``fields=``, ``highlights=``)."""
+    if shape.whole:
+        return data
+    for index, hit in enumerate(data["hits"]):
+        if shape.fields is not None:
+            hit = {key: value for key, value in hit.items() if key in shape.fields}
+        if "highlights" in hit:
+            if shape.highlights:
+                marks = hit["highlights"]
+                hit["highlights"] = {name: marks[name] for name in shape.highlights}
+            else:
+                del hit["highlights"]
+        data["hits"][index] = hit
+    return data
 
 
 def article_to_dict(article: Article) -> dict[str, Any]:

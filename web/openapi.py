@@ -23,6 +23,7 @@ from search.contract import (
 
 from .data import MAX_MORE_LIKE_THIS, MAX_SUGGESTIONS
 from .exports import EXPORT_DEFAULT, EXPORT_MAX
+from .params import HIT_FIELDS
 
 REF = "#/components/schemas/"
 
@@ -76,6 +77,28 @@ def schemas() -> dict[str, Any]:
         "images": _array(_ref("Image")),
         "related": _array(_ref("RelatedArticle")),
     }
+    highlights = {
+        "title": _array(_ref("Segment")),
+        "excerpt": _array(_ref("Segment")),
+        "body": {
+            **_array(_ref("Segment")),
+            "description": "Empty unless the body matched the query.",
+        },
+    }
+    hit_fields = {
+        **article_fields,
+        "score": NUMBER,
+        "highlights": _obj(highlights),
+        "related_matches": {
+            **_array(_array(_ref("Segment"))),
+            "description": (
+                "Non-empty when the hit matched the query only through the titles of "
+                "its related coverage: those titles, marked. Such hits come after every "
+                "hit matching in its own title, excerpt, body, topics or source."
+            ),
+        },
+    }
+
     return {
         "Error": _obj(
             {
@@ -122,30 +145,12 @@ def schemas() -> dict[str, Any]:
                 "images": _array(_ref("Image")),
             }
         ),
-        "Hit": _obj(
-            {
-                **article_fields,
-                "score": NUMBER,
-                "highlights": _obj(
-                    {
-                        "title": _array(_ref("Segment")),
-                        "excerpt": _array(_ref("Segment")),
-                        "body": {
-                            **_array(_ref("Segment")),
-                            "description": "Empty unless the body matched the query.",
-                        },
-                    }
-                ),
-                "related_matches": {
-                    **_array(_array(_ref("Segment"))),
-                    "description": (
-                        "Non-empty when the hit matched the query only through the titles of "
-                        "its related coverage: those titles, marked. Such hits come after every "
-                        "hit matching in its own title, excerpt, body, topics or source."
-                    ),
-                },
-            }
-        ),
+        "Hit": _obj(hit_fields),
+        "SearchHit": {
+            **_obj({**hit_fields, "highlights": _obj(highlights, required=[])}, required=["id"]),
+            "description": "A Hit: every key unless `fields=` names some (id is always there); "
+            "`highlights` holds what `highlights=` asks (absent for none).",
+        },
         "Article": _obj(
             {
                 **article_fields,
@@ -233,7 +238,7 @@ def schemas() -> dict[str, Any]:
                         "typed found nothing or clearly less). `exact=1` searches it as typed."
                     ),
                 },
-                "hits": _array(_ref("Hit")),
+                "hits": _array(_ref("SearchHit")),
                 "facets": {
                     "type": "object",
                     "additionalProperties": _ref("Facet"),
@@ -409,6 +414,22 @@ ETAG_HEADER = {"ETag": {"schema": STRING, "description": "Weak; changes with the
 EXPORT_PARAMS = ("page", "per_page", "facet_size")
 
 
+def _shape_params() -> list[dict[str, Any]]:
+    """What each hit of /api/search carries (by default: everything, as in SearchHit)."""
+    fields = "Only these keys in each hit (id is always kept); repeat it or join names by commas."
+    marks = (
+        "Highlights in each hit: all (default), none (no key), or some of title, excerpt, body "
+        "(asked for, they are kept even when fields= leaves highlights out)."
+    )
+    return [
+        _query_param(name, _array({"enum": list(values)}), text, style="form", explode=True)
+        for name, values, text in (
+            ("fields", HIT_FIELDS, fields),
+            ("highlights", ("all", "none", "title", "excerpt", "body"), marks),
+        )
+    ]
+
+
 def _export(mimetype: str, shape: str) -> dict[str, Any]:
     limit = _query_param(
         "limit",
@@ -424,7 +445,8 @@ def _export(mimetype: str, shape: str) -> dict[str, Any]:
         "get": {
             "operationId": "export" + mimetype.split("/")[1].upper(),
             "summary": f"Export the search's hits (streamed, at most {EXPORT_MAX})",
-            "description": shape + " Same parameters as /api/search but the paging ones.",
+            "description": shape + " Same search parameters as /api/search but the paging ones "
+            "(not fields or highlights).",
             "parameters": [*params, limit],
             "responses": {
                 "200": {
@@ -446,7 +468,7 @@ def paths() -> dict[str, Any]:
             "get": {
                 "operationId": "search",
                 "summary": "Ranked, faceted search",
-                "parameters": search_params,
+                "parameters": [*search_params, *_shape_params()],
                 "responses": {
                     "200": {
                         **_response("Hits, total, facets, date histogram.", "SearchResult"),
