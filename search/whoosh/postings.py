@@ -31,7 +31,7 @@ import struct
 import weakref
 import zlib
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from whoosh import formats
@@ -40,6 +40,9 @@ from whoosh.filedb import compound, structfile
 from whoosh.filedb.filetables import _lengths as _RECORD_HEADER
 from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
+
+if TYPE_CHECKING:
+    from .positions import Table
 
 _MAGIC = whoosh3.WHOOSH3_HEADER_MAGIC
 _INT = rb"(?:K.|M..|J....)"
@@ -88,8 +91,8 @@ def postings(leaf: Any, field: str, term: bytes, info: Any = None) -> tuple[np.n
         return _postings_by_matcher(leaf, field, term)
 
 
-class _Unexpected(Exception):
-    pass
+class _Unexpected(ValueError):
+    """Data in a layout this module does not know (its callers fall back to Whoosh's own)."""
 
 
 def _read_blocks(leaf: Any, info: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -138,19 +141,24 @@ def _blocks(leaf: Any, info: Any) -> Iterator[tuple[int, int, int, bytes]]:
 
 
 def positions(
-    leaf: Any, field: str, term: bytes, docs: np.ndarray
+    leaf: Any, field: str, term: bytes, docs: np.ndarray, table: Table | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(document, position)`` pairs of a term for those of ``docs`` (sorted, segment-local):
     two flat ``int64`` arrays, one entry per occurrence, by document then position.
 
-    Only the blocks that can hold one of ``docs`` are inflated and unpickled. The postings'
-    values (each a count and a pickled list of position deltas) are then decoded in one
-    ``pickle.loads`` of their lists side by side, rather than one call per posting.
+    From the segment's positions ``table`` when it holds the term (``search.whoosh.positions``:
+    one read, no unpickling). Else only the blocks that can hold one of ``docs`` are inflated
+    and unpickled, and the postings' values (each a count and a pickled list of position
+    deltas) are decoded in one ``pickle.loads`` of their lists side by side.
     """
     try:
         info = leaf._terms.term_info(field, term)
     except (KeyError, TermNotFound):
         return EMPTY_POSITIONS
+    if table is not None and not info.is_inlined():
+        found = table.positions(info.extent()[0], docs)
+        if found is not None:
+            return found
     try:
         ids, values = _values_of(leaf, info, docs)
         return _decode_positions(ids, values, leaf.schema[field].format)
@@ -205,6 +213,15 @@ def _decode_positions(
 ) -> tuple[np.ndarray, np.ndarray]:
     if not values:
         return EMPTY_POSITIONS
+    counts, found = decode_values(values, fmt)
+    return np.repeat(ids, counts), found
+
+
+def decode_values(values: list[bytes], fmt: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The position counts of ``Positions``-encoded posting values and all their positions
+    (absolute, in order), decoded together; ``ValueError`` for values of another kind."""
+    if not values:
+        return EMPTY_POSITIONS
     if type(fmt) is not formats.Positions or values[0][4:7] != _VALUE_HEAD:
         raise _Unexpected
     # each value is pack_uint(count) + b"\x80\x02" + <list opcodes> + b"."; the list opcodes of
@@ -222,7 +239,7 @@ def _decode_positions(
         deltas = np.fromiter(itertools.chain.from_iterable(lists), dtype=np.int64, count=total)
     except (TypeError, ValueError) as exc:
         raise _Unexpected from exc
-    return np.repeat(ids, counts), _sums_by_group(deltas, counts)
+    return counts, _sums_by_group(deltas, counts)
 
 
 def _sums_by_group(deltas: np.ndarray, lengths: np.ndarray) -> np.ndarray:

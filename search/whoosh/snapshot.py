@@ -48,7 +48,7 @@ from ..documents import stored_to_article
 from ..errors import IndexUnavailable
 from ..query import EXPANSION_POSTINGS, MAX_EXPANSIONS
 from ..ranking import TEXT_FIELDS
-from . import columns, layout, postings
+from . import columns, layout, positions, postings
 from .cache import CostAwareCache
 
 T = TypeVar("T")
@@ -168,6 +168,11 @@ class Snapshot:
         for leaf, _ in self.leaves:
             postings.release_term_table_copy(leaf)
             postings.read_postings_unmapped(leaf, str(self.folder))
+        # each segment's positions as arrays, when its writer left them (phrase checks)
+        self.position_tables = [
+            positions.Table.open(self.folder, leaf.segment(), leaf.doc_count_all())
+            for leaf, _ in self.leaves
+        ]
         self.doc_count = int(self.reader.doc_count_all())
         self._load_columns()
 
@@ -200,6 +205,9 @@ class Snapshot:
     def close(self) -> None:
         with self._lock:
             self.reader.close()
+            for table in self.position_tables:
+                if table is not None:
+                    table.close()
 
     # -- building ------------------------------------------------------------------------------
 
@@ -310,13 +318,14 @@ class Snapshot:
     ) -> np.ndarray:
         matched: list[np.ndarray] = []
         with self._lock:
-            for leaf, offset in self.leaves:
+            for (leaf, offset), table in zip(self.leaves, self.position_tables, strict=True):
                 local = candidates[
                     (candidates >= offset) & (candidates < offset + leaf.doc_count_all())
                 ]
                 if not len(local):
                     continue
-                hits = _phrase_in_segment(leaf, field, stems, local.astype(np.int64) - offset)
+                local = local.astype(np.int64) - offset
+                hits = _phrase_in_segment(leaf, table, field, stems, local)
                 matched.append(hits + offset)
         return np.concatenate(matched).astype(np.int32) if matched else postings.EMPTY_DOCS
 
@@ -467,7 +476,7 @@ def _text_bytes(items: Sized) -> int:
 
 
 def _phrase_in_segment(
-    leaf: Any, field: str, stems: tuple[str, ...], docs: np.ndarray
+    leaf: Any, table: positions.Table | None, field: str, stems: tuple[str, ...], docs: np.ndarray
 ) -> np.ndarray:
     """Which of ``docs`` (segment-local, sorted) hold ``stems`` at consecutive positions.
 
@@ -476,7 +485,9 @@ def _phrase_in_segment(
     """
     starts: np.ndarray | None = None
     for index, stem in enumerate(stems):
-        stem_docs, stem_positions = postings.positions(leaf, field, stem.encode("utf-8"), docs)
+        stem_docs, stem_positions = postings.positions(
+            leaf, field, stem.encode("utf-8"), docs, table
+        )
         keep = stem_positions >= index
         keys = (stem_docs[keep] << 32) | (stem_positions[keep] - index)
         starts = keys if starts is None else sorted_intersection(starts, keys)

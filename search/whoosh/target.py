@@ -16,6 +16,9 @@ how Whoosh stores what it decides, crash-safely:
   committed, and written as ``columns-<TOC number>.bin`` before that table of contents; servers
   map the file instead of computing them in every process. The previous commit's file stays,
   older ones are removed.
+- Each segment comes with its positions table (``positions``), written by the worker that
+  writes the segment and complete before the segment is handed over: a commit only ever lists
+  segments whose tables are in place.
 - Parsing and Whoosh's analysis run in ``workers`` processes, each writing its own segment into
   the index folder (as ``whoosh.multiproc`` does, without pickling documents between processes)
   and sending back one small record per article; the parent commits one table of contents
@@ -41,7 +44,7 @@ from ..articles import Article, ArticleError
 from ..contract import ProgressFn, ReindexReport, Rejected
 from ..documents import stored_to_article
 from ..seeds import SeedFile, parse_seed
-from . import columns, layout, tuning
+from . import columns, layout, positions, tuning
 from .schema import SCHEMA_VERSION, article_fields, make_schema
 from .segment_writer import NewsSegmentWriter
 
@@ -186,6 +189,8 @@ class _Session:
     def commit(self) -> pipeline.Committed:
         writer = self.writer
         fresh = [segment for segment in self.segments if segment is not None]
+        # every worker is done: a temporary positions table now is a killed run's leftover
+        positions.remove_temporary(self.root / self.generation)
         for rel in self.deleting:
             writer.delete_by_term("path", rel)
         if self.full:
