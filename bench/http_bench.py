@@ -28,7 +28,8 @@ load, also during and right after a reindex; Datasette on the same articles besi
   has finished: the first queries a new generation answers, against the warm ones.
 - ``--page``: load the HTML search page (``/?q=…``) rather than ``/api/search``. ``--repo DIR``:
   serve another checkout's code (its ``.venv``) on its own index, for a baseline in the same
-  run: ``--repo ../main --index DIR --no-reindex``.
+  run: ``--repo ../main --index DIR --no-reindex``; its reindexes (with the reindex phases)
+  run that checkout's code too.
 """
 
 from __future__ import annotations
@@ -302,7 +303,9 @@ def main(args: Any) -> int:
             if args.reindex:
                 phases["reindex"] = reindex_phase(server, port, paths, args, index, seeds)
         if args.reindex:
-            phases["after reindex"] = after_reindex(server, port, paths[: args.first], index, seeds)
+            phases["after reindex"] = after_reindex(
+                server, port, paths[: args.first], index, seeds, args.repo
+            )
     finally:
         server.stop()
         if peer is not None:
@@ -428,7 +431,7 @@ def _inspect(name: str, body: bytes, took: list[float], timeouts: Counter[str]) 
 
 
 def after_reindex(
-    server: Server, port: int, paths: list[str], index: Path, seeds: Path
+    server: Server, port: int, paths: list[str], index: Path, seeds: Path, repo: Path | None
 ) -> dict[str, Any]:
     """The first queries after a full reindex (no other load) against the same queries warm."""
     client = http_client.KeepAlive(port)
@@ -440,7 +443,7 @@ def after_reindex(
         before = _generation(client)
         started = time.perf_counter()
         code = subprocess.run(
-            _reindex_command(seeds, index), cwd=common.ROOT, env=_env()
+            _reindex_command(seeds, index, repo), cwd=repo or common.ROOT, env=_env(repo)
         ).returncode
         seconds = time.perf_counter() - started
         first = _timed(client, paths)
@@ -514,10 +517,14 @@ def phase(server: Any, load: Load, seconds: float, **options: Any) -> dict[str, 
 def reindex_phase(
     server: Server, port: int, paths: list[str], args: Any, index: Path, seeds: Path
 ) -> dict[str, Any]:
-    command = _reindex_command(seeds, index)
+    command = _reindex_command(seeds, index, args.repo)
     started = time.perf_counter()
     reindexer = subprocess.Popen(
-        command, cwd=common.ROOT, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        command,
+        cwd=args.repo or common.ROOT,
+        env=_env(args.repo),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     finished: dict[str, float] = {}
 
@@ -546,9 +553,10 @@ def reindex_phase(
     return result
 
 
-def _reindex_command(seeds: Path, index: Path) -> list[str]:
+def _reindex_command(seeds: Path, index: Path, repo: Path | None) -> list[str]:
+    """A full reindex by this checkout's code, or by ``repo``'s (``--repo``: its .venv)."""
     return [
-        sys.executable,
+        str(repo / ".venv" / "bin" / "python") if repo else sys.executable,
         "-m",
         "search.cli",
         "reindex",
