@@ -318,6 +318,7 @@ def main(args: Any) -> int:
         documents=documents,
         queries=len(paths),
         mode=args.mode,
+        repo=str(args.repo) if args.repo else None,  # the code served, when not this checkout's
         latency=latency,
         phases=phases,
         server_log=str(log),
