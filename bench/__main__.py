@@ -1,5 +1,5 @@
 """``python -m bench <command>``: scale, index, query, http, typesense, queries, plot, relevance,
-soak, parity, related."""
+soak, parity, related, stories, mlt."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ COMMANDS = {
     "soak": ("bench.soak", "mixed load with a full reindex every minute: RSS, open files, errors"),
     "parity": ("bench.parity", "Whoosh and Typesense answers compared on the query set"),
     "related": ("bench.related_rule", "hits matching only in related titles above own matches"),
+    "stories": ("bench.stories_bench", "story assignment: B-cubed against labels, baselines"),
+    "mlt": ("bench.mlt_bench", "more-like-this: same-story precision by terms and by vectors"),
 }
 
 

@@ -211,19 +211,21 @@ class RssSampler:
         self._thread.join()
 
 
-def run_stage(name: str, args: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
+def run_stage(
+    name: str, args: dict[str, Any], timeout: float | None = None, root: Path = ROOT
+) -> dict[str, Any]:
     """Run ``bench.stages.<name>(**args)`` in a fresh process; its result plus peak tree RSS.
 
     A fresh process per stage makes peak memory attributable and keeps one engine's caches from
-    helping the next.
+    helping the next. ``root``: the source tree it runs (another revision: ``checkout``).
     """
     with tempfile.TemporaryDirectory(prefix="bench-stage-") as tmp:
         result_file = Path(tmp) / "result.json"
         command = [sys.executable, "-m", "bench.stages", name, json.dumps(args), str(result_file)]
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
         started = time.perf_counter()
-        process = subprocess.Popen(command, cwd=ROOT, env=env)
+        process = subprocess.Popen(command, cwd=root, env=env)
         with RssSampler(process.pid) as sampler:
             try:
                 code = process.wait(timeout=timeout)
@@ -239,6 +241,28 @@ def run_stage(name: str, args: dict[str, Any], timeout: float | None = None) -> 
     result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     result["peak_rss_mb"] = round(max(sampler.peak, result.get("maxrss_bytes", 0)) / 2**20, 1)
     return result
+
+
+def checkout(revision: str) -> Path:
+    """The source tree of ``revision`` (``git archive``) in the work folder, made once: a stage
+    can run the code as it was (``run_stage(root=...)``), e.g. before a feature, in the same run."""
+    sha = subprocess.run(
+        ["git", "rev-parse", "--verify", f"{revision}^{{commit}}"],
+        cwd=ROOT, capture_output=True, text=True, check=True, timeout=30,
+    ).stdout.strip()  # fmt: skip
+    target = WORK_DIR / f"rev-{sha[:12]}"
+    if not (target / "search").is_dir():
+        partial = target.with_name(target.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        archive = subprocess.run(
+            ["git", "archive", sha, "search", "bench"], cwd=ROOT, capture_output=True,
+            check=True, timeout=120,
+        ).stdout  # fmt: skip
+        subprocess.run(["tar", "-x", "-C", str(partial)], input=archive, check=True, timeout=120)
+        shutil.rmtree(target, ignore_errors=True)
+        partial.rename(target)
+    return target
 
 
 def copy_tree_linked(source: Path, target: Path) -> int:

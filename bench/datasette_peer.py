@@ -22,13 +22,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 import urllib.parse
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from bench import common, http_client
+from bench import http_client
 from bench.http_client import HOST
 from bench.peers import FIELD_WEIGHTS, FIELDS, Doc, _iso
 
@@ -151,8 +150,11 @@ def table_path(entry: dict[str, Any], now: Any) -> str:
     return f"/{DATABASE}/{TABLE}.json?" + urllib.parse.urlencode(params)
 
 
-class Server:
+class Server(http_client.ServedProcess):
     """``datasette serve`` on 127.0.0.1 (its default settings), stopped on exit."""
+
+    ready_path = "/-/versions.json"
+    label = "datasette"
 
     def __init__(self, db_path: Path, port: int, log: Path) -> None:
         meta = db_path.with_suffix(".metadata.json")
@@ -177,25 +179,6 @@ class Server:
         self.process = subprocess.Popen(
             command, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
         )
-
-    def wait_ready(self, timeout: float = 120.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"http: datasette exited with {self.process.returncode}")
-            try:
-                if http_client.get_once(self.port, "/-/versions.json", timeout=5)[0] == 200:
-                    return
-            except http_client.FAILURES:
-                pass
-            time.sleep(0.25)
-        raise SystemExit("http: datasette did not answer in time")
-
-    def rss_mb(self) -> float:
-        return round(common.tree_rss(self.process.pid) / 2**20, 1)
-
-    def pss_mb(self) -> float:
-        return round(common.tree_rss(self.process.pid, pss=True) / 2**20, 1)
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -108,8 +108,11 @@ def search_paths(queries: list[dict[str, Any]], page: bool = False) -> list[str]
     return paths
 
 
-class Server:
+class Server(http_client.ServedProcess):
     """``newsfind serve`` in its own process group, stopped (SIGTERM, then SIGKILL) on exit."""
+
+    ready_path = "/api/health"
+    label = "newsfind serve"
 
     def __init__(
         self,
@@ -149,25 +152,6 @@ class Server:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-
-    def wait_ready(self, timeout: float = 180.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"http: newsfind serve exited with {self.process.returncode}")
-            try:
-                if http_client.get_once(self.port, "/api/health", timeout=5)[0] == 200:
-                    return
-            except http_client.FAILURES:
-                pass
-            time.sleep(0.25)
-        raise SystemExit("http: newsfind serve did not answer /api/health in time")
-
-    def rss_mb(self) -> float:
-        return round(common.tree_rss(self.process.pid) / 2**20, 1)
-
-    def pss_mb(self) -> float:
-        return round(common.tree_rss(self.process.pid, pss=True) / 2**20, 1)
 
     def stop(self) -> None:
         if self.process.poll() is None:

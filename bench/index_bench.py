@@ -12,6 +12,10 @@
    Whoosh ``add_document`` loop, SQLite FTS5, tantivy. A peer's end-to-end time is the parse
    time plus its indexing time, which is what a single-process loop of its own would take.
 
+``--baseline REV`` also runs newsfind's full reindex as it was at ``REV`` (its source tree from
+``git archive``, e.g. the commit before a feature), alternating with today's ``--rounds`` times
+on the same seeds: the ratio of their medians is the feature's cost, measured in one run.
+
 Each step runs in a fresh process; peak memory is the largest RSS sum of that process and its
 children, sampled every 50 ms. The built indexes stay in the work folder for ``bench query``.
 """
@@ -22,6 +26,8 @@ import importlib.util
 import json
 import os
 import random
+import shutil
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +55,8 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument("--results", type=Path, default=common.RESULTS_DIR)
     parser.add_argument("--no-record", dest="results", action="store_const", const=None)
     parser.add_argument("--timeout", type=float, default=6 * 3600, help="per step, seconds")
+    parser.add_argument("--baseline", help="a git revision whose full reindex runs beside")
+    parser.add_argument("--rounds", type=int, default=1, help="full reindexes of each, alternated")
 
 
 def change_files(seeds: Path, fraction: float, seed: int) -> list[str]:
@@ -95,6 +103,8 @@ def main(args: Any) -> int:
         stages["newsfind_full"] = common.run_stage(
             "newsfind_reindex", {**stage_args, "full": True}, timeout
         )
+        if args.baseline:
+            stages.update(_against_baseline(args, stage_args, stages["newsfind_full"], timeout))
         changed = change_files(seeds, args.change, args.seed)
         stages["newsfind_incremental"] = common.run_stage(
             "newsfind_reindex", {**stage_args, "full": False}, timeout
@@ -132,6 +142,38 @@ def main(args: Any) -> int:
     return 0
 
 
+def _against_baseline(
+    args: Any, stage_args: dict[str, Any], first: dict[str, Any], timeout: float
+) -> dict[str, Any]:
+    """Full reindexes at ``--baseline`` and today's, alternated (``--rounds`` each, today's
+    first one already done): their times and the ratio of the medians."""
+    root = common.checkout(args.baseline)
+    index = Path(stage_args["index"]).with_name("baseline")
+    baseline_args = {**stage_args, "index": str(index)}
+    ours, theirs = [first], []
+    for number in range(args.rounds):
+        theirs.append(common.run_stage("newsfind_reindex", {**baseline_args, "full": True},
+                                       timeout, root=root))  # fmt: skip
+        if number + 1 < args.rounds:
+            ours.append(common.run_stage("newsfind_reindex", {**stage_args, "full": True},
+                                         timeout))  # fmt: skip
+    shutil.rmtree(index, ignore_errors=True)
+    mine = statistics.median(stage["measured_seconds"] for stage in ours)
+    base = statistics.median(stage["measured_seconds"] for stage in theirs)
+    return {
+        "baseline_full": {
+            **theirs[len(theirs) // 2],
+            "revision": args.baseline,
+            "rounds": [stage["measured_seconds"] for stage in theirs],
+            "current_rounds": [stage["measured_seconds"] for stage in ours],
+            "current_median_seconds": mine,
+            "median_seconds": base,
+            "ratio": round(mine / max(base, 1e-9), 3),
+            "story_seconds": [stage.get("story_seconds") for stage in ours],
+        }
+    }
+
+
 def _peers_still_valid(built_file: Path, corpus: Path, files: int, args: Any) -> list[str]:
     """The peers an earlier run built from the seeds this run makes again (same corpus and
     number of files, same share of them changed with the same random seed): ``bench query``
@@ -158,6 +200,11 @@ def summarize(stages: dict[str, Any]) -> dict[str, Any]:
     if full:
         docs = full.get("added", 0)
         rows["newsfind full reindex"] = _row(docs, full["measured_seconds"], full)
+    baseline = stages.get("baseline_full")
+    if baseline:
+        row = _row(baseline.get("added", 0), baseline["median_seconds"], baseline)
+        row["ratio"] = baseline["ratio"]
+        rows[f"newsfind full reindex at {baseline['revision']}"] = row
     # a rerun (added by hand to a record) replaces an incremental step that had to rebuild
     incremental = stages.get("newsfind_incremental_rerun") or stages.get("newsfind_incremental")
     if incremental:
@@ -236,6 +283,20 @@ def render(record: dict[str, Any]) -> str:
         "newsfind ×",
     )
     text = common.table(headers, rows)
+    baseline = record["stages"].get("baseline_full")
+    if baseline:
+        text += (
+            f"\nfull reindex today ÷ at {baseline['revision']}: {baseline['ratio']:.2f} "
+            f"(medians of {baseline['current_rounds']} s and {baseline['rounds']} s)"
+        )
+    for step in ("newsfind_full", "newsfind_incremental"):
+        stage = record["stages"].get(step)
+        if stage and "vector_seconds" in stage:
+            text += (
+                f"\n{step.replace('_', ' ')}: vectors {stage.get('embedded', 0):,} embedded, "
+                f"{stage.get('vectors_reused', 0):,} reused, {stage['vector_seconds']} s of its "
+                f"{stage['measured_seconds']} s (stories {stage.get('story_seconds', 0)} s)"
+            )
     incremental = record["summary"].get("newsfind incremental (1%)")
     if incremental and incremental.get("became_full"):
         text += f"\nthe incremental run was a full one: {incremental['became_full']}"

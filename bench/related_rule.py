@@ -2,14 +2,15 @@
 may rank above an article matching the query in its own text.
 
     python -m bench related [--corpus ../shared/corpus] [--queries bench/queries-v1.json]
-        [--index DIR] [--out FILE]
+        [--index DIR] [--group none|story] [--out FILE]
 
 Builds (or reuses) a Whoosh index of the corpus, runs every query of the set as the page does
 (top 10), and decides for each hit, independently of the engine's ordering, whether the query
 matches its own title, excerpt, body, topics or source (``highlight.Marks.own_match`` on the
 stored article and its body). A **violation** is a top-10 hit matching only through related
 titles while an own-text match is ranked lower (looked for down to rank ``DEPTH``). Target: 0.
-Exit status 1 when there is any.
+Exit status 1 when there is any. ``--group story`` asks as the search page does by default: the
+hits are then stories' entries, ranked among stories.
 """
 
 from __future__ import annotations
@@ -33,14 +34,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--corpus", type=Path, default=Path("../shared/corpus"))
     parser.add_argument("--queries", type=Path, default=queryset.QUERIES_FILE)
     parser.add_argument("--index", type=Path, default=None, help="reuse a built Whoosh index")
+    parser.add_argument("--group", choices=("none", "story"), default="none")
     parser.add_argument("--out", type=Path, default=None, help="write the figures as JSON")
 
 
-def violations(engine: Any, entry: dict[str, Any], now: Any) -> tuple[int, int]:
+def violations(
+    engine: Any, entry: dict[str, Any], now: Any, group: str = "none"
+) -> tuple[int, int]:
     """``(violations, related-only hits)`` in the top 10 of one query."""
     from search import highlight, query
 
-    request = request_of(entry, now)
+    request = replace(request_of(entry, now), group=group)
     marks = highlight.marks(query.parse(request.q).root)
 
     def own(hit: Any) -> bool:
@@ -77,13 +81,14 @@ def main(args: argparse.Namespace) -> int:
         engine = backends.make_engine({"ENGINE": "whoosh", "INDEX_DIR": str(index)})
         per_query = {}
         for entry in entries:
-            found, related = violations(engine, entry, now)
+            found, related = violations(engine, entry, now, args.group)
             per_query[entry["id"]] = {"q": entry["q"], "violations": found, "related": related}
         engine.close()
     total = sum(item["violations"] for item in per_query.values())
     related = sum(item["related"] for item in per_query.values())
     print(
-        f"{len(entries)} queries: {related} top-10 hits match only through related titles; "
+        f"{len(entries)} queries (group={args.group}): {related} top-10 hits match only through "
+        "related titles; "
         f"{total} of them rank above an own-text match (target 0)"
     )
     if args.out:

@@ -35,13 +35,14 @@ from pathlib import Path
 from typing import Any
 
 from bench.peers import Doc
-from bench.relevance_engines import ENGINES
+from bench.relevance_engines import ENGINES, VARIANTS
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 RESULTS = ROOT / "bench" / "results"
 README = ROOT / "bench" / "README.md"
 NEWS_CHECKS = ROOT / "bench" / "relevance_news_checks.tsv"
+MEANING_CHECKS = ROOT / "bench" / "relevance_meaning_checks.tsv"
 
 DEPTH = 1000
 METRICS = {  # label → ir-measures measure
@@ -171,7 +172,7 @@ def evaluate(
         "engines": {},
     }
     for name in engine_names:
-        engine = ENGINES[name]()
+        engine = {**ENGINES, **VARIANTS}[name]()
         try:
             started = time.perf_counter()
             engine.index(collection.docs, collection.docs_dir)
@@ -358,9 +359,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="with --before: a results file of newsfind with proposed changes, as a third column",
     )
     parser.add_argument(
+        "--loo",
+        action="store_true",
+        help="leave-one-collection-out choice of the fusion and keyword ranking settings",
+    )
+    parser.add_argument(
         "--news-checks",
         action="store_true",
         help="check that known news articles come in the top 3 of their query",
+    )
+    parser.add_argument(
+        "--work",
+        type=Path,
+        help="with --news-checks: keep the corpus index here and update it incrementally",
     )
     parser.add_argument(
         "--corpus",
@@ -378,12 +389,18 @@ def main(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
     else:
         args = build_parser().parse_args(argv)
     engines = [name.strip() for name in args.engines.split(",") if name.strip()]
-    unknown = [name for name in engines if name not in ENGINES]
+    unknown = [name for name in engines if name not in ENGINES and name not in VARIANTS]
     if unknown:
-        raise SystemExit(f"unknown engine {unknown[0]!r}; choose from {', '.join(ENGINES)}")
+        choices = ", ".join([*ENGINES, *VARIANTS])
+        raise SystemExit(f"unknown engine {unknown[0]!r}; choose from {choices}")
     if not args.collection and not args.news_checks:
         raise SystemExit("give --collection DIR (repeatable) and/or --news-checks")
     status = 0
+    if args.loo:
+        from bench.relevance_loo import run_loo
+
+        run_loo(args.collection, args.out)
+        return status
     if args.collection:
         results = run_collections(args.collection, engines, args.depth, args.grades)
         results["command"] = _command_line(args, engines)
@@ -404,7 +421,8 @@ def main(argv: Sequence[str] | argparse.Namespace | None = None) -> int:
     if args.news_checks:
         from bench.relevance_news import run_news_checks
 
-        status = 0 if run_news_checks(args.corpus, NEWS_CHECKS) else 1
+        passed = run_news_checks(args.corpus, NEWS_CHECKS, MEANING_CHECKS, args.work)
+        status = 0 if passed else 1
     return status
 
 

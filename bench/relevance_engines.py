@@ -12,8 +12,13 @@ untuned:
 - ``bm25s``: bm25s (its default Lucene BM25, k1=1.5, b=0.75) over title + excerpt + body as one
   text, tokenised with its English stop words and PyStemmer's English (Snowball) stemmer.
 
-``newsfind`` indexes the collection's folder with the product's own indexer into a temporary
-directory and asks the product's own engine, relevance sort, the query exactly as given.
+``newsfind`` indexes the collection's folder with the product's own indexer and asks the product's
+own engine, relevance sort, the query exactly as given, in the product's default mode (hybrid);
+``newsfind-keyword`` and ``newsfind-semantic`` are its other modes on the same index. ``dense``
+is the dense peer: the same model, brute-force cosine over every document, no BM25.
+``newsfind-stories`` asks it grouped by story (the search page's default: one hit per story,
+provider diversity on the first page), ``newsfind-stories-nodiv`` the same without diversity: the
+three side by side give the price of grouping and of the re-rank (not in the default engines).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from typing import Protocol
 from bench.peers import Doc
 
 WORD = re.compile(r"\w+")
+RELEVANCE_WORK = Path(__file__).resolve().parent / "work" / "relevance"
 
 
 class Engine(Protocol):
@@ -46,48 +52,154 @@ def query_words(query: str) -> list[str]:
     return [word.lower() for word in WORD.findall(query)]
 
 
+def work_for(docs_dir: Path) -> Path:
+    """Where the product index of a collection is kept: ``bench/work/relevance/<name>-<hash of
+    its path>``; a collection in the temporary folder (tests) gets a folder there too."""
+    import hashlib
+
+    resolved = docs_dir.resolve()
+    tag = f"{resolved.parent.name}-{hashlib.sha1(str(resolved).encode()).hexdigest()[:8]}"
+    temporary = Path(tempfile.gettempdir()).resolve()
+    if resolved.is_relative_to(temporary):
+        return temporary / "newsfind-relevance" / tag
+    return RELEVANCE_WORK / tag
+
+
 class NewsfindEngine:
-    """newsfind as shipped: its indexer builds the index, its engine answers."""
+    """newsfind as shipped: its indexer builds the index, its engine answers in ``mode`` (the
+    product default unless a variant says otherwise).
+
+    The index of a collection is kept in ``bench/work/relevance/<collection>`` and brought up to
+    date incrementally, so the vectors of its documents are computed once (and reused by every
+    mode and run); ``--fresh-index`` rebuilds it."""
 
     name = "newsfind"
+    mode: str | None = None
+    fresh = False
+    group = "none"
+    diversify = True
 
     def __init__(self) -> None:
-        self._tmp: Path | None = None
+        self._dir: Path | None = None
         self._engine = None
 
     def index(self, docs: Sequence[Doc], docs_dir: Path) -> None:
         from search.whoosh.engine import WhooshEngine
         from search.whoosh.target import reindex
 
-        self._tmp = Path(tempfile.mkdtemp(prefix="newsfind-relevance-"))
-        reindex(docs_dir, self._tmp, full=True)
-        self._engine = WhooshEngine(self._tmp)
+        self._dir = work_for(docs_dir)
+        if self.fresh:
+            shutil.rmtree(self._dir, ignore_errors=True)
+        self._dir.mkdir(parents=True, exist_ok=True)
+        reindex(docs_dir, self._dir)
+        self._engine = WhooshEngine(self._dir)
 
     def search(self, query: str, depth: int) -> list[str]:
-        from search.contract import MAX_PER_PAGE, SearchRequest
+        return [doc_id for doc_id, _ in self.scored(query, depth)]
 
-        assert self._engine is not None, "index() first"
-        ranked: list[str] = []
+    def scored(self, query: str, depth: int, mode: str | None = None) -> list[tuple[str, float]]:
+        """The ranked ids and scores of the product's search, pages 1… of 100, without building
+        the hits' highlights (the order and the scores are the engine's own: its ``_match`` and
+        ``counts.page``; the displayed hits would cost 1 s per page of 100 on this machine)."""
+        from search import query as query_language
+        from search.contract import DEFAULT_MODE, MAX_PER_PAGE, SearchRequest
+        from search.whoosh import counts
+
+        engine = self._engine
+        assert engine is not None, "index() first"
+        request = SearchRequest(
+            q=query, sort="relevance", per_page=MAX_PER_PAGE, facets=(),
+            mode=mode or self.mode or DEFAULT_MODE,
+        )  # fmt: skip
+        snapshot = engine.snapshot()
+        now = request.clock()
+        matches = engine._match(snapshot, request, query_language.parse(query), now)
+        ranked: list[tuple[str, float]] = []
         page = 1
         while len(ranked) < depth:
-            request = SearchRequest(
-                q=query, sort="relevance", per_page=MAX_PER_PAGE, page=page, facets=()
-            )
-            result = self._engine.search(request)
-            ranked.extend(hit.article.id for hit in result.hits)
-            if len(result.hits) < MAX_PER_PAGE or page * MAX_PER_PAGE >= result.total:
+            if self.group != "none":  # grouped: the engine's own pages of stories
+                changes = {"page": page, "group": self.group, "diversify": self.diversify}
+                paged = SearchRequest(**{**request.__dict__, **changes})
+                result = engine.search(paged)
+                ranked += [(hit.article.id, hit.score) for hit in result.hits]
+                entries = result.stories if result.stories is not None else result.total
+                if len(result.hits) < MAX_PER_PAGE or page * MAX_PER_PAGE >= entries:
+                    break
+                page += 1
+                continue
+            paged = SearchRequest(**{**request.__dict__, "page": page})
+            docs, scores, _ = counts.page(snapshot, paged, matches, now)
+            ranked += [(snapshot.ids[doc], score) for doc, score in zip(docs, scores, strict=True)]
+            if len(docs) < MAX_PER_PAGE:
                 break
             page += 1
         return ranked[:depth]
+
+    @property
+    def engine(self):  # type: ignore[no-untyped-def]
+        return self._engine
+
+    @property
+    def index_dir(self) -> Path | None:
+        return self._dir
 
     def close(self) -> None:
         engine, self._engine = self._engine, None
         closer = getattr(engine, "close", None)
         if callable(closer):
             closer()
-        if self._tmp is not None:
-            shutil.rmtree(self._tmp, ignore_errors=True)
-            self._tmp = None
+
+
+class NewsfindKeyword(NewsfindEngine):
+    name = "newsfind-keyword"
+    mode = "keyword"
+
+
+class NewsfindSemantic(NewsfindEngine):
+    name = "newsfind-semantic"
+    mode = "semantic"
+
+
+class DenseEngine:
+    """The dense peer: the same model, brute-force cosine over every document, no BM25 and no
+    query language (the query text as typed is embedded). Its document vectors are the ones
+    newsfind's reindex computed for the collection (the same text, model and bits)."""
+
+    name = "dense"
+
+    def __init__(self) -> None:
+        self._ids: list[str] = []
+        self._matrix = None
+
+    def index(self, docs: Sequence[Doc], docs_dir: Path) -> None:
+        import numpy as np
+
+        from search import vectors
+        from search.whoosh.target import WhooshTarget, reindex
+
+        folder = work_for(docs_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        reindex(docs_dir, folder)
+        target = WhooshTarget(folder)
+        live = target.live()
+        assert live is not None
+        state = vectors.load(target.derived_file(live, vectors.KIND))
+        assert state is not None, "the collection's index has no vectors"
+        self._ids = state.ids
+        self._matrix = np.asarray(state.vectors, dtype=np.float32)
+
+    def search(self, query: str, depth: int) -> list[str]:
+        import numpy as np
+
+        from search.embedding.encoder import shared
+
+        assert self._matrix is not None, "index() first"
+        sims = self._matrix @ shared().embed(query)
+        top = np.lexsort((np.arange(len(sims)), -sims))[:depth]
+        return [self._ids[i] for i in top.tolist()]
+
+    def close(self) -> None:
+        self._matrix = None
 
 
 class Fts5Engine:
@@ -205,9 +317,28 @@ class Bm25sEngine:
         self._retriever = None
 
 
+class NewsfindStories(NewsfindEngine):
+    name = "newsfind-stories"
+    group = "story"
+
+
+class NewsfindStoriesNoDiversity(NewsfindEngine):
+    name = "newsfind-stories-nodiv"
+    group = "story"
+    diversify = False
+
+
 ENGINES: dict[str, type] = {
     "newsfind": NewsfindEngine,
+    "newsfind-keyword": NewsfindKeyword,
+    "newsfind-semantic": NewsfindSemantic,
+    "dense": DenseEngine,
     "fts5": Fts5Engine,
     "tantivy": TantivyEngine,
     "bm25s": Bm25sEngine,
 }
+VARIANTS: dict[str, type] = {
+    "newsfind-stories": NewsfindStories,
+    "newsfind-stories-nodiv": NewsfindStoriesNoDiversity,
+}
+"""Asked for by name only (``--engines newsfind,newsfind-stories,newsfind-stories-nodiv``)."""

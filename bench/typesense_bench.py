@@ -75,6 +75,7 @@ class TypesenseAdapter(query_bench.Newsfind):
         from search.typesense import TypesenseEngine
 
         self.engine = TypesenseEngine(settings)  # type: ignore[assignment]
+        self.owns = True
         self.now = now
 
 

@@ -51,7 +51,8 @@ def make_indexer(config: Mapping[str, Any] | None = None) -> Indexer:
         from .typesense.settings import TypesenseSettings
         from .typesense.target import TypesenseTarget
 
-        return Reindexer(TypesenseTarget(TypesenseSettings.from_mapping(config)), index_dir(config))
+        settings = TypesenseSettings.from_mapping(config)
+        return Reindexer(TypesenseTarget(settings, index_dir(config)), index_dir(config))
     from .whoosh.target import WhooshTarget
 
     return Reindexer(WhooshTarget(index_dir(config)), index_dir(config))

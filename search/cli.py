@@ -16,7 +16,15 @@ from typing import Any, TypeVar
 import click
 
 from . import backends, dates
-from .contract import RELATIVE_RANGES, SORTS, Progress, ReindexReport
+from .contract import (
+    DEFAULT_MODE,
+    GROUPS,
+    MODES,
+    RELATIVE_RANGES,
+    SORTS,
+    Progress,
+    ReindexReport,
+)
 from .errors import EXIT_FATAL, EXIT_LOCKED, EXIT_OK, EXIT_REJECTED, NewsfindError, ReindexError
 
 DEFAULT_INDEX_DIR = "index"
@@ -174,6 +182,21 @@ def _print_report(report: ReindexReport) -> None:
 )
 @click.option("--until", help="A date (that whole day included) or a date / time (exclusive).")
 @click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
+@click.option(
+    "--mode",
+    type=click.Choice(MODES),
+    default=DEFAULT_MODE,
+    show_default=True,
+    help="hybrid: words and meaning; keyword: words only; semantic: meaning only.",
+)
+@click.option(
+    "--group",
+    type=click.Choice(GROUPS),
+    default="none",
+    show_default=True,
+    help="story: one line per story, as the search page shows them; none: one per article "
+    "(the default, as the API's, so that scripts keep one line per article).",
+)
 @click.option("--page", type=int, default=1, show_default=True)
 @click.option("--per-page", type=int, default=10, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON.")
@@ -188,6 +211,8 @@ def search(
     since: str | None,
     until: str | None,
     sort: str,
+    mode: str,
+    group: str,
     page: int,
     per_page: int,
     as_json: bool,
@@ -210,6 +235,8 @@ def search(
             until=_cli_date("--until", until, end=True),
             range=relative,
             sort=sort,
+            mode=mode,
+            group=group,
             page=page,
             per_page=per_page,
             include_unpublished=include_unpublished,
@@ -241,6 +268,38 @@ def _cli_date(option: str, text: str | None, *, end: bool = False) -> dt.datetim
             f"{', or ' + ', '.join(RELATIVE_RANGES) if option == '--since' else ''})",
             param_hint=option,
         ) from None
+
+
+@main.group()
+def model() -> None:
+    """The embedding model: build its graph, check its files."""
+
+
+@model.command("build")
+def model_build() -> None:
+    """Build the int8 graph from the installed weights (once; scripts/bootstrap runs this)."""
+    from .embedding import model as embedding_model
+
+    try:
+        path = embedding_model.ensure_graph()
+    except NewsfindError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(EXIT_FATAL)
+    click.echo(f"{embedding_model.MODEL_ID}: {path}")
+
+
+@model.command("check")
+def model_check() -> None:
+    """Check the weights and the graph against their pinned hashes (exit 1 naming the fix)."""
+    from .embedding import model as embedding_model
+
+    try:
+        embedding_model.package_files()
+        path = embedding_model.ensure_graph(build=False)
+    except NewsfindError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(EXIT_FATAL)
+    click.echo(f"{embedding_model.MODEL_ID}: ok ({path})")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,9 +2,9 @@
 engine, Flask or click.
 
 Read side: ``Engine.search(SearchRequest) → SearchResult`` plus ``suggest``, ``get``,
-``more_like_this``, ``info``, ``generation`` and ``close``. Write side: ``Indexer.reindex(seeds)
-→ ReindexReport``. ``search.backends`` builds both by name; ``web/`` and the CLI depend on this
-module and nothing engine-specific. Errors are in ``search.errors``.
+``more_like_this``, ``story``, ``story_of``, ``trending``, ``info``, ``generation`` and ``close``.
+Write side: ``Indexer.reindex(seeds) → ReindexReport``. ``search.backends`` builds both by name;
+``web/`` and the CLI depend on this module and nothing engine-specific. Errors: ``search.errors``.
 
 ``FILTERS`` is the one table of the exact-value filters: facet name = URL parameter = CLI option,
 the ``SearchRequest`` field holding the selected values, and the label a page shows.
@@ -22,12 +22,23 @@ from .articles import Article
 from .errors import EXIT_OK, EXIT_REJECTED, QueryTooLong, RequestError
 
 SORTS = ("relevance", "newest", "oldest", "quality", "heat")
+MODES = ("hybrid", "keyword", "semantic")
+"""What matches and how it ranks (``search.hybrid``): words and meaning fused, words only,
+meaning only."""
+DEFAULT_MODE = "hybrid"
 RELATIVE_RANGES: dict[str, tuple[str, dt.timedelta]] = {
     "1h": ("Past hour", dt.timedelta(hours=1)),
     "24h": ("Past 24 hours", dt.timedelta(hours=24)),
     "7d": ("Past 7 days", dt.timedelta(days=7)),
     "30d": ("Past 30 days", dt.timedelta(days=30)),
     "1y": ("Past year", dt.timedelta(days=365)),
+}
+GROUPS = ("none", "story")
+"""``SearchRequest.group``: one hit per article, or per story (its best article in the order)."""
+TRENDING_WINDOWS: dict[str, dt.timedelta] = {
+    "24h": dt.timedelta(hours=24),
+    "7d": dt.timedelta(days=7),
+    "30d": dt.timedelta(days=30),
 }
 FACET_NAMES = ("topic", "provider", "type", "date", "range")
 """What ``SearchRequest.facets`` may ask for: the ``FILTERS``, the date histogram, the ranges."""
@@ -82,6 +93,16 @@ class SearchRequest:
     include_unpublished: bool = False
     now: dt.datetime | None = None
     """The clock for relative ranges and freshness; ``None`` means the current time."""
+    group: str = "none"
+    """``story``: one hit per story, the story's first article in the requested order (its best
+    match, or its latest for ``newest``); pages and ``SearchResult.stories`` count stories, the
+    facets still count articles."""
+    diversify: bool = True
+    """Grouped, in relevance order: the first page spreads providers
+    (``search.stories.diversity``). False only to measure what that costs."""
+    mode: str = DEFAULT_MODE
+    """A key of ``MODES`` (``search.hybrid`` says exactly what each matches and how operators
+    and filters combine with meaning)."""
     exact: bool = False
     """Search ``q`` as typed: no automatic respelling (the page's "search instead for")."""
 
@@ -112,6 +133,10 @@ class SearchRequest:
             raise RequestError("range", f"must be one of {', '.join(RELATIVE_RANGES)}")
         if self.sort not in SORTS:
             raise RequestError("sort", f"must be one of {', '.join(SORTS)}")
+        if self.mode not in MODES:
+            raise RequestError("mode", f"must be one of {', '.join(MODES)}")
+        if self.group not in GROUPS:
+            raise RequestError("group", f"must be one of {', '.join(GROUPS)}")
         _check_int("page", self.page, 1, None)
         _check_int("per_page", self.per_page, 1, MAX_PER_PAGE)
         _check_int("facet_size", self.facet_size, 1, MAX_FACET_SIZE)
@@ -123,7 +148,7 @@ class SearchRequest:
         if unknown:
             raise RequestError("facets", f"unknown facet {unknown[0]!r}; use {FACET_NAMES}")
         object.__setattr__(self, "facets", tuple(dict.fromkeys(self.facets)))
-        for name in ("include_unpublished", "exact"):
+        for name in ("include_unpublished", "diversify", "exact"):
             if not isinstance(getattr(self, name), bool):
                 raise RequestError(name, "must be true or false")
 
@@ -134,6 +159,10 @@ class SearchRequest:
     @property
     def offset(self) -> int:
         return (self.page - 1) * self.per_page
+
+    @property
+    def grouped(self) -> bool:
+        return self.group == "story"
 
     def clock(self) -> dt.datetime:
         return self.now or dt.datetime.now(dt.UTC)
@@ -156,6 +185,21 @@ class Segment:
 
 
 @dataclass(frozen=True)
+class StoryBrief:
+    """A grouped hit's story: what the page shows beside it."""
+
+    id: str
+    articles: int
+    """Articles of the story the caller may see (all of them, not only the matching ones)."""
+    sources: int
+    """Distinct providers among them."""
+    other_sources: tuple[str, ...] = ()
+    """A few providers besides the hit's, most articles first."""
+    matches: int = 1
+    """Articles of the story matching the request."""
+
+
+@dataclass(frozen=True)
 class Hit:
     article: Article
     """Display fields (``body`` is empty here: a hit carries a snippet, not the whole body)."""
@@ -164,6 +208,8 @@ class Hit:
     excerpt: tuple[Segment, ...]
     body_snippet: tuple[Segment, ...] = ()
     """Empty unless the body matched the query."""
+    story: StoryBrief | None = None
+    """The hit's story, in a grouped search."""
     related_matches: tuple[tuple[Segment, ...], ...] = ()
     """When the hit matched the query only through the titles of its related coverage (none of
     its own title, excerpt, body, topics or provider): those titles, marked. Such hits rank
@@ -237,11 +283,17 @@ class SearchResult:
     generation: str = ""
     plain_fallback: bool = False
     """True when the query had a syntax error and was searched as plain words."""
+    stories: int | None = None
+    """Matching stories, in a grouped search (``total`` still counts articles)."""
+    mode: str = "keyword"
+    """The mode the engine answered in: the request's, or ``keyword`` when the query had nothing
+    to embed (only exclusions, or no text)."""
 
     @property
     def pages(self) -> int:
         per_page = self.request.per_page
-        return (self.total + per_page - 1) // per_page
+        entries = self.stories if self.stories is not None else self.total
+        return (entries + per_page - 1) // per_page
 
 
 @dataclass(frozen=True)
@@ -252,6 +304,73 @@ class Suggestion:
     count: int = 0
     article_id: str = ""
     """A title's article (choosing it opens that article); empty for other kinds."""
+
+
+@dataclass(frozen=True)
+class StoryEntry:
+    article: Article
+    """Without its body."""
+    reprint_of: str = ""
+    """The id of the earlier article this one reprints (a near-duplicate), if any."""
+
+
+@dataclass(frozen=True)
+class SourceCount:
+    name: str
+    domain: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Story:
+    """Every article of a story the caller may see (``search.stories.view`` builds it)."""
+
+    id: str
+    entries: tuple[StoryEntry, ...]
+    """Oldest first, undated ones last."""
+    first: Article | None
+    """The first report (the earliest dated article)."""
+    latest: Article | None
+    """The latest update."""
+    headline: Article
+    """The article most typical of the story (its title's words recur most in the others')."""
+    sources: tuple[SourceCount, ...]
+    """Most articles first."""
+    topics: tuple[FacetValue, ...]
+    timeline: DateHistogram
+    """Articles by hour (a story of up to three days), else by day."""
+    generation: str = ""
+
+
+@dataclass(frozen=True)
+class TrendingStory:
+    id: str
+    title: str
+    """Its latest article's title in the window."""
+    article_id: str
+    count: int
+    """Articles in the window."""
+    baseline: int
+    """Articles in the window before."""
+    sources: int
+
+
+@dataclass(frozen=True)
+class TrendingTopic:
+    topic: str
+    count: int
+    baseline: int
+
+
+@dataclass(frozen=True)
+class Trending:
+    window: str
+    start: dt.datetime
+    end: dt.datetime
+    """Now, or the newest visible article's time when the archive is older than the window."""
+    stories: tuple[TrendingStory, ...]
+    topics: tuple[TrendingTopic, ...]
+    generation: str = ""
 
 
 @dataclass(frozen=True)
@@ -281,6 +400,26 @@ class Engine(Protocol):
     def more_like_this(
         self, article_id: str, limit: int = 5, include_unpublished: bool = False
     ) -> list[Hit]: ...
+
+    def story(self, story_id: str, include_unpublished: bool = False) -> Story:
+        """A story's articles the caller may see; NotFound when it has none."""
+        ...
+
+    def story_of(self, article_id: str, include_unpublished: bool = False) -> Story:
+        """The story of an article (NotFound when the article is absent or not visible)."""
+        ...
+
+    def trending(
+        self,
+        window: str = "24h",
+        *,
+        include_unpublished: bool = False,
+        now: dt.datetime | None = None,
+        limit: int = 10,
+    ) -> Trending:
+        """The stories and topics whose article count grew most in ``window`` (a key of
+        ``TRENDING_WINDOWS``) against the window before (``search.stories.trending``)."""
+        ...
 
     def info(self) -> IndexInfo:
         """What the health check shows (reads the last report: not for every request)."""
@@ -341,6 +480,16 @@ class ReindexReport:
     started_at: str = ""
     finished_at: str = ""
     note: str = ""
+    stories: int = 0
+    """Stories in the index after the run (published and not)."""
+    story_seconds: float = 0.0
+    """Time the story step took (part of ``seconds``)."""
+    embedded: int = 0
+    """Articles whose text was embedded in this run (new or changed text)."""
+    vectors_reused: int = 0
+    """Articles of this run whose vector was reused (the same text had one)."""
+    vector_seconds: float = 0.0
+    """Time the vector step took (part of ``seconds``)."""
 
     @property
     def parsed(self) -> int:
@@ -358,6 +507,8 @@ class ReindexReport:
         data = asdict(self)
         data["docs_per_second"] = round(self.docs_per_second, 1)
         data["seconds"] = round(self.seconds, 3)
+        data["story_seconds"] = round(self.story_seconds, 3)
+        data["vector_seconds"] = round(self.vector_seconds, 3)
         data["exit_code"] = self.exit_code
         return data
 

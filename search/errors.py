@@ -5,8 +5,11 @@
     │   └── QueryTooLong  the query text is over ``MAX_QUERY_CHARS`` (HTTP 414/400)
     ├── NotFound          no (visible) article with that id (HTTP 404)
     ├── IndexUnavailable  no index has been built yet, or it cannot be opened (HTTP 503)
-    └── ReindexError      reindex could not run; nothing was changed (exit 1)
-        └── LockTimeout   another reindex held the lock past the timeout (exit 75)
+    ├── ReindexError      reindex could not run; nothing was changed (exit 1)
+    │   └── LockTimeout   another reindex held the lock past the timeout (exit 75)
+    └── ModelUnavailable  the embedding model is not installed, or a file of it is not the
+                          pinned one: the message names the file or package and the command
+                          that fixes it (exit 1; the server refuses to start)
 
 An article file that cannot be read is not an error of this tree: it is ``articles.ArticleError``,
 reported as a rejected file while the run goes on.
@@ -53,3 +56,9 @@ class ReindexError(NewsfindError):
 
 class LockTimeout(ReindexError):
     exit_code = EXIT_LOCKED
+
+
+class ModelUnavailable(NewsfindError):
+    """The embedding model (``search.embedding``) cannot be used as pinned; nothing was changed."""
+
+    exit_code = EXIT_FATAL

@@ -367,6 +367,42 @@ def _split_words(tokens: list[_Token]) -> Iterator[_Token]:
             yield _Token("word", match.group(), start, start + len(match.group()))
 
 
+def positive_text(text: str) -> str:
+    """The query as typed, less what is not asked for: excluded operands (``-word``, ``NOT x``,
+    ``-(a b)``, ``-"a b"``), operator words, field names, quotes, parentheses and the ``*`` of
+    prefixes. Stop words and punctuation stay (what the embedding model reads)."""
+    tokens = [t for t in _tokenize(clean(text)) if t.kind != "space"]
+    kept: list[str] = []
+    position = 0
+    while position < len(tokens):
+        token = tokens[position]
+        position += 1
+        if token.kind == "minus" or (token.kind == "word" and token.text == "NOT"):
+            position = _skip_operand(tokens, position)
+        elif token.kind == "quote":
+            kept.append(token.text.strip('"'))
+        elif token.kind == "word" and token.text not in _OPERATORS:
+            kept.append(token.text.rstrip("*"))
+    return " ".join(word for word in kept if word.strip())
+
+
+def _skip_operand(tokens: list[_Token], position: int) -> int:
+    """The position after the operand starting at ``position`` (a field prefix, a word, a
+    phrase or a parenthesised group)."""
+    while position < len(tokens) and tokens[position].kind in ("field", "minus"):
+        position += 1
+    if position < len(tokens) and tokens[position].kind == "lparen":
+        depth = 0
+        while position < len(tokens):
+            kind = tokens[position].kind
+            depth += (kind == "lparen") - (kind == "rparen")
+            position += 1
+            if depth == 0:
+                break
+        return position
+    return position + 1
+
+
 def clause_key(node: Node) -> object:
     """What a clause searches, whatever its place in the text (equal keys: the same clause)."""
     if isinstance(node, Words):

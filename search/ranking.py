@@ -95,6 +95,18 @@ STRICT_COORDINATION = 3
 REPEAT_EXPONENT = 0.7
 """A clause typed ``c`` times weighs ``c ** REPEAT_EXPONENT`` (not ``c``)."""
 
+# Hybrid search (search.hybrid): chosen by leave-one-collection-out (bench/README.md)
+HYBRID_KEYWORD_DEPTH = 200
+"""The keyword list's first this many enter the fusion."""
+HYBRID_DENSE_DEPTH = 50
+"""The nearest this many articles (in meaning) join the keyword matches in hybrid mode."""
+HYBRID_DENSE_WEIGHT = 0.7
+"""The dense side's weight in the fused score (z-scores: 0.3 · keyword + 0.7 · dense)."""
+SEMANTIC_DEPTH = 200
+"""Semantic mode answers the nearest this many articles."""
+SIMILARITY_FLOOR = 0.2
+"""An article is "near" only with at least this cosine similarity to the query."""
+
 FIELD_BITS = {field: 1 << index for index, field in enumerate(TEXT_FIELDS)}
 """One bit per text field (eight: they fit the ``uint8`` field bits of a clause vector)."""
 OWN_BITS = sum(FIELD_BITS[field] for field in OWN_FIELDS)

@@ -3,7 +3,7 @@
 ``Reindexer(target, lock_dir).reindex(seeds_dir)`` (the contract's ``Indexer``) runs::
 
     lock ─▶ scan the seeds ─▶ full or incremental? ─▶ parse and write the files to (re)index
-         ─▶ one id per file (duplicates) ─▶ [derived data] ─▶ commit ─▶ report
+         ─▶ one id per file (duplicates) ─▶ stories, vectors ─▶ commit ─▶ report
 
 - **Lock**: an exclusive ``fcntl`` lock on ``reindex.lock`` in ``lock_dir``, waited for up to
   ``lock_timeout`` seconds (then ``LockTimeout``); the kernel releases it when the holder dies,
@@ -18,6 +18,15 @@
   the index stores, so a nightly ``--full`` never drops what the incremental runs kept.
 - **Duplicate ids**: the file whose relative path sorts first wins (``Claims``); the other is
   rejected, naming both, on every run until it is fixed.
+- **Stories** (``search.stories.step``): from the previous commit's story state, the deleted ids
+  and the records of this run, the next state; the target stores it with its commit. An
+  incremental run becomes full when the story state is missing or out of step with the index,
+  or when the target keeps story ids in its documents and every story is to be recomputed.
+- **Vectors** (``search.vectors``): from the previous commit's vectors, the deleted ids and the
+  records of this run, the next vectors: a record whose text (``embedding.text``) has a vector
+  already — in the live commit, also when a full run builds a new generation — reuses it; only
+  new and changed texts are embedded. Stored with the commit like the stories
+  (``search.derived``); a missing or out-of-step vector state makes an incremental run full.
 - **Progress**: ``progress(Progress)`` about twice a second from a thread, and once at the end.
 - **Report**: counts, rejected files sorted by path, timing; saved by the target.
 
@@ -44,10 +53,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from . import derived, vectors
 from .articles import Article
 from .contract import Progress, ProgressFn, ReindexReport, Rejected
+from .embedding import encoder
+from .embedding.text import article_text, text_hash
 from .errors import LockTimeout, ReindexError
 from .seeds import SeedFile, hash_file, scan_seeds, unreadable_folders
+from .stories import features as story_features
+from .stories import step as story_step
+from .stories.state import StoryState
 
 LOCK = "reindex.lock"
 PARALLEL_THRESHOLD = 400
@@ -72,12 +87,27 @@ class ArticleRecord:
     id: str
     rel: str
     content_hash: str
+    story: bytes = b""
+    """What the story step reads of the article (``stories.features.encode``: a few hundred
+    bytes, so a million records stay affordable in the parent)."""
+    text: str = ""
+    """What is embedded (``embedding.text.article_text``: the title and an 80-word lead)."""
+    text_hash: str = ""
+    """Its vector's key: an unchanged text reuses its vector."""
 
 
 def record_of(article: Article, seed: SeedFile | Indexed, content_hash: str) -> ArticleRecord:
     """The one place a parsed (or carried: ``Session.carry``) article becomes its record (runs
     in the parsing workers)."""
-    return ArticleRecord(article.id, seed.rel, content_hash)
+    text = article_text(article.title, article.excerpt, article.body)
+    return ArticleRecord(
+        article.id,
+        seed.rel,
+        content_hash,
+        story_features.encode(article),
+        text,
+        text_hash(text),
+    )
 
 
 @dataclass(frozen=True)
@@ -124,6 +154,15 @@ class Session(Protocol):
         """Delete these indexed documents (rel → id) at commit."""
         ...
 
+    def stories(self, state: StoryState) -> None:
+        """Store the story state (and each written document's story) with the commit."""
+        ...
+
+    def derived(self, kind: str, state: Any, save: derived.Save) -> None:
+        """Store ``state`` (derived data of ``kind``) with the commit, as ``search.derived``
+        says; a target that keeps some of it in its documents takes it from ``state`` too."""
+        ...
+
     def commit(self) -> Committed: ...
 
     def abort(self) -> None:
@@ -153,8 +192,19 @@ class Target(Protocol):
         """Why the run must be full ("" when an incremental run will do)."""
         ...
 
+    stories_in_documents: bool
+    """Story ids are fields of every document: recomputing all stories needs a full run."""
+
     def indexed(self, generation: str) -> dict[str, Indexed]:
         """rel → what is indexed from that file in ``generation``."""
+        ...
+
+    def story_state(self, generation: str) -> StoryState | None:
+        """The story state saved with the live commit of ``generation``; None if there is none."""
+        ...
+
+    def derived_file(self, generation: str, kind: str) -> Path:
+        """Where the live commit of ``generation`` keeps its derived data of ``kind``."""
         ...
 
     def begin(self, live: str | None, full: bool) -> Session: ...
@@ -214,25 +264,42 @@ def _run(
     report.rejected.extend(scan_rejected)
     live = target.live()
     reason = "requested" if full else target.full_reason(live)
-    if reason:
-        report.full = True
-        report.note = reason
-        previous = _previous(target, live)
-        session = target.begin(live, full=True)
-        carry = (live, previous) if live is not None and previous else None
-        written = _write(session, report, files, {}, set(), workers, progress, carry=carry)
-        if live is not None and live != session.generation:
-            report.deleted = len(set(previous or target.indexed(live)) - set(written))
-    else:
+    if not reason:
         assert live is not None
-        session = target.begin(live, full=False)
         indexed = target.indexed(live)
         unreadable = unreadable_folders(scan_rejected)
         on_disk = {f.rel for f in files} | {rel for rel in indexed if rel.startswith(unreadable)}
         to_parse = [seed for seed in files if _changed(seed, indexed.get(seed.rel))]
-        report.unchanged = len(files) - len(to_parse)
         removed = [rel for rel in indexed if rel not in on_disk]
-        _write(session, report, to_parse, indexed, on_disk, workers, progress, removed)
+        previous = target.story_state(live)
+        hashes = {doc.id: doc.content_hash for doc in indexed.values()}
+        reason = story_step.refresh_reason(
+            previous,
+            hashes,
+            len(to_parse) + len(removed),
+            in_documents=target.stories_in_documents,
+        )
+        lent = vectors.load(target.derived_file(live, vectors.KIND))
+        reason = reason or vectors.refresh_reason(lent, hashes)
+    if reason:
+        report.full = True
+        report.note = reason
+        held = _previous(target, live)
+        session = target.begin(live, full=True)
+        # a new generation embeds only what the live one has no vector for
+        cache = vectors.load(target.derived_file(live, vectors.KIND)) if live else None
+        before = Before(None, None, cache)
+        carry = (live, held) if live is not None and held else None
+        written = _write(
+            session, report, files, {}, set(), workers, progress, before=before, carry=carry
+        )
+        if live is not None and live != session.generation:
+            report.deleted = len(set(held or target.indexed(live)) - set(written))
+    else:
+        session = target.begin(live, full=False)
+        report.unchanged = len(files) - len(to_parse)
+        before = Before(previous, lent, None)
+        _write(session, report, to_parse, indexed, on_disk, workers, progress, removed, before)
         report.deleted = len(removed)
     report.generation = session.generation
     session.cleanup()
@@ -247,21 +314,24 @@ def _write(
     workers: int | None,
     progress: ProgressFn | None,
     removed: Iterable[str] = (),
+    before: Before | None = None,
     carry: tuple[str, dict[str, Indexed]] | None = None,
 ) -> list[str]:
-    """Parse and write ``files``, settle duplicate ids, delete what is stale, commit; the rels
-    of the files written. ``carry``: a full run's live generation and what it holds, whose
-    versions of the files that fail to parse are written again."""
+    """Parse and write ``files``, settle duplicate ids, delete what is stale, derive the stories
+    and the vectors, commit; the rels of the files written. ``indexed`` is empty in a full run.
+    ``carry``: a full run's live generation and what it holds, whose versions of the files that
+    fail to parse are written again."""
+    before = before or Before(None, None, None)
     try:
         counter = Counter()
         with Reporter(counter, len(files), progress):
             written = session.write(files, workers, counter)
         report.rejected.extend(written.rejected)
         if carry is not None:
-            live, previous = carry
-            broken = sorted({item.path for item in written.rejected} & set(previous))
+            live, held = carry
+            broken = sorted({item.path for item in written.rejected} & set(held))
             if broken:
-                written.parsed.extend(session.carry(live, [previous[rel] for rel in broken]))
+                written.parsed.extend(session.carry(live, [held[rel] for rel in broken]))
         parsed_rels = {item.record.rel for item in written.parsed}
         # the old version of a file that failed to parse stays indexed, and keeps its id
         keep = {
@@ -270,10 +340,31 @@ def _write(
         survivors, losers = Claims(keep, report).settle(written.parsed)
         winners = {id(item) for item in survivors}
         session.discard([item.handle for item in written.parsed if id(item) not in winners])
-        # (derived data, computed once from the survivors' records, goes here)
         replaced = [rel for rel in parsed_rels if rel in indexed]
         stale = [*removed, *replaced, *losers]
         session.delete({rel: indexed[rel].id for rel in stale})
+        started = time.perf_counter()
+        state = story_step.derive(
+            before.stories,
+            {indexed[rel].id for rel in stale},
+            [(item.record.id, item.record.content_hash, item.record.story) for item in survivors],
+            full=not indexed,
+        )
+        session.stories(state)
+        report.story_seconds = time.perf_counter() - started
+        report.stories = len(set(state.table.story))
+        started = time.perf_counter()
+        made = vectors.derive(
+            before.vector_state,
+            {indexed[rel].id for rel in stale},
+            [_vector_record(item.record) for item in survivors],
+            lambda texts: encoder.shared().embed_many(texts, workers or os.cpu_count() or 1),
+            full=not indexed,
+            cache=before.cache,
+        )
+        session.derived(vectors.KIND, made.state, vectors.save)
+        report.vector_seconds = time.perf_counter() - started
+        report.embedded, report.vectors_reused = made.embedded, made.reused
         committed = session.commit()
     except BaseException:
         session.abort()
@@ -286,6 +377,20 @@ def _write(
     report.unchanged -= len(losers)
     report.documents = committed.documents
     return rels
+
+
+@dataclass(frozen=True)
+class Before:
+    """The live commit's derived data an incremental run starts from (None in a full run), and
+    the vectors a full run may reuse by text hash."""
+
+    stories: StoryState | None
+    vector_state: vectors.VectorState | None
+    cache: vectors.VectorState | None
+
+
+def _vector_record(record: ArticleRecord) -> vectors.VectorRecord:
+    return vectors.VectorRecord(record.id, record.content_hash, record.text_hash, record.text)
 
 
 def _previous(target: Target, live: str | None) -> dict[str, Indexed]:

@@ -13,7 +13,15 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from .contract import DateHistogram, Facet, Hit, SearchRequest, SearchResult, Segment
+from .contract import (
+    DateHistogram,
+    Facet,
+    Hit,
+    SearchRequest,
+    SearchResult,
+    Segment,
+    StoryBrief,
+)
 from .documents import article_to_stored
 
 
@@ -33,6 +41,14 @@ def segments_to_list(parts: tuple[Segment, ...]) -> list[dict[str, Any]]:
     return [{"text": part.text, "match": part.match} for part in parts]
 
 
+HIT_KEYS = (
+    "id", "title", "excerpt", "url", "type", "category", "quality", "heat", "published",
+    "published_at", "provider", "topics", "images", "related", "score", "highlights",
+    "related_matches", "story",
+)  # fmt: skip
+"""The keys of ``hit_to_dict``'s answer, in its order (the API's ``fields=`` names them)."""
+
+
 def hit_to_dict(hit: Hit) -> dict[str, Any]:
     data = article_to_stored(hit.article)
     del data["has_body"]  # a hit never carries its body
@@ -43,7 +59,18 @@ def hit_to_dict(hit: Hit) -> dict[str, Any]:
         "body": segments_to_list(hit.body_snippet),
     }
     data["related_matches"] = [segments_to_list(title) for title in hit.related_matches]
+    data["story"] = story_brief_to_dict(hit.story) if hit.story is not None else None
     return data
+
+
+def story_brief_to_dict(brief: StoryBrief) -> dict[str, Any]:
+    return {
+        "id": brief.id,
+        "articles": brief.articles,
+        "sources": brief.sources,
+        "other_sources": list(brief.other_sources),
+        "matches": brief.matches,
+    }
 
 
 def facet_to_dict(facet: Facet) -> dict[str, Any]:
@@ -79,6 +106,8 @@ def request_to_dict(request: SearchRequest) -> dict[str, Any]:
         "until": iso(request.until),
         "range": request.range,
         "sort": request.sort,
+        "mode": request.mode,
+        "group": request.group,
         "page": request.page,
         "per_page": request.per_page,
         "facet_size": request.facet_size,
@@ -92,12 +121,14 @@ def result_to_dict(result: SearchResult) -> dict[str, Any]:
     return {
         "query": request_to_dict(result.request),
         "total": result.total,
+        "stories": result.stories,
         "page": result.request.page,
         "per_page": result.request.per_page,
         "pages": result.pages,
         "took_ms": round(result.took_ms, 3),
         "generation": result.generation,
         "plain_fallback": result.plain_fallback,
+        "mode": result.mode,
         "did_you_mean": {"q": correction.q, "total": correction.total} if correction else None,
         "corrected": {"q": corrected.q, "total": corrected.total} if corrected else None,
         "hits": [hit_to_dict(hit) for hit in result.hits],
@@ -137,15 +168,20 @@ def result_to_text(result: SearchResult, facet_values: int = 5) -> str:
         lines.append("(query syntax not understood: searched as plain words)")
     if result.hits:
         rows = [("#", "date", "provider", "title", "topics")]
+        if result.stories is not None:
+            rows = [(*rows[0][:4], "story")]
         for rank, hit in enumerate(result.hits, start=request.offset + 1):
             article = hit.article
+            last = _clip(", ".join(article.topics), 40)
+            if hit.story is not None:
+                last = f"{hit.story.articles} articles · {hit.story.sources} sources"
             rows.append(
                 (
                     str(rank),
                     article.published_at.strftime("%Y-%m-%d") if article.published_at else "-",
                     _clip(article.provider.name or article.provider.domain or "-", 20),
                     _clip(article.title, TITLE_WIDTH),
-                    _clip(", ".join(article.topics), 40),
+                    last,
                 )
             )
         lines.append("")
@@ -184,12 +220,15 @@ def _summary(result: SearchResult) -> str:
     if not result.total:
         shown = result.corrected.q if result.corrected else request.q
         return f"No results for {shown!r}."
+    entries = "stories" if result.stories is not None else "results"
     if not result.hits:
         return f"{result.total} results; page {request.page} is past the last ({result.pages})."
     first = request.offset + 1
     last = request.offset + len(result.hits)
+    count = result.stories if result.stories is not None else result.total
+    articles = f" of {result.total} articles" if result.stories is not None else ""
     return (
-        f"{first}-{last} of {result.total} results (page {request.page} of {result.pages}, "
+        f"{first}-{last} of {count} {entries}{articles} (page {request.page} of {result.pages}, "
         f"{result.took_ms:.1f} ms)"
     )
 

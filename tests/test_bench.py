@@ -192,7 +192,8 @@ def test_query_command_and_count_agreement(
     (record,) = records(results, "query")
     engines = record["engines"]
     assert set(engines) >= {"fts5", "tantivy"}
-    assert "newsfind" in engines
+    assert "newsfind" in engines and "newsfind-keyword" in engines
+    assert record["query_embedding"]["requests"] > 0
     assert engines["fts5"]["requests"] == 40
     # the warm-up pass is timed apart: one first-time request per query and engine
     assert engines["fts5"]["first_pass"]["requests"] == 40
@@ -207,16 +208,17 @@ def test_query_command_and_count_agreement(
     ]
     articles = [read_article(path) for path in sorted(corpus.rglob("*.txt"))]
     now = queryset.now_of(data)
+    words_only = [engine for engine in engines if engine != "newsfind"]  # hybrid adds meaning
     totals = {
         engine: {e["id"]: brute_force_total(e, articles, engine, now) for e in entries}
-        for engine in engines
+        for engine in words_only
     }
     for engine, expected in totals.items():
         found = {e["id"]: record["per_query"][e["id"]][engine]["total"] for e in entries}
         assert found == expected, engine
     agreement = record["agreement"]
     assert agreement["boolean_queries"] == len(entries) > 0
-    names = list(engines)
+    names = words_only
     pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
     assert set(agreement) == {"boolean_queries"} | {f"{a}~{b}" for a, b in pairs}
     for a, b in pairs:
@@ -235,7 +237,7 @@ def engine_terms(text: str, engine: str) -> list[str]:
     """``text`` as ``engine`` indexes it: its terms in order (a phrase is terms in a row)."""
     import Stemmer
 
-    if engine == "newsfind":
+    if engine.startswith("newsfind"):
         return list(analyse(text))
     if engine == "fts5":  # unicode61 remove_diacritics 2, then Porter (it stems ASCII words)
         words = _ALPHANUMERIC.findall(fold_accents(text).lower())
@@ -253,7 +255,7 @@ def brute_force_total(
     from test_engine_helpers import field_texts, passes
 
     terms = [engine_terms(word, engine)[0] for word in entry["terms"]]
-    if engine == "newsfind":  # its own relative range (now - span <= date <= now)
+    if engine.startswith("newsfind"):  # its own relative range (now - span <= date <= now)
         since, until = (queryset._date(entry.get(name)) for name in ("since", "until"))
         dates: dict[str, Any] = {"since": since, "until": until, "range": entry.get("range")}
     else:  # a peer gets the range as a since
@@ -363,3 +365,52 @@ def test_plot_command(tmp_path: Path) -> None:
         (results / f"{record['kind']}-1k-x.json").write_text(json.dumps(record))
     assert bench_main(["plot", "--results", str(results)]) == 0
     assert (results / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# --- stories ------------------------------------------------------------------------------------
+
+
+def test_stories_command_scores_any_labelled_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--json`` prints exactly one object; B-cubed by hand on a folder of the same shape."""
+    from factory import write_article
+
+    docs = tmp_path / "labelled" / "docs"
+    lines = ["id\tstory"]
+    texts = [
+        ("Chiquita and Fyffes to merge", "Banana merger of Chiquita and Fyffes"),
+        ("Fyffes, Chiquita agree merger", "Chiquita and Fyffes merger creates top banana"),
+        ("Volcano erupts on the island", "Ash from the island volcano grounds flights"),
+    ]
+    for number, (title, excerpt) in enumerate(texts):
+        write_article(docs, f"{number:03d}_doc{number:013d}.txt", title, excerpt=excerpt,
+                      provider=(f"P{number}", f"p{number}.sample"),
+                      date=f"2014-03-10T0{number}:00:00Z")  # fmt: skip
+        lines.append(f"doc{number:013d}\t{'merger' if number < 2 else 'volcano'}")
+    (docs.parent / "labels.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert bench_main(["stories", "--collection", str(docs.parent), "--json"]) == 0
+    (line,) = capsys.readouterr().out.strip().splitlines()
+    result = json.loads(line)
+    assert (result["articles"], result["stories"]) == (3, 2)
+    assert set(result["results"]) == {"newsfind", "tfidf-avglink-0.05", "minhash-lsh-0.3"}
+    assert result["results"]["newsfind"] == {**result["results"]["newsfind"], "precision": 1.0,
+                                             "recall": 1.0, "f1": 1.0, "clusters": 2}  # fmt: skip
+    from bench.stories_bench import bcubed
+
+    # one article of three put apart: P = 1, R = (1/2 + 1/2 + 1) / 3
+    assert bcubed(["a", "b", "c"], ["x", "x", "y"]) == pytest.approx((1.0, 2 / 3, 0.8))
+
+
+def test_stories_command_on_a_corpus(
+    corpus: Path, work: Path, results: Path, tiny_queries: Path
+) -> None:
+    code = bench_main(["stories", "--corpus", str(corpus), "--work", str(work), "--queries",
+                       str(tiny_queries), "--limit", "20", "--stories", "5", "--repeat", "1",
+                       "--results", str(results)])  # fmt: skip
+    assert code == 0
+    (record,) = records(results, "stories")
+    first = record["first_page"]
+    assert first["story"]["same_story_pairs"] == 0  # grouped: never one story twice
+    assert first["none"]["same_story_pairs"] >= 0 and record["queries"] == 20
+    assert record["story_pages"]["page"]["requests"] == record["story_pages"]["stories"]

@@ -22,5 +22,7 @@ def test_the_rule_holds_and_is_counted(tmp_path: Path) -> None:
         assert violations(engine, {"q": "ferry", "sort": "relevance"}, now) == (0, 1)
         assert violations(engine, {"q": "ferry", "sort": "newest"}, now) == (0, 1)
         assert violations(engine, {"q": "budget", "sort": "relevance"}, now) == (0, 0)
+        for sort in ("relevance", "newest"):  # as the page asks: one entry per story
+            assert violations(engine, {"q": "ferry", "sort": sort}, now, "story") == (0, 1)
     finally:
         engine.close()

@@ -18,6 +18,11 @@ from search.whoosh.snapshot import Snapshot
 QUERIES = ["", "story", "alpha", '"article 3"', "politics OR science", "sto*", "-story"]
 
 
+def _file(folder: Path, toc: int) -> Path:
+    """Where commit ``toc`` keeps its arrays: a kind of derived data (``search.derived``)."""
+    return layout.derived_file(folder, columns.KIND, toc)
+
+
 def _live(index: Path) -> tuple[Path, int]:
     name, ix = layout.open_current(index)
     return index / name, ix.latest_generation()
@@ -55,7 +60,7 @@ def test_every_commit_writes_its_columns_and_readers_map_them(tmp_path: Path) ->
             sorted(seeds.glob("*.txt"))[-1].unlink()
         indexer.reindex(seeds, index, workers=1)
         folder, toc = _live(index)
-        assert (folder / columns.file_name(toc)).is_file()
+        assert _file(folder, toc).is_file()
         snapshot = Snapshot.open(index)
         try:
             assert snapshot.columns.mapped
@@ -65,8 +70,8 @@ def test_every_commit_writes_its_columns_and_readers_map_them(tmp_path: Path) ->
             snapshot.close()
     # the commit before stays (a reader may be opening it), older ones are removed
     folder, toc = _live(index)
-    kept = sorted(path.name for path in folder.glob("columns-*.bin"))
-    assert kept == sorted([columns.file_name(toc - 1), columns.file_name(toc)])
+    kept = sorted(path.name for path in folder.glob("columns-*.npz"))
+    assert kept == sorted([_file(folder, toc - 1).name, _file(folder, toc).name])
     assert not list(folder.glob(".columns-*"))
 
 
@@ -76,7 +81,7 @@ def test_a_full_run_writes_the_columns_of_its_new_generation(tmp_path: Path) -> 
     report = indexer.reindex(seeds, index, workers=1, full=True)
     folder, toc = _live(index)
     assert folder.name == report.generation
-    assert [path.name for path in folder.glob("columns-*.bin")] == [columns.file_name(toc)]
+    assert [path.name for path in folder.glob("columns-*.npz")] == [_file(folder, toc).name]
 
 
 @pytest.mark.parametrize("damage", ["missing", "short", "foreign", "other commit"])
@@ -94,7 +99,7 @@ def test_without_a_usable_file_the_arrays_are_computed_and_answers_agree(
     finally:
         engine.close()
     folder, toc = _live(index)
-    path = folder / columns.file_name(toc)
+    path = _file(folder, toc)
     if damage == "missing":
         path.unlink()
     elif damage == "short":
@@ -105,7 +110,7 @@ def test_without_a_usable_file_the_arrays_are_computed_and_answers_agree(
         write_many(tmp_path / "other", 3)
         other = indexer.reindex(tmp_path / "other", tmp_path / "other-index", workers=1)
         other_folder = tmp_path / "other-index" / other.generation
-        path.write_bytes(next(other_folder.glob("columns-*.bin")).read_bytes())
+        path.write_bytes(next(other_folder.glob("columns-*.npz")).read_bytes())
     engine = WhooshEngine(index)
     try:
         assert not engine.snapshot().columns.mapped
@@ -125,13 +130,13 @@ def test_ids_are_found_in_the_file_and_a_deleted_old_version_never_wins(tmp_path
     snapshot = Snapshot.open(index)
     try:
         assert snapshot.columns.mapped and snapshot.doc_count == 4  # 3 files, 1 old version
-        doc = snapshot.doc_of_id("same-id")
+        doc = snapshot.doc_of_id.get("same-id")
         assert doc is not None and snapshot.stored(doc)["title"] == "New title"
         assert [snapshot.id_of(d) for d in range(snapshot.doc_count)].count("same-id") == 2
         for article_id in ("zz-other", "a.b:c_1"):
-            found = snapshot.doc_of_id(article_id)
+            found = snapshot.doc_of_id.get(article_id)
             assert found is not None and snapshot.id_of(found) == article_id
-        assert snapshot.doc_of_id("missing") is None
-        assert snapshot.doc_of_id("") is None
+        assert snapshot.doc_of_id.get("missing") is None
+        assert snapshot.doc_of_id.get("") is None
     finally:
         snapshot.close()

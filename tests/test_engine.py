@@ -800,7 +800,7 @@ def test_a_snapshot_in_use_survives_the_swap(tmp_path: Path) -> None:
     reindex(built.seeds, built.index, workers=1, full=True)
     reindex(built.seeds, built.index, workers=1, full=True)  # the first generation is removed
     assert built.engine.snapshot() is not old
-    assert old.stored(old.doc_of_id("h1"))["title"] == "Heron feeding"
+    assert old.stored(old.doc_of_id["h1"])["title"] == "Heron feeding"
 
 
 def test_threads_share_one_engine(language: WhooshEngine) -> None:

@@ -50,7 +50,9 @@ def days_ago(days: int) -> str:
 
 
 def run(built: Built, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(main, ["search", *args, "--index-dir", str(built.index)])
+    """``newsfind search`` in keyword mode unless ``--mode`` is given (exact expected counts)."""
+    mode = [] if "--mode" in args else ["--mode", "keyword"]
+    result = CliRunner().invoke(main, ["search", *args, *mode, "--index-dir", str(built.index)])
     return result.exit_code, result.output
 
 
@@ -100,6 +102,21 @@ def test_json_output(built: Built) -> None:
     assert set(data["facets"]) == {"topic", "provider", "type"}
     assert data["date_histogram"]["buckets"][0]["start"].endswith("Z")
     assert data["query"]["q"] == "strike"
+
+
+def test_mode_option(built: Built) -> None:
+    _, words = run(built, "harbour", "--json")
+    for mode in ("hybrid", "semantic"):
+        code, output = run(built, "harbour", "--mode", mode, "--json")
+        data = json.loads(output)
+        assert code == 0 and data["query"]["mode"] == data["mode"] == mode
+        assert "h3" not in {hit["id"] for hit in data["hits"]}  # unpublished, in every mode
+    keyword_ids = {hit["id"] for hit in json.loads(words)["hits"]}
+    assert keyword_ids <= {
+        hit["id"]
+        for hit in json.loads(run(built, "harbour", "--mode", "hybrid", "--json")[1])["hits"]
+    }
+    assert run(built, "x", "--mode", "fuzzy")[0] == 2
 
 
 @pytest.mark.parametrize(

@@ -84,7 +84,10 @@ def build(root: Path, docs: Sequence[Doc], **engine_options: Any) -> Built:
 
 
 def request(**fields: Any) -> SearchRequest:
+    """Keyword mode unless asked: these tests hold the keyword engine to brute-force references
+    (the modes that add meaning: tests/test_hybrid.py)."""
     fields.setdefault("now", NOW)
+    fields.setdefault("mode", "keyword")
     return SearchRequest(**fields)
 
 

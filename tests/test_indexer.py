@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -12,15 +13,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 from factory import article_text, file_name, reindex_command, write_article, write_many
 from test_reliability import MARKERS, Corpus, article_id, title
 from whoosh import index as whoosh_index
 from whoosh.query import Every
 
-from search import errors
+from search import errors, vectors
 from search import reindex as pipeline
 from search.contract import SearchRequest
+from search.documents import stored_to_article
+from search.embedding.encoder import shared
+from search.embedding.text import article_text as embedded_text
 from search.whoosh import layout
 from search.whoosh import target as indexer
 from search.whoosh.engine import WhooshEngine
@@ -325,7 +330,28 @@ MOMENTS: dict[str, Callable[[_Before, Path], bool]] = {
     "full: the new generation complete, not switched": lambda b, index: any(
         indexer.SCHEMA_MARK in _files(folder) for folder in b.new_generations(index)
     ),
+    # the story state of the commit being made: written whole, before its table of contents
+    "incremental: the next story state written, not committed": lambda b, index: (
+        b.key is not None and layout.stories_file(b.live, b.key[1] + 1).name in _files(b.live)
+    ),
+    "full: the new generation's story state written, not switched": lambda b, index: any(
+        name.startswith("stories-")
+        for folder in b.new_generations(index)
+        for name in _files(folder)
+    ),
+    # the vectors of the commit being made (search.vectors), written whole after the story state
+    "incremental: the next vector state written, not committed": lambda b, index: (
+        b.key is not None
+        and layout.derived_file(b.live, "vectors", b.key[1] + 1).name in _files(b.live)
+    ),
+    "full: the new generation's vector state written, not switched": lambda b, index: any(
+        name.startswith("vectors-")
+        for folder in b.new_generations(index)
+        for name in _files(folder)
+    ),
 }
+TRIES = {moment: 8 if "state written" in moment else 4 for moment in MOMENTS}
+"""Runs tried per moment (a derived state is committed a few milliseconds after it is written)."""
 
 
 def _kill_at(seeds: Path, index: Path, moment: str, before: _Before) -> bool:
@@ -365,6 +391,52 @@ def _kill_at(seeds: Path, index: Path, moment: str, before: _Before) -> bool:
     return True
 
 
+def _assert_stories_in_step(index: Path, moment: str) -> None:
+    """The live commit's story state: present, holding exactly the indexed articles (at their
+    content hashes), and what the engine serves."""
+    live = str(layout.current_generation(index))
+    state = indexer.WhooshTarget(index).story_state(live)
+    assert state is not None, moment
+    _, ix = layout.open_current(index)
+    with ix.searcher() as searcher:
+        hashes = {f["id"]: f["content_hash"] for f in searcher.all_stored_fields()}
+    assert state.hashes() == hashes, moment
+    engine = WhooshEngine(index)
+    try:
+        grouped = engine.search(SearchRequest(group="story", per_page=1))
+        shown = np.asarray(state.table.published).tolist()
+        visible = {s for s, p in zip(state.table.story, shown, strict=True) if p}
+        assert grouped.stories == len(visible), moment
+    finally:
+        engine.close()
+
+
+def _assert_vectors_in_step(index: Path, moment: str) -> None:
+    """The live commit's vectors: present, one per indexed article (at its content hash), each
+    the vector of that article's text, and searched by the engine."""
+    target = indexer.WhooshTarget(index)
+    live = str(layout.current_generation(index))
+    state = vectors.load(target.derived_file(live, vectors.KIND))
+    assert state is not None, moment
+    _, ix = layout.open_current(index)
+    with ix.searcher() as searcher:
+        stored = {f["id"]: f for f in searcher.all_stored_fields()}
+    assert state.in_step({i: f["content_hash"] for i, f in stored.items()}), moment
+    encoder = shared()
+    for row in (0, len(state.ids) - 1):
+        fields = stored[state.ids[row]]
+        article = stored_to_article(json.loads(fields["doc"]), body=fields.get("body", ""))
+        text = embedded_text(article.title, article.excerpt, article.body)
+        assert np.allclose(state.vectors[row], encoder.embed(text), atol=1e-3), moment
+    engine = WhooshEngine(index)
+    try:
+        first = stored_to_article(json.loads(stored[state.ids[0]]["doc"]))
+        nearest = engine.search(SearchRequest(q=first.title, mode="semantic"))
+        assert state.ids[0] in [hit.article.id for hit in nearest.hits[:3]], moment
+    finally:
+        engine.close()
+
+
 def _titles_of(state: dict[int, str]) -> dict[str, str]:
     return {article_id(number): title(number, version) for number, version in state.items()}
 
@@ -385,7 +457,7 @@ def test_sigkill_while_writing_leaves_the_last_commit_searchable(tmp_path: Path)
     interrupted: dict[str, int] = {}
     missed: dict[str, int] = {}
     for moment in MOMENTS:
-        for _ in range(4):  # a moment of a few milliseconds can pass between two polls
+        for _ in range(TRIES[moment]):  # a moment of a few milliseconds can pass between polls
             # the seeds hold the state the index does not: every run has work to do
             target = b_state if committed is a_state else a_state
             seeds.apply(target)
@@ -401,15 +473,17 @@ def test_sigkill_while_writing_leaves_the_last_commit_searchable(tmp_path: Path)
                 assert before.new_generations(index), moment
             else:
                 assert before.new_files(), moment
-            # the live index is the last committed one, whole and searchable
+            # the live index is the last committed one, whole and searchable, with its stories
             assert indexed_ids(index) == _titles_of(committed), moment
+            _assert_stories_in_step(index, moment)
+            _assert_vectors_in_step(index, moment)
             engine = WhooshEngine(index)
             try:
                 assert engine.snapshot().columns.mapped, moment  # the commit's own file
                 assert engine.search(SearchRequest(per_page=1)).total == len(committed), moment
                 for version in ("a", "b"):
                     marked = sum(v == version for v in committed.values())
-                    found = engine.search(SearchRequest(q=MARKERS[version])).total
+                    found = engine.search(SearchRequest(q=MARKERS[version], mode="keyword")).total
                     assert found == marked, (moment, version)
             finally:
                 engine.close()

@@ -8,7 +8,9 @@ unique. Without the token none of those words, ids or values may appear anywhere
 facet values and counts, date histogram, ranges, suggestions, did-you-mean, article pages,
 more-like-this, error messages, headers, health — except where the request itself typed them
 (a query echoed back). Every total, facet, histogram and range count is recomputed by brute force
-from the seed files (for a query, from its complete page of visible hits). Asking for a hidden id
+from the seed files (for a query, from its complete page of visible hits), and so is every story
+count: a grouped search's stories and each story's articles and sources, a story page, trending
+(the membership of stories read once with the admin token). Asking for a hidden id
 must look exactly like asking for an id that does not exist. With the token, the unpublished
 articles do appear; ``secured`` never does. A wrong token gets the one 401 answer, the same for
 every URL. The bundled ``seeds/`` get the same checks for their unpublished reference sample.
@@ -40,10 +42,13 @@ ADMIN = {"Authorization": f"Bearer {WEB_ADMIN_TOKEN}"}
 WRONG_TOKENS = ["Bearer wrong", f"Bearer {WEB_ADMIN_TOKEN}x", "Bearer  ", "bearer nope"]
 FACTORY_SECRET = "c2VjcmV0LXZhbHVlLW5ldmVyLXNob3du"
 SECRETS = [FACTORY_SECRET, "SECURED-hidden-7f3a19", "SECURED-public-91c2e0"]
-HIDDEN_WORDS = [UNPUBLISHED_WORD, "quillfeather", "hushtopic", "hushwire", "backgroundquill"]
+HIDDEN_WORDS = [UNPUBLISHED_WORD, "quillfeather", "hushtopic", "hushwire", "backgroundquill",
+                "murkwater"]  # fmt: skip
 HIDDEN_TITLE = "Quillfeather embargo memo"
 HIDDEN_ID = "hidden-quillfeather-0001"
 TWIN_ID = "public-lanternfish-0001"
+MEMBER_ID = "hidden-lanternfish-0002"
+"""Unpublished, in the twin's story: a story page, its counts and trending must not show it."""
 UNKNOWN_ID = "nothing-here-at-all-0001"  # as long as HIDDEN_ID
 SEARCH_TAIL = "per_page=100&facet_size=100"
 FACETS = ("topic", "provider", "type")
@@ -79,6 +84,11 @@ def leak_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
         excerpt="Lanternfish census: the count is in.", body=twin_text, topics=["Science"],
         secured=SECRETS[2],
     )  # fmt: skip
+    write_article(
+        seeds, file_name(902), "Murkwater lanternfish census results", doc_id=MEMBER_ID,
+        date=when, published=False, excerpt="Lanternfish census: the count is in, murkwater.",
+        provider=("Murkwater Post", "murkwater.sample"), topics=["Science"],
+    )  # fmt: skip
     report = reindex(seeds, root / "index", workers=1)
     assert not report.rejected, report.rejected
     return root / "index"
@@ -102,15 +112,35 @@ def everything(client: FlaskClient) -> list[dict[str, Any]]:
 def hidden(everything: list[dict[str, Any]]) -> dict[str, str]:
     """id → title of every unpublished article."""
     found = {hit["id"]: hit["title"] for hit in everything if not hit["published"]}
-    assert HIDDEN_ID in found and len(found) == 2
+    assert HIDDEN_ID in found and MEMBER_ID in found and len(found) == 3
     return found
 
 
-def sweep(public_ids: list[str], hidden_ids: list[str]) -> list[str]:
+@pytest.fixture(scope="module")
+def membership(client: FlaskClient, everything: list[dict[str, Any]]) -> dict[str, str]:
+    """Article id → story id, every article (read with the admin token)."""
+    grouped = client.get(f"/api/search?group=story&{SEARCH_TAIL}", headers=ADMIN).get_json()
+    found: dict[str, str] = {}
+    for hit in grouped["hits"]:
+        story = client.get(f"/api/stories/{hit['story']['id']}", headers=ADMIN).get_json()
+        found.update({member["id"]: story["id"] for member in story["articles"]})
+    assert set(found) == {hit["id"] for hit in everything}
+    assert found[MEMBER_ID] == found[TWIN_ID] == TWIN_ID  # a hidden article in a public story
+    return found
+
+
+def sweep(public_ids: list[str], hidden_ids: list[str], stories: Any = ()) -> list[str]:
     """Every endpoint and page, with parameters aimed at the hidden articles."""
     quoted = [urllib.parse.quote(q) for q in QUERIES]
     urls = [f"/api/search?q={q}&{SEARCH_TAIL}" for q in quoted]
     urls += [f"/api/search?{f}&{SEARCH_TAIL}" for f in FILTERS]
+    urls += [f"/api/search?q={q}&group=story&{SEARCH_TAIL}" for q in quoted]
+    urls += [f"/api/search?{f}&group=story&{SEARCH_TAIL}" for f in FILTERS]
+    urls += [f"/?q={q}&group=none" for q in quoted[:4]]
+    for story_id in sorted({*stories, *hidden_ids, UNKNOWN_ID}):
+        urls += [f"/api/stories/{story_id}", f"/stories/{story_id}"]
+    urls += [f"/api/trending?window={w}&limit=50" for w in ("24h", "7d", "30d")]
+    urls += [f"/?trending={w}" for w in ("24h", "7d", "30d")]
     urls += [f"/?q={q}" for q in quoted] + [f"/?{f}" for f in FILTERS]
     prefixes = {word[:n] for word in [*HIDDEN_WORDS, "secret", "embargo"] for n in range(1, 8)}
     prefixes |= {"quillfeather emb", "secret draft ab", "Hushwire Ag", "Backgroundquill ex"}
@@ -220,26 +250,86 @@ def assert_counts_are_brute_force(url: str, body: dict[str, Any], articles: list
         assert entry["count"] == count, (url, entry)
 
 
+def assert_stories_are_brute_force(
+    url: str, body: dict[str, Any], membership: dict[str, str], articles: list[Article]
+) -> None:
+    """A grouped search's story counts, a story page or trending, recomputed from the seed files
+    and the membership of stories: only published articles count."""
+    visible = {a.id: a for a in articles if a.published}
+    members: dict[str, list[Article]] = {}
+    for article_id, story in membership.items():
+        if article_id in visible:
+            members.setdefault(story, []).append(visible[article_id])
+
+    def sources(story: str) -> int:
+        return len({a.provider.name or a.provider.domain for a in members.get(story, [])})
+
+    if url.startswith("/api/search"):
+        final = {membership[hit_id] for hit_id in _all_ids(url, body)}
+        assert body["stories"] == len(final), url
+        for hit in body["hits"]:
+            story = hit["story"]
+            assert hit["id"] in visible and membership[hit["id"]] == story["id"], url
+            assert story["articles"] == len(members[story["id"]]), url
+            assert story["sources"] == sources(story["id"]), url
+            assert story["matches"] <= story["articles"], url
+    elif url.startswith("/api/stories/"):
+        assert sorted(a["id"] for a in body["articles"]) == sorted(
+            a.id for a in members[body["id"]]
+        ), url
+        assert sum(s["count"] for s in body["sources"]) == body["count"] == len(body["articles"])
+    elif url.startswith("/api/trending"):
+        start = dt.datetime.fromisoformat(body["start"].replace("Z", "+00:00"))
+        end = dt.datetime.fromisoformat(body["end"].replace("Z", "+00:00"))
+        for entry in body["stories"]:
+            inside = [a for a in members[entry["id"]]
+                      if a.published_at is not None and start <= a.published_at <= end]  # fmt: skip
+            assert entry["count"] == len(inside), (url, entry)
+            assert entry["article_id"] in {a.id for a in inside}, (url, entry)
+
+
+def _all_ids(url: str, body: dict[str, Any]) -> set[str]:
+    """The ids of every visible match of a grouped search URL: the same search ungrouped (its
+    brute-force check is the other half of the sweep)."""
+    return set(body["_article_ids"])
+
+
 # --- without the token ---------------------------------------------------------------------------
 
 
 def test_nothing_unpublished_without_the_token(
-    client: FlaskClient, leak_index: Path, everything: list[dict[str, Any]], hidden: dict[str, str]
+    client: FlaskClient,
+    leak_index: Path,
+    everything: list[dict[str, Any]],
+    hidden: dict[str, str],
+    membership: dict[str, str],
 ) -> None:
     public = [hit["id"] for hit in everything if hit["published"]]
     articles = seed_articles(leak_index.parent / "seeds")
-    checked = searched = 0
-    for url in sweep(public, list(hidden)):
+    checked = searched = stories = 0
+    for url in sweep(public, list(hidden), set(membership.values())):
         response = client.get(url)
         assert response.status_code < 500, url
         text = text_of(response)
         leaked = [w for w in forbidden(url, hidden) if w.lower() in text]
         assert not leaked, (url, leaked)
+        if "group=story" in url and response.status_code == 200:
+            body = response.get_json()
+            plain = client.get(url.replace("group=story", "group=none")).get_json()
+            assert plain["total"] == body["total"], url
+            body["_article_ids"] = [hit["id"] for hit in plain["hits"]]
+            assert_stories_are_brute_force(url, body, membership, articles)
+            stories += 1
+            continue
+        if url.startswith(("/api/stories/", "/api/trending")) and response.status_code == 200:
+            assert_stories_are_brute_force(url, response.get_json(), membership, articles)
+            stories += 1
         if url.startswith("/api/search") and response.status_code == 200:
             body = response.get_json()
             assert all(hit["published"] for hit in body["hits"]), url
-            if FACTORY_SECRET in url:
-                assert body["total"] == 0  # never indexed
+            if FACTORY_SECRET in url:  # never indexed: no word of it matches (meaning may)
+                words = client.get(url + "&mode=keyword").get_json()
+                assert words["total"] == 0 and FACTORY_SECRET not in json.dumps(body["hits"])
             assert body["did_you_mean"] is None or not any(
                 w in body["did_you_mean"]["q"] for w in HIDDEN_WORDS
             )
@@ -248,6 +338,7 @@ def test_nothing_unpublished_without_the_token(
         checked += 1
     assert checked > 150
     assert searched == len(QUERIES) + len(FILTERS)  # every search URL of the sweep was recomputed
+    assert stories > len(QUERIES) + len(FILTERS)  # and every grouped search, story and trending
     health = client.get("/api/health").get_json()
     assert health["doc_count"] == len(public)
 
@@ -261,7 +352,9 @@ def test_a_hidden_id_answers_exactly_as_an_unknown_one(
 
 def assert_answers_as_unknown(client: FlaskClient, doc_id: str) -> None:
     unknown = UNKNOWN_ID[: len(doc_id)].ljust(len(doc_id), "x")
-    for template in ("/api/articles/{}", "/api/articles/{}?more_like_this=20", "/articles/{}"):
+    templates = ("/api/articles/{}", "/api/articles/{}?more_like_this=20", "/articles/{}",
+                 "/api/stories/{}", "/stories/{}")  # fmt: skip
+    for template in templates:
         for headers in ({}, {"If-None-Match": "*"}, {"If-None-Match": 'W/"abc"'}):
             seen, absent = (client.get(template.format(i), headers=headers)
                             for i in (doc_id, unknown))  # fmt: skip
@@ -314,6 +407,15 @@ def test_with_the_token_unpublished_articles_appear_everywhere(
     assert page.status_code == 200 and HIDDEN_TITLE in page.get_data(as_text=True)
     results = client.get("/?q=quillfeather", headers=ADMIN).get_data(as_text=True)
     assert f"/articles/{HIDDEN_ID}" in results and "embargo memo" in results  # word highlighted
+    story = api(f"/api/stories/{TWIN_ID}")
+    assert {a["id"] for a in story["articles"]} == {TWIN_ID, MEMBER_ID} and story["count"] == 2
+    grouped = api("/api/search?q=lanternfish&group=story")
+    assert grouped["hits"][0]["story"]["articles"] == 2
+    day = api("/api/trending?window=24h&limit=50")
+    assert {"topic": "Hushtopic", "count": 1, "baseline": 0} not in day["topics"]  # one only
+    assert any(entry["id"] == TWIN_ID and entry["count"] == 2 for entry in day["stories"])
+    public = client.get(f"/api/stories/{TWIN_ID}").get_json()
+    assert [a["id"] for a in public["articles"]] == [TWIN_ID]
     # without it, the twin's more-like-this does not hold the hidden one (the sweep checks all)
     anonymous = client.get(f"/api/articles/{TWIN_ID}?more_like_this=20").get_json()
     assert HIDDEN_ID not in [hit["id"] for hit in anonymous["more_like_this"]]
@@ -401,7 +503,8 @@ def test_the_reference_sample_is_invisible_to_the_public(
     health = client.get("/api/health").get_json()
     assert health["doc_count"] == len(published)
     # it is indexed all the same: the admin token finds it
-    found = client.get(f"/api/search?q=xbox&{SEARCH_TAIL}", headers=ADMIN).get_json()
+    # (its words: keyword mode; hybrid would add the articles nearest in meaning)
+    found = client.get(f"/api/search?q=xbox&mode=keyword&{SEARCH_TAIL}", headers=ADMIN).get_json()
     assert [hit["id"] for hit in found["hits"]] == [REFERENCE_ID]
     assert {"value": "Microsoft AI", "count": 1, "selected": False} in found["facets"]["topic"][
         "values"

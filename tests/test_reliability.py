@@ -50,6 +50,9 @@ REPO = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
 MARKERS = {"a": "alphaword", "b": "bravoword", "c": "charlieword"}
 TRACKED_PATH = "/api/search?topic=Tracked&per_page=100&sort=newest"
+GROUPED_PATH = TRACKED_PATH + "&group=story"
+"""The same set grouped by story: its total is the state's, every hit one of its articles, and
+its stories add up (a story count from another commit than the hits' would not)."""
 REQUEST_TIMEOUT = 60.0
 """Per request: a hang detector, far above any real answer."""
 
@@ -78,6 +81,11 @@ class State:
     def explains(self, answer: Answer) -> bool:
         if answer.path == TRACKED_PATH:
             return answer.total == len(self.tracked) and dict(answer.hits) == self.tracked
+        if answer.path == GROUPED_PATH:
+            shown = dict(answer.hits)
+            return answer.total == len(self.tracked) and all(
+                self.tracked.get(doc_id) == name for doc_id, name in shown.items()
+            )
         word = answer.path.split("q=", 1)[1].split("&", 1)[0]
         return answer.total == self.counts[word]
 
@@ -245,6 +253,10 @@ class Load:
             elif path.startswith("/api/search"):
                 data = json.loads(body)
                 hits = tuple((hit["id"], hit["title"]) for hit in data["hits"])
+                problem = _story_problem(data)
+                if problem:
+                    self._record(Failure(path, problem, started))
+                    continue
                 self._record(Answer(path, data["generation"], data["total"], hits, started))
             else:
                 self._record(None)
@@ -270,9 +282,27 @@ class Load:
                              f"{self.failures[:5]}")  # fmt: skip
 
 
+def _story_problem(data: dict[str, Any]) -> str:
+    """What is wrong with a grouped answer's stories ("" when nothing): one hit per story, each
+    story counted once, and the matching articles of the stories adding up to the total."""
+    if data["stories"] is None:
+        return ""
+    stories = [hit["story"] for hit in data["hits"]]
+    if len({story["id"] for story in stories}) != len(stories):
+        return "a story twice"
+    if data["stories"] <= data["per_page"] and (
+        len(stories) != data["stories"] or sum(s["matches"] for s in stories) != data["total"]
+    ):
+        return f"stories do not add up: {data['stories']}, {data['total']}, {stories[:3]}"
+    return ""
+
+
 def load_paths(stable: str) -> list[str]:
-    paths = [TRACKED_PATH] + [f"/api/search?q={word}&per_page=1" for word in MARKERS.values()]
-    return paths + ["/api/suggest?q=stor", "/?q=story", f"/api/articles/{stable}"]
+    paths = [TRACKED_PATH, GROUPED_PATH]
+    # the markers' counts are words' (keyword mode): meaning would add articles near them
+    paths += [f"/api/search?q={word}&per_page=1&mode=keyword" for word in MARKERS.values()]
+    return paths + ["/api/suggest?q=stor", "/?q=story", f"/api/articles/{stable}",
+                    f"/articles/{stable}"]  # fmt: skip
 
 
 def explain(answers: list[Answer], states: list[State]) -> dict[str, list[str]]:

@@ -13,6 +13,7 @@ import shutil
 import threading
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -141,12 +142,17 @@ def test_provider_by_domain_and_accents(engine: Any) -> None:
 
 
 def test_unpublished_never_leaks(engine: Any) -> None:
-    for request in (SearchRequest(q="secret"), SearchRequest(q="merger draft"), SearchRequest()):
-        result = engine.search(request)
-        assert all(h.article.published for h in result.hits)
-        assert "secretdraft000001" not in {h.article.id for h in result.hits}
-    assert engine.search(SearchRequest(q="secret")).total == 0
-    assert engine.search(SearchRequest(q="secret", include_unpublished=True)).total == 1
+    for mode in ("hybrid", "keyword", "semantic"):
+        for q in ("secret", "merger draft", ""):
+            result = engine.search(SearchRequest(q=q, mode=mode, per_page=100))
+            assert all(h.article.published for h in result.hits)
+            assert "secretdraft000001" not in {h.article.id for h in result.hits}
+    # words counted: keyword mode
+    assert engine.search(SearchRequest(q="secret", mode="keyword")).total == 0
+    assert (
+        engine.search(SearchRequest(q="secret", mode="keyword", include_unpublished=True)).total
+        == 1
+    )
     with pytest.raises(NotFound):
         engine.get("secretdraft000001")
     assert engine.get("secretdraft000001", include_unpublished=True).title.startswith("Secret")
@@ -161,8 +167,11 @@ def test_the_bundled_reference_sample_stays_unpublished(engine: Any) -> None:
     """``seeds/000_e08b7012a3019e8c.txt`` (``published: false``) is indexed, never shown."""
     reference = "e08b7012a3019e8c"
     for q in ("xbox", "playstation", "sony microsoft"):
-        assert engine.search(SearchRequest(q=q)).total == 0, q
-        admin = engine.search(SearchRequest(q=q, include_unpublished=True))
+        for mode in ("hybrid", "semantic"):
+            shown = engine.search(SearchRequest(q=q, mode=mode, per_page=100))
+            assert reference not in [hit.article.id for hit in shown.hits], (q, mode)
+        assert engine.search(SearchRequest(q=q, mode="keyword")).total == 0, q
+        admin = engine.search(SearchRequest(q=q, mode="keyword", include_unpublished=True))
         assert [hit.article.id for hit in admin.hits] == [reference], q
     for request in (SearchRequest(topics=("Microsoft AI",)), SearchRequest(providers=("On MSFT",))):
         assert engine.search(request).total == 0
@@ -228,13 +237,13 @@ def test_pagination_highlight_and_sorts(engine: Any) -> None:
 
 def test_three_plain_words_match_any_of_them(engine: Any) -> None:
     words = ("tram", "bus", "library")
-    single = {w: engine.search(SearchRequest(q=w, per_page=100)) for w in words}
+    single = {w: engine.search(SearchRequest(q=w, per_page=100, mode="keyword")) for w in words}
     assert all(0 < r.total <= 100 for r in single.values())
     union = set().union(*({h.article.id for h in r.hits} for r in single.values()))
-    combined = engine.search(SearchRequest(q=" ".join(words), per_page=100))
+    combined = engine.search(SearchRequest(q=" ".join(words), per_page=100, mode="keyword"))
     assert combined.total == len(union)
     assert {h.article.id for h in combined.hits} == union
-    paged = engine.search(SearchRequest(q=" ".join(words), per_page=7, page=2))
+    paged = engine.search(SearchRequest(q=" ".join(words), per_page=7, page=2, mode="keyword"))
     assert [h.article.id for h in paged.hits] == [h.article.id for h in combined.hits][7:14]
 
 
@@ -331,8 +340,149 @@ def summary(result: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize("params", PARITY_QUERIES, ids=lambda p: repr(p)[:60])
 def test_parity_with_whoosh(engine: Any, whoosh: Any, params: dict[str, Any]) -> None:
-    request = SearchRequest(now=NOW, facet_size=100, **params)
+    # keyword mode: the one both engines answer (docs/typesense.md)
+    request = SearchRequest(now=NOW, facet_size=100, mode="keyword", **params)
     assert summary(engine.search(request)) == summary(whoosh.search(request))
+
+
+# --- meaning: hybrid and semantic mode, parity with Whoosh ---------------------------------------
+#
+# Both engines hold the same vectors and take the nearest by the same exact cosines, so in
+# semantic mode they answer the same articles in the same order, and in hybrid mode the same
+# set (keyword matches plus the same articles found by meaning alone) with the same counts.
+# Only the hybrid order may differ: the keyword side's scores are each engine's own (BM25F ×
+# boosts on Whoosh, text_match on Typesense), and they enter the fusion.
+
+MODE_QUERIES: list[dict[str, Any]] = [
+    {"q": "tram"},
+    {"q": "public transport on rails"},
+    {"q": "carmaker buys a competitor"},
+    {"q": "tram council vote"},
+    {"q": '"tram line"'},
+    {"q": "tram -council"},
+    {"q": "transport -tram"},
+    {"q": "tram AND council"},
+    {"q": "tra*"},
+    {"q": "bank takeover", "topics": ("Business",)},
+    {"q": "weather", "range": "1y", "providers": ("Harbor Daily",)},
+    {"q": "tram", "include_unpublished": True},
+    {"q": "secret merger", "include_unpublished": True},
+    {"q": "secret merger"},
+    {"q": "ferry", "sort": "newest"},
+    {"q": "sports results", "sort": "quality"},
+]
+
+
+def ids(result: Any) -> list[str]:
+    return [hit.article.id for hit in result.hits]
+
+
+def every_hit(engine: Any, request: SearchRequest) -> list[str]:
+    """All the hits of ``request``, page by page (pages of 7: boundaries anywhere)."""
+    found: list[str] = []
+    page = 1
+    while True:
+        result = engine.search(replace(request, page=page, per_page=7))
+        found += ids(result)
+        if len(result.hits) < 7 or page * 7 >= result.total:
+            return found
+        page += 1
+
+
+@pytest.mark.parametrize("mode", ["semantic", "hybrid"])
+@pytest.mark.parametrize("params", MODE_QUERIES, ids=lambda p: repr(p)[:60])
+def test_modes_parity_with_whoosh(
+    engine: Any, whoosh: Any, mode: str, params: dict[str, Any]
+) -> None:
+    request = SearchRequest(now=NOW, facet_size=100, per_page=100, mode=mode, **params)
+    mine, theirs = engine.search(request), whoosh.search(request)
+    assert mine.mode == theirs.mode == mode
+    assert summary(mine) == summary(theirs)
+    if mode == "semantic" and request.sort == "relevance":
+        assert ids(mine) == ids(theirs)  # same vectors, same cosines, same ties
+    else:
+        assert set(ids(mine)) == set(ids(theirs))
+
+
+@pytest.mark.parametrize("size", [1, 2, 3])
+@pytest.mark.parametrize("q", ["public transport on rails", "bank takeover", "tram -council"])
+def test_hybrid_facets_at_any_size_as_on_whoosh(
+    engine: Any, whoosh: Any, q: str, size: int
+) -> None:
+    """Short facet lists: values the articles found by meaning bring beyond the keyword side's
+    listed values are counted exactly (``union.unseen``)."""
+    request = SearchRequest(now=NOW, q=q, facet_size=size, mode="hybrid")
+    mine, theirs = engine.search(request), whoosh.search(request)
+    assert mine.facets == theirs.facets and mine.total == theirs.total
+
+
+@pytest.mark.parametrize("q", ["tram -council", '"tram line"', "transport -tram", "tra*"])
+def test_exact_clauses_deepened_or_read_whole_alike(
+    engine: Any, monkeypatch: pytest.MonkeyPatch, q: str
+) -> None:
+    """Few articles satisfying the exact clauses are read whole; many, by a deepened vector
+    query: the same nearest either way."""
+    from search.typesense import dense
+
+    answers = []
+    for limit in (dense.ENUMERATE, 3):
+        monkeypatch.setattr(dense, "ENUMERATE", limit)
+        result = engine.search(SearchRequest(now=NOW, q=q, mode="semantic", per_page=100))
+        answers.append((ids(result), summary(result)))
+    assert answers[0] == answers[1] and answers[0][0]
+
+
+@pytest.mark.parametrize("mode", ["semantic", "hybrid"])
+@pytest.mark.parametrize("q", ["tram", "carmaker buys a competitor", "ferry -bridge"])
+def test_modes_pages_follow_one_order(engine: Any, mode: str, q: str) -> None:
+    request = SearchRequest(now=NOW, q=q, mode=mode, per_page=100)
+    whole = engine.search(request)
+    paged = every_hit(engine, request)
+    assert paged == ids(whole) and len(paged) == whole.total == len(set(paged))
+
+
+def test_meaning_keeps_operators_exact(engine: Any) -> None:
+    for mode in ("semantic", "hybrid"):
+        excluded = engine.search(
+            SearchRequest(now=NOW, q="transport -tram", mode=mode, per_page=100)
+        )
+        assert excluded.total > 0 and excluded.mode == mode
+        for hit in excluded.hits:
+            article = engine.get(hit.article.id)
+            assert "tram" not in f"{article.title} {article.excerpt} {article.body}".lower()
+        phrase = engine.search(SearchRequest(now=NOW, q='"tram line"', mode=mode, per_page=100))
+        keyword = engine.search(
+            SearchRequest(now=NOW, q='"tram line"', mode="keyword", per_page=100)
+        )
+        assert set(ids(phrase)) <= set(ids(keyword)) and phrase.total <= keyword.total
+
+
+def test_meaning_never_shows_unpublished_or_vectors(engine: Any) -> None:
+    from search import serialize
+
+    for mode in ("semantic", "hybrid"):
+        public = engine.search(
+            SearchRequest(now=NOW, q="secret tram merger draft", mode=mode, per_page=100)
+        )
+        assert all(hit.article.published for hit in public.hits)
+        assert "Secret tram merger" not in str(serialize.result_to_dict(public))
+        admin = engine.search(
+            SearchRequest(
+                now=NOW, q="secret tram merger draft", mode=mode, include_unpublished=True
+            )
+        )
+        assert admin.hits[0].article.title == "Secret tram merger draft"
+        text = str(serialize.result_to_dict(admin))
+        assert "embedding" not in text and "secured" not in text
+
+
+def test_more_like_this_by_vectors_as_on_whoosh(engine: Any, whoosh: Any) -> None:
+    for article in [a for a in articles(SEEDS) if a.published][:12]:
+        mine = engine.more_like_this(article.id, limit=5)
+        theirs = whoosh.more_like_this(article.id, limit=5)
+        assert [h.article.id for h in mine] == [h.article.id for h in theirs]
+        assert article.id not in [h.article.id for h in mine]
+        assert all(abs(a.score - b.score) < 1e-6 for a, b in zip(mine, theirs, strict=True))
 
 
 # --- reindex ------------------------------------------------------------------------------------
@@ -491,7 +641,9 @@ def test_look_alike_values_are_distinct_facet_values(exact: tuple[Any, Any]) -> 
 )
 def test_look_alike_values_filter_exactly(exact: tuple[Any, Any], params: dict[str, Any]) -> None:
     typesense, whoosh = exact
-    request = SearchRequest(facet_size=100, facets=("topic", "provider", "type"), now=NOW, **params)
+    request = SearchRequest(
+        facet_size=100, facets=("topic", "provider", "type"), now=NOW, mode="keyword", **params
+    )
     got = typesense.search(request)
     assert summary(got) == summary(whoosh.search(request))
     wanted = set(params.get("topics", ())) | set(params.get("providers", ()))
@@ -518,27 +670,6 @@ def test_suggestions_keep_look_alike_values_apart(exact: tuple[Any, Any]) -> Non
     assert ("MarketWatch", "provider", 3) in {
         (s.text, s.kind, s.count) for s in typesense.suggest("marketw")
     }
-
-
-def test_related_links_are_found_by_their_exact_url(cluster: Any, tmp_path: Path) -> None:
-    """More-like-this looks related links up by URL: URLs differing in case are other pages."""
-    seeds = tmp_path / "seeds"
-    urls = [f"https://wire.sample/{path}" for path in ("story-a", "STORY-A", "Story-A", "story-A")]
-    for number, url in enumerate(urls):
-        write_article(seeds, f"000_relatedurl{number:06d}.txt", "Kiwi orchard yield", url=url)
-    for number, url in ((0, urls[0]), (1, urls[3])):
-        write_article(
-            seeds,
-            f"001_relatedfrom{number:05d}.txt",
-            f"Ferry timetable review {number}",
-            related=[{"title": "Kiwi orchard yield", "webUrl": url}],
-        )
-    settings = settings_for(cluster, "exact-urls")
-    assert ts.reindex(seeds, settings, lock_dir=tmp_path / "lock").exit_code == 0
-    engine = ts.TypesenseEngine(settings)
-    for number, url in ((0, urls[0]), (1, urls[3])):
-        similar = engine.more_like_this(f"relatedfrom{number:05d}", limit=1)
-        assert [hit.article.url for hit in similar] == [url]
 
 
 def test_a_collection_of_the_previous_schema_is_rebuilt(cluster: Any, tmp_path: Path) -> None:

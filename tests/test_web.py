@@ -30,6 +30,7 @@ from search.contract import (
     SearchRequest,
     SearchResult,
 )
+from search.ranking import SEMANTIC_DEPTH
 from search.whoosh.target import reindex
 from web import create_app, openapi
 from web.pages import render_search
@@ -116,7 +117,7 @@ def filtered(articles: list[Article], **fields: Any) -> list[Article]:
 def test_api_search_returns_the_result_as_documented(
     web_client: FlaskClient, articles: list[Article]
 ) -> None:
-    body = api(web_client, "/api/search?q=oil")
+    body = api(web_client, "/api/search?q=oil&mode=keyword")
     validate("SearchResult", body)
     assert body["total"] == len(with_word(articles, "oil"))
     assert body["query"]["q"] == "oil"
@@ -129,6 +130,21 @@ def test_api_search_returns_the_result_as_documented(
     ]
     assert matched and all("oil" in text for text in matched)
     assert set(body["facets"]) == {"topic", "provider", "type"}
+
+
+def test_modes_through_the_api(web_client: FlaskClient, articles: list[Article]) -> None:
+    keyword = api(web_client, "/api/search?q=oil&mode=keyword&per_page=100")
+    default = api(web_client, "/api/search?q=oil&per_page=100")
+    semantic = api(web_client, "/api/search?q=oil&mode=semantic&per_page=100")
+    for body in (keyword, default, semantic):
+        validate("SearchResult", body)
+        assert body["total"] == len(body["hits"])
+    assert default["query"]["mode"] == default["mode"] == "hybrid"
+    assert keyword["mode"] == "keyword" and semantic["mode"] == "semantic"
+    assert {h["id"] for h in keyword["hits"]} <= {h["id"] for h in default["hits"]}
+    assert 0 < semantic["total"] <= SEMANTIC_DEPTH
+    # only exclusions: nothing to embed, answered (and said to be answered) in keyword mode
+    assert api(web_client, "/api/search?q=-oil&mode=semantic")["mode"] == "keyword"
 
 
 def ids(body: dict[str, Any]) -> list[str]:
@@ -199,6 +215,7 @@ def test_empty_values_count_as_absent_on_the_page_only(web_client: FlaskClient) 
         ("per_page=1.5", "per_page"),
         ("facet_size=0", "facet_size"),
         ("sort=best", "sort"),
+        ("mode=fuzzy", "mode"),
         ("range=2w", "range"),
         ("since=yesterday", "since"),
         ("since=2024-02-30", "since"),
@@ -290,7 +307,7 @@ def test_article_body_paragraphs_and_related_coverage(web_client: FlaskClient) -
     page = html(web_client.get(f"/articles/{article['id']}"))
     assert "<p>Paragraph one about oil prices and the economy.</p>" in page
     assert "<p>Paragraph two with detail number 0.</p>" in page
-    assert "Related coverage" in page and "Earlier coverage of oil prices" in page
+    assert "Also covered by" in page and "Earlier coverage of oil prices" in page
     assert 'href="https://apnews.com/earlier-0"' in page
 
 

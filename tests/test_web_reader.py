@@ -46,14 +46,19 @@ def test_a_typo_is_respelled_and_can_be_searched_as_typed(web_client: FlaskClien
 
 def test_a_match_only_in_related_titles_is_labelled(web_client: FlaskClient) -> None:
     # "earlier" is only in the related coverage's titles ("Earlier coverage of …")
-    found = api(web_client, "/api/search?q=earlier")
+    found = api(web_client, "/api/search?q=earlier&mode=keyword")
     assert found["total"] > 0
     for hit in found["hits"]:
         (title,) = hit["related_matches"]
         assert [part["text"] for part in title if part["match"]] == ["Earlier"]
-    page = html(web_client.get("/?q=earlier"))
+    page = html(web_client.get("/?q=earlier&mode=keyword"))
     assert page.count("Matched in related coverage:") == len(found["hits"])
     assert "<q><mark>Earlier</mark> coverage of" in page
+    # by meaning too (the default), the articles found by meaning come first, then those
+    # matching only through related titles, still labelled
+    hybrid = api(web_client, "/api/search?q=earlier&per_page=100")
+    labelled = [bool(hit["related_matches"]) for hit in hybrid["hits"]]
+    assert labelled == sorted(labelled) and sum(labelled) == min(found["total"], len(labelled))
 
 
 def test_one_text_per_hit(web_client: FlaskClient) -> None:

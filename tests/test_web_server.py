@@ -167,11 +167,12 @@ SEARCHES = ("/api/search", "/api/search.csv", "/api/search.json")
 
 
 def refused_for_a_documented_reason(case: Any, status: int, body: bytes) -> str | None:
-    """Why a schema-valid request may be refused, or None: an unknown article id (404), an
-    ``until`` not after ``since``, and ``page × per_page`` past the result window (400 naming
-    the parameter)."""
-    if status == 404 and case.operation.path == "/api/articles/{article_id}":
-        return "no such article" if json.loads(body)["error"]["code"] == "not_found" else None
+    """Why a schema-valid request may be refused, or None: an unknown article or story id
+    (404), an ``until`` not after ``since``, and ``page × per_page`` past the result window (400
+    naming the parameter)."""
+    if status == 404 and case.operation.path in ("/api/articles/{article_id}",
+                                                 "/api/stories/{story_id}"):  # fmt: skip
+        return "no such id" if json.loads(body)["error"]["code"] == "not_found" else None
     if status != 400 or case.operation.path not in SEARCHES:
         return None
     query, param = case.query or {}, json.loads(body)["error"].get("param")

@@ -1,6 +1,6 @@
 """The JSON API: ``/api/search``, its exports ``/api/search.csv`` and ``/api/search.json``
-(``web.exports``), ``/api/suggest``, ``/api/articles/<id>``, ``/api/health``,
-``/api/openapi.json`` (which documents all of them)."""
+(``web.exports``), ``/api/suggest``, ``/api/articles/<id>``, ``/api/stories/<id>``,
+``/api/trending``, ``/api/health``, ``/api/openapi.json`` (which documents all of them)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from . import exports, jsonview, openapi
 from .caching import conditional
-from .data import article_and_similar, search_params, suggestions
+from .data import article_and_similar, search_params, story, suggestions, trending
 from .params import SHAPE_PARAMS, parse_shape
 from .state import get_engine
 
@@ -61,6 +61,24 @@ def article(article_id: str) -> Response:
         return generation, jsonify(body)
 
     return conditional("json", produce)
+
+
+@bp.get("/stories/<story_id>")
+def story_view(story_id: str) -> Response:
+    def produce() -> tuple[str, Response]:
+        generation = get_engine().generation()  # first: see article()
+        return generation, jsonify(jsonview.story_to_dict(story(story_id)))
+
+    return conditional("json", produce)
+
+
+@bp.get("/trending")
+def trending_view() -> Response:
+    def produce() -> tuple[str, Response]:
+        found = trending()
+        return found.generation, jsonify(jsonview.trending_to_dict(found))
+
+    return conditional("json", produce, clock_dependent=True)
 
 
 @bp.get("/health")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import current_app, request
 
 from search.articles import Article
-from search.contract import MAX_QUERY_CHARS, Hit, Suggestion
+from search.contract import MAX_QUERY_CHARS, TRENDING_WINDOWS, Hit, Story, Suggestion, Trending
 from search.errors import QueryTooLong, RequestError
 
 from .auth import is_admin
@@ -19,15 +19,20 @@ from .state import get_engine
 
 MAX_SUGGESTIONS = 20
 MAX_MORE_LIKE_THIS = 20
+MAX_TRENDING = 50
 
 
 def search_params(*, strict: bool, also: tuple[str, ...] = ()) -> SearchParams:
+    """The page (not ``strict``) groups by story unless told otherwise; the API does not, so
+    that its clients keep one hit per article (``group=story`` gives the page's answer).
+    ``also``: parameters the caller reads itself (``/api/search``'s shape)."""
     return parse_search(
         request.args,
         per_page=int(current_app.config["PER_PAGE"]),
         include_unpublished=is_admin(),
         strict=strict,
         also=also,
+        default_group="none" if strict else "story",
     )
 
 
@@ -43,6 +48,36 @@ def suggestions() -> list[Suggestion]:
     if not prefix:
         return []
     return get_engine().suggest(prefix, limit=limit, include_unpublished=is_admin())
+
+
+def story(story_id: str) -> Story:
+    reject_unknown(request.args, ())
+    return get_engine().story(story_id, include_unpublished=is_admin())
+
+
+def story_of(article_id: str) -> Story | None:
+    """The story of a visible article (None when it is the story's only visible article)."""
+    found = get_engine().story_of(article_id, include_unpublished=is_admin())
+    return found if len(found.entries) > 1 else None
+
+
+def trending(default: str = "24h", *, strict: bool = True) -> Trending:
+    """``window`` (``24h``, ``7d``, ``30d``) and ``limit`` from the query string (the API); the
+    home page's ``trending`` parameter, where anything else is the default."""
+    if strict:
+        reject_unknown(request.args, ("window", "limit"))
+        window = single(request.args, "window") or default
+    else:
+        window = request.args.get("trending") or default
+    if window not in TRENDING_WINDOWS:
+        if strict:
+            raise RequestError("window", f"must be one of {', '.join(TRENDING_WINDOWS)}")
+        window = default
+    text = single(request.args, "limit") if strict else None
+    limit = parse_int("limit", text) if text is not None else 10
+    if not 1 <= limit <= MAX_TRENDING:
+        raise RequestError("limit", f"must be between 1 and {MAX_TRENDING}")
+    return get_engine().trending(window, include_unpublished=is_admin(), limit=limit)
 
 
 def article_and_similar(article_id: str, *, default_similar: int = 5) -> tuple[Article, list[Hit]]:

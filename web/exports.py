@@ -9,7 +9,9 @@
   for news readers: each entry is an article (id and alternate link: its page here).
 
 The search is the engine's ``search`` (respelling included), so an export holds what the page
-shows.
+shows — as articles: an export's row and a feed's entry are each one article, so both list every
+matching article whatever ``group`` says (the page's links carry it; a story's other articles are
+what a reader exporting or subscribing to a search wants too).
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ def export_request() -> tuple[SearchRequest, int]:
     if not 1 <= limit <= EXPORT_MAX:
         raise RequestError("limit", f"must be between 1 and {EXPORT_MAX}")
     params = parse_search(args, per_page=MAX_PER_PAGE, include_unpublished=is_admin())
-    return replace(params.request, facets=()), limit
+    return replace(params.request, facets=(), group="none"), limit
 
 
 def hits_of(search: SearchRequest, limit: int) -> Iterator[tuple[int, Hit]]:
@@ -155,7 +157,9 @@ def _download(chunks: Iterator[str], mimetype: str, extension: str) -> Response:
 def feed_response() -> Response:
     reject_unknown(request.args, EXPORT_PARAMS)
     params = parse_search(request.args, per_page=FEED_ENTRIES, include_unpublished=is_admin())
-    search = replace(params.request, sort="newest", page=1, per_page=FEED_ENTRIES, facets=())
+    search = replace(
+        params.request, sort="newest", page=1, per_page=FEED_ENTRIES, facets=(), group="none"
+    )
     result = get_engine().search(search)
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     shown = result.corrected.q if result.corrected else search.q

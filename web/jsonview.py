@@ -14,9 +14,9 @@ import orjson
 from flask.json.provider import DefaultJSONProvider
 
 from search.articles import Article
-from search.contract import IndexInfo, Suggestion
+from search.contract import IndexInfo, Story, Suggestion, Trending
 from search.documents import article_to_stored
-from search.serialize import hit_to_dict, iso, result_to_dict
+from search.serialize import histogram_to_dict, hit_to_dict, iso, result_to_dict
 
 from .params import Shape
 
@@ -27,7 +27,9 @@ __all__ = [
     "info_to_dict",
     "result_to_dict",
     "shaped",
+    "story_to_dict",
     "suggestion_to_dict",
+    "trending_to_dict",
 ]
 
 
@@ -94,4 +96,59 @@ def info_to_dict(info: IndexInfo) -> dict[str, Any]:
         "doc_count": info.doc_count,
         "last_reindex": iso(info.last_reindex),
         "version": info.version,
+    }
+
+
+def _brief(article: Article | None) -> dict[str, Any] | None:
+    if article is None:
+        return None
+    return {
+        "id": article.id,
+        "title": article.title,
+        "published_at": iso(article.published_at),
+        "provider": {"name": article.provider.name, "domain": article.provider.domain},
+    }
+
+
+def story_to_dict(story: Story) -> dict[str, Any]:
+    articles = []
+    for entry in story.entries:
+        data = article_to_stored(entry.article)
+        del data["has_body"]
+        data["reprint_of"] = entry.reprint_of or None
+        articles.append(data)
+    return {
+        "id": story.id,
+        "generation": story.generation,
+        "count": len(story.entries),
+        "first": _brief(story.first),
+        "latest": _brief(story.latest),
+        "headline": _brief(story.headline),
+        "sources": [{"name": s.name, "domain": s.domain, "count": s.count} for s in story.sources],
+        "topics": [{"value": t.value, "count": t.count} for t in story.topics],
+        "timeline": histogram_to_dict(story.timeline),
+        "articles": articles,
+    }
+
+
+def trending_to_dict(trending: Trending) -> dict[str, Any]:
+    return {
+        "window": trending.window,
+        "start": iso(trending.start),
+        "end": iso(trending.end),
+        "generation": trending.generation,
+        "stories": [
+            {
+                "id": s.id,
+                "title": s.title,
+                "article_id": s.article_id,
+                "count": s.count,
+                "baseline": s.baseline,
+                "sources": s.sources,
+            }
+            for s in trending.stories
+        ],
+        "topics": [
+            {"topic": t.topic, "count": t.count, "baseline": t.baseline} for t in trending.topics
+        ],
     }

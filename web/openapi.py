@@ -12,49 +12,53 @@ from importlib import metadata
 from typing import Any
 
 from search.contract import (
+    DEFAULT_MODE,
+    GROUPS,
     MAX_FACET_SIZE,
     MAX_FILTER_VALUES,
     MAX_PER_PAGE,
     MAX_QUERY_CHARS,
     MAX_RESULT_WINDOW,
+    MODES,
     RELATIVE_RANGES,
     SORTS,
 )
+from search.ranking import HYBRID_DENSE_DEPTH, SEMANTIC_DEPTH, SIMILARITY_FLOOR
 
+from . import openapi_stories
 from .data import MAX_MORE_LIKE_THIS, MAX_SUGGESTIONS
 from .exports import EXPORT_DEFAULT, EXPORT_MAX
+from .openapi_parts import (
+    BOOLEAN,
+    DATE_TIME,
+    ETAG_HEADER,
+    INTEGER,
+    NULLABLE_DATE_TIME,
+    NUMBER,
+    STRING,
+    _array,
+    _errors,
+    _nullable,
+    _obj,
+    _query_param,
+    _ref,
+    _response,
+    shape_params,
+)
 from .params import HIT_FIELDS
 
-REF = "#/components/schemas/"
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": REF + name}
-
-
-def _obj(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": list(properties) if required is None else required,
-        "additionalProperties": False,
-    }
-
-
-def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"anyOf": [schema, {"type": "null"}]}
-
-
-STRING = {"type": "string"}
-INTEGER = {"type": "integer"}
-NUMBER = {"type": "number"}
-BOOLEAN = {"type": "boolean"}
-DATE_TIME = {"type": "string", "format": "date-time"}
-NULLABLE_DATE_TIME = {"type": ["string", "null"], "format": "date-time"}
-
-
-def _array(items: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "array", "items": items}
+MODE_DESCRIPTION = (
+    "What matches and how it ranks. keyword: articles with the query's words (BM25F). "
+    f"semantic: the {SEMANTIC_DEPTH} articles nearest the query in meaning (cosine similarity of "
+    f"all-MiniLM-L6-v2 vectors, at least {SIMILARITY_FLOOR}), most similar first. hybrid (the "
+    f"default): the keyword matches plus the {HYBRID_DENSE_DEPTH} nearest in meaning, ranked by "
+    "fusing both scores. 'Nearest' is counted among the visible articles that satisfy the "
+    "query's exact clauses: a quoted phrase, a field prefix, a prefix*, AND / OR groups and "
+    "every -exclusion hold in every mode, so meaning never brings back an excluded word or a "
+    "broken phrase. Filters then apply to every mode's matches alike; total, facets and pages "
+    "count those matches exactly. A query with nothing to embed (only exclusions) is answered "
+    "as in keyword mode."
+)
 
 
 def schemas() -> dict[str, Any]:
@@ -87,6 +91,10 @@ def schemas() -> dict[str, Any]:
     }
     hit_fields = {
         **article_fields,
+        "story": {
+            **_nullable(_ref("StoryBrief")),
+            "description": "With group=story: the story this hit stands for; else null.",
+        },
         "score": NUMBER,
         "highlights": _obj(highlights),
         "related_matches": {
@@ -145,11 +153,11 @@ def schemas() -> dict[str, Any]:
                 "images": _array(_ref("Image")),
             }
         ),
+        **openapi_stories.schemas(article_fields),
         "Hit": _obj(hit_fields),
         "SearchHit": {
             **_obj({**hit_fields, "highlights": _obj(highlights, required=[])}, required=["id"]),
-            "description": "A Hit: every key unless `fields=` names some (id is always there); "
-            "`highlights` holds what `highlights=` asks (absent for none).",
+            "description": "A Hit, cut to what `fields=` and `highlights=` ask (id always).",
         },
         "Article": _obj(
             {
@@ -178,7 +186,11 @@ def schemas() -> dict[str, Any]:
         ),
         "DateHistogram": _obj(
             {
-                "interval": {"type": "string", "enum": ["year", "month", "day"]},
+                "interval": {
+                    "type": "string",
+                    "enum": ["year", "month", "day", "hour"],
+                    "description": "hour: only a story's timeline (a story of up to three days).",
+                },
                 "buckets": _array(_ref("DateBucket")),
                 "undated": INTEGER,
             }
@@ -208,6 +220,8 @@ def schemas() -> dict[str, Any]:
                 "until": {**NULLABLE_DATE_TIME, "description": "Exclusive end."},
                 "range": {"type": ["string", "null"], "enum": [*RELATIVE_RANGES, None]},
                 "sort": {"type": "string", "enum": list(SORTS)},
+                "mode": {"type": "string", "enum": list(MODES)},
+                "group": {"type": "string", "enum": list(GROUPS)},
                 "page": INTEGER,
                 "per_page": INTEGER,
                 "facet_size": INTEGER,
@@ -217,15 +231,34 @@ def schemas() -> dict[str, Any]:
         "SearchResult": _obj(
             {
                 "query": {**_ref("Query"), "description": "The request as the engine ran it."},
-                "total": {"type": "integer", "description": "Exact number of matching articles."},
+                "total": {
+                    "type": "integer",
+                    "description": "Exact number of matching articles (with the filters). "
+                    "hybrid: keyword matches plus the nearest in meaning that match no keyword "
+                    f"clause (at most {HYBRID_DENSE_DEPTH} of them); semantic: the nearest in "
+                    f"meaning (at most {SEMANTIC_DEPTH}); see the mode parameter.",
+                },
+                "stories": {
+                    "type": ["integer", "null"],
+                    "description": "With group=story: exact number of matching stories; else null.",
+                },
                 "page": INTEGER,
                 "per_page": INTEGER,
-                "pages": INTEGER,
+                "pages": {
+                    "type": "integer",
+                    "description": "Pages of hits: of stories with group=story, else of articles.",
+                },
                 "took_ms": NUMBER,
                 "generation": {"type": "string", "description": "The index generation searched."},
                 "plain_fallback": {
                     "type": "boolean",
                     "description": "The query had a syntax error and was searched as plain words.",
+                },
+                "mode": {
+                    "type": "string",
+                    "enum": list(MODES),
+                    "description": "The mode the engine answered in: the requested one, or "
+                    "keyword when the query has nothing to embed (only exclusions).",
                 },
                 "did_you_mean": {
                     **_nullable(_obj({"q": STRING, "total": INTEGER})),
@@ -242,7 +275,10 @@ def schemas() -> dict[str, Any]:
                 "facets": {
                     "type": "object",
                     "additionalProperties": _ref("Facet"),
-                    "description": "topic, provider and type counts (each without its own filter).",
+                    "description": (
+                        "topic, provider and type counts (each without its own filter); they "
+                        "count articles, also with group=story."
+                    ),
                 },
                 "date_histogram": _nullable(_ref("DateHistogram")),
                 "ranges": _array(_ref("RangeCount")),
@@ -278,19 +314,6 @@ def schemas() -> dict[str, Any]:
                 "version": STRING,
             }
         ),
-    }
-
-
-def _query_param(
-    name: str, schema: dict[str, Any], description: str, **extra: Any
-) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "schema": schema,
-        "description": description,
-        **extra,
     }
 
 
@@ -343,6 +366,20 @@ def parameters() -> dict[str, Any]:
         "sort": _query_param(
             "sort", {"type": "string", "enum": list(SORTS), "default": "relevance"}, "Result order."
         ),
+        "group": _query_param(
+            "group",
+            {"type": "string", "enum": list(GROUPS), "default": "none"},
+            "story: one hit per story (the story's first article in the order; with 'newest', "
+            "stories by their latest matching article), each with its story; pages and "
+            "'stories' count stories, 'total' and the facets still count articles. The search "
+            "page groups by default; the API does not, so existing clients keep one hit per "
+            "article: add group=story for the page's answer.",
+        ),
+        "mode": _query_param(
+            "mode",
+            {"type": "string", "enum": list(MODES), "default": DEFAULT_MODE},
+            MODE_DESCRIPTION,
+        ),
         "page": _query_param(
             "page",
             {"type": "integer", "minimum": 1, "default": 1},
@@ -364,13 +401,6 @@ def parameters() -> dict[str, Any]:
             "1: search `q` as typed, with no automatic respelling.",
         ),
     }
-
-
-def _response(description: str, schema: str | None = None) -> dict[str, Any]:
-    response: dict[str, Any] = {"description": description}
-    if schema:
-        response["content"] = {"application/json": {"schema": _ref(schema)}}
-    return response
 
 
 def responses() -> dict[str, Any]:
@@ -397,37 +427,7 @@ def responses() -> dict[str, Any]:
     }
 
 
-def _errors(*extra: str) -> dict[str, Any]:
-    codes = {
-        "400": "BadRequest",
-        "401": "Unauthorized",
-        "414": "UriTooLong",
-        "500": "InternalError",
-        "503": "Unavailable",
-    }
-    for code in extra:
-        codes[code] = {"404": "NotFound", "304": "NotModified"}[code]
-    return {code: {"$ref": f"#/components/responses/{name}"} for code, name in codes.items()}
-
-
-ETAG_HEADER = {"ETag": {"schema": STRING, "description": "Weak; changes with the index."}}
 EXPORT_PARAMS = ("page", "per_page", "facet_size")
-
-
-def _shape_params() -> list[dict[str, Any]]:
-    """What each hit of /api/search carries (by default: everything, as in SearchHit)."""
-    fields = "Only these keys in each hit (id is always kept); repeat it or join names by commas."
-    marks = (
-        "Highlights in each hit: all (default), none (no key), or some of title, excerpt, body "
-        "(asked for, they are kept even when fields= leaves highlights out)."
-    )
-    return [
-        _query_param(name, _array({"enum": list(values)}), text, style="form", explode=True)
-        for name, values, text in (
-            ("fields", HIT_FIELDS, fields),
-            ("highlights", ("all", "none", "title", "excerpt", "body"), marks),
-        )
-    ]
 
 
 def _export(mimetype: str, shape: str) -> dict[str, Any]:
@@ -445,8 +445,9 @@ def _export(mimetype: str, shape: str) -> dict[str, Any]:
         "get": {
             "operationId": "export" + mimetype.split("/")[1].upper(),
             "summary": f"Export the search's hits (streamed, at most {EXPORT_MAX})",
-            "description": shape + " Same search parameters as /api/search but the paging ones "
-            "(not fields or highlights).",
+            "description": shape
+            + " Same search parameters as /api/search but the paging ones (not fields or"
+            " highlights); every matching article, whatever `group` says.",
             "parameters": [*params, limit],
             "responses": {
                 "200": {
@@ -468,7 +469,7 @@ def paths() -> dict[str, Any]:
             "get": {
                 "operationId": "search",
                 "summary": "Ranked, faceted search",
-                "parameters": [*search_params, *_shape_params()],
+                "parameters": [*search_params, *shape_params(HIT_FIELDS)],
                 "responses": {
                     "200": {
                         **_response("Hits, total, facets, date histogram.", "SearchResult"),
@@ -532,6 +533,7 @@ def paths() -> dict[str, Any]:
                 },
             }
         },
+        **openapi_stories.paths(),
         "/api/health": {
             "get": {
                 "operationId": "health",

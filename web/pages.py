@@ -1,8 +1,10 @@
-"""The HTML pages: the search page (``/``), one article (``/articles/<id>``), and the Atom feed
-of a search (``/feed``, ``web.exports``)."""
+"""The HTML pages: the search page (``/``, with trending stories when nothing is asked), one
+article (``/articles/<id>``), one story (``/stories/<id>``), and the Atom feed of a search
+(``/feed``, ``web.exports``)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
@@ -10,12 +12,12 @@ from pathlib import Path
 
 from flask import Blueprint, Response, render_template, request, url_for
 
-from search.contract import MAX_FILTER_VALUES, SearchResult
+from search.contract import DEFAULT_MODE, MAX_FILTER_VALUES, SearchResult
 from search.errors import RequestError
 
-from . import exports, present
+from . import exports, present, storyview
 from .caching import conditional
-from .data import article_and_similar, search_params
+from .data import article_and_similar, search_params, story, story_of, trending
 from .errors import from_request_error
 from .params import SEARCH_PARAMS
 from .state import get_engine
@@ -30,7 +32,11 @@ bp.add_app_template_filter(present.web_url, "web_url")
 
 @bp.app_context_processor
 def page_globals() -> dict[str, object]:
-    return {"SORTS": present.SORT_LABELS}
+    return {
+        "SORTS": present.SORT_LABELS,
+        "MODES": present.MODE_LABELS,
+        "DEFAULT_MODE": DEFAULT_MODE,
+    }
 
 
 @bp.app_template_global()
@@ -66,6 +72,13 @@ def render_search(
     """The search page for a result; ``args`` is the canonical query that produced it, ``notes``
     the parameters it could not apply."""
     page = present.SearchPage.of(result, args, notes)
+    home = not any(name in args for name in SEARCH_PARAMS if name not in ("group", "sort"))
+    page = dataclasses.replace(
+        page,
+        story_lines=storyview.story_lines(result),
+        group_links=storyview.group_links(result, page.state),
+        trending=storyview.trending_view(trending(strict=False)) if home else None,
+    )
     return render_template("search.html", **page.context())
 
 
@@ -104,7 +117,19 @@ def article(article_id: str) -> Response:
         generation = get_engine().generation()  # first: see api.article()
         found, similar = article_and_similar(article_id)
         page = present.ArticlePage.of(found, similar, dt.datetime.now(dt.UTC))
-        html = render_template("article.html", **page.context())
+        covered = storyview.also_covered(found, story_of(article_id))
+        html = render_template("article.html", covered=covered, **page.context())
+        return generation, Response(html, mimetype="text/html")
+
+    return conditional("html", produce, clock_dependent=True)
+
+
+@bp.get("/stories/<story_id>")
+def story_page(story_id: str) -> Response:
+    def produce() -> tuple[str, Response]:
+        generation = get_engine().generation()  # first: see api.article()
+        page = storyview.StoryPage.of(story(story_id), dt.datetime.now(dt.UTC))
+        html = render_template("story.html", **page.context())
         return generation, Response(html, mimetype="text/html")
 
     return conditional("html", produce, clock_dependent=True)

@@ -26,11 +26,24 @@ from dataclasses import dataclass, field
 
 from werkzeug.datastructures import MultiDict
 
-from search.contract import FILTER_FIELDS, MAX_QUERY_CHARS, SearchRequest
+from search.contract import DEFAULT_MODE, FILTER_FIELDS, MAX_QUERY_CHARS, SearchRequest
 from search.dates import parse_date
 from search.errors import QueryTooLong, RequestError
+from search.serialize import HIT_KEYS
 
-SINGLE = ("q", "since", "until", "range", "sort", "page", "per_page", "facet_size", "exact")
+SINGLE = (
+    "q",
+    "since",
+    "until",
+    "range",
+    "sort",
+    "mode",
+    "group",
+    "page",
+    "per_page",
+    "facet_size",
+    "exact",
+)
 INTEGERS = ("page", "per_page", "facet_size")
 IGNORED = ("_", "fbclid", "gclid")
 IGNORED_PREFIXES = ("utm_",)
@@ -60,9 +73,12 @@ def parse_search(
     strict: bool = True,
     now: dt.datetime | None = None,
     also: tuple[str, ...] = (),
+    default_group: str = "none",
 ) -> SearchParams:
     """Validate the parameters; ``strict`` rejects unknown ones (the API does, pages don't)
-    but for ``also`` (parameters of the response's shape, read by the caller)."""
+    but for ``also`` (parameters of the response's shape, read by the caller).
+    ``default_group``: the grouping when ``group`` is absent (the page groups by story, the API
+    does not unless asked)."""
     if strict:
         reject_unknown(args, (*SEARCH_PARAMS, *also))
     raw_q = args.get("q", "")
@@ -90,6 +106,8 @@ def parse_search(
             until=until,
             range=single.get("range"),
             sort=single.get("sort", "relevance"),
+            mode=single.get("mode", DEFAULT_MODE),
+            group=single.get("group", default_group),
             page=numbers.get("page", 1),
             per_page=numbers.get("per_page", per_page),
             facet_size=numbers.get("facet_size", 10),
@@ -174,11 +192,7 @@ def parse_int(name: str, text: str) -> int:
 
 # -- the shape of /api/search's answer -----------------------------------------------------------
 
-HIT_FIELDS = (
-    "id", "title", "excerpt", "url", "type", "category", "quality", "heat", "published",
-    "published_at", "provider", "topics", "images", "related", "score", "highlights",
-    "related_matches",
-)  # fmt: skip
+HIT_FIELDS = HIT_KEYS
 """What ``fields=`` may name: the keys of a hit (``search.serialize.hit_to_dict``)."""
 HIGHLIGHTED = ("title", "excerpt", "body")
 SHAPE_PARAMS = ("fields", "highlights")

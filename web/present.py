@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from flask import url_for
@@ -37,6 +38,11 @@ SORT_LABELS = {
     "oldest": "Oldest first",
     "quality": "Highest quality",
     "heat": "Trending",
+}
+MODE_LABELS = {
+    "hybrid": "Words and meaning",
+    "keyword": "Exact words only",
+    "semantic": "Meaning only",
 }
 _UNITS = (
     (365 * 86400, "year"),
@@ -464,6 +470,11 @@ class SearchPage:
     pages: Pagination | None = None
     problem: ApiError | None = None
     retry_url: str | None = None
+    story_lines: list[Any] = field(default_factory=list)
+    """Grouped: each hit's story line (``storyview.StoryLine``, None for a one-article story)."""
+    group_links: list[Any] = field(default_factory=list)
+    trending: Any = None
+    """The home page's trending section (``storyview.TrendingView``)."""
 
     @classmethod
     def of(

@@ -6,6 +6,8 @@
 ``meta``           the schema version and last report (``<alias>-meta``); the alias's collection
 ``plan``           the query language on Typesense (what runs, what is refused with a 400)
 ``batch``          one request = one ``multi_search``: filters, facets, histogram, hits
+``union``          counts over keyword matches plus articles found by meaning alone (sums)
+``dense``          hybrid and semantic mode, more-like-this: the nearest by vector, the fusion
 ``cluster``        reads on several nodes: only from nodes in step with the cluster
 ``engine``         ``TypesenseEngine``: the contract's ``Engine``
 ``target``         where reindex writes: collections behind an alias (``reindex``)

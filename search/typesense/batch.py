@@ -26,6 +26,7 @@ from ..contract import (
     SearchRequest,
 )
 from ..ranking import field_weight
+from . import union as union_counts
 from .documents import (
     FACET_FIELDS,
     STRIP_FIELDS,
@@ -142,13 +143,26 @@ class SearchBatch:
         plan: TextPlan,
         filters: Filters,
         newest: dt.datetime | None = None,
+        hits: tuple[int, int] | None = None,
+        *,
+        union: str = "",
+        fields: str = "",
     ) -> None:
         self.engine = engine
         self.request = request
         self.plan = plan
         self.filters = filters
         self.newest = newest
+        self.page, self.per_page = hits or (request.page, request.per_page)
+        """The page of hits fetched: the request's, or deeper (a grouped search groups them)."""
+        self.union = union
+        """A filter of articles added to the matches, disjoint from them (hybrid mode's articles
+        found by meaning alone): every count is of the union (``union``); hits are the matches'."""
+        self.fields = fields
+        """The fields of the hits fetched (``include_fields``): all but the analysed texts and
+        the vector when empty."""
         self.searches: list[dict[str, Any]] = []
+        self.responses: list[dict[str, Any]] = []
 
     def add(self, search: dict[str, Any]) -> int:
         self.searches.append(search)
@@ -185,7 +199,52 @@ class SearchBatch:
         else:
             params = {"q": "*"}
         params["filter_by"] = self.filter_for(parts)
+        if self.union:
+            params[union_counts.PARTS] = list(parts)
         return params
+
+    def hit_fields(self, params: dict[str, Any]) -> dict[str, Any]:
+        if self.fields:
+            params["include_fields"] = self.fields
+        else:
+            params["exclude_fields"] = STRIP_FIELDS
+        return params
+
+    def send(self, searches: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """One ``multi_search``; with ``union``, each count is of the union (module ``union``)."""
+        include = self.request.include_unpublished
+        if not self.union:
+            for search in searches:
+                search.pop(union_counts.PARTS, None)
+            return self.engine.multi(searches, include)
+        parts = [search.get(union_counts.PARTS) for search in searches]
+        twins = [union_counts.mirror(search, self.union) for search in searches]
+        extra = [twin for twin in twins if twin is not None]
+        responses = self.engine.multi([*searches, *extra], include)
+        added = iter(responses[len(searches) :])
+        merged = [
+            union_counts.add(response, next(added), search) if twin is not None else response
+            for search, response, twin in zip(
+                searches, responses[: len(searches)], twins, strict=True
+            )
+        ]
+        asks = [
+            (index, field, value)
+            for index, response in enumerate(merged)
+            for field, value in union_counts.unseen(response)
+        ]
+        if asks:  # values the union brings beyond the matches' truncated facet lists
+            names = {field: name for name, field in FACET_FIELDS.items()}
+            counts = []
+            for index, field, value in asks:
+                condition = value_filter(names[field], [str(facet_text(value))])
+                params = self.count_params([*(parts[index] or []), condition])
+                params.pop(union_counts.PARTS, None)
+                counts.append({**params, "per_page": 0})
+            answers = self.engine.multi(counts, include)
+            for (index, field, value), answer in zip(asks, answers, strict=True):
+                union_counts.settle(merged[index], field, value, int(answer.get("found", 0)))
+        return merged
 
     def run(self) -> Answer:
         request = self.request
@@ -196,13 +255,13 @@ class SearchBatch:
         max_values = facet_size + FACET_SLACK
         main = self.count_params(self.filters.all())
         main["max_facet_values"] = max_values
-        main["exclude_fields"] = STRIP_FIELDS
+        self.hit_fields(main)
         needs_merge = bool(plan.orders) and request.sort == "relevance"
         if needs_merge:
             main["per_page"] = 0
         else:
-            main["per_page"] = request.per_page
-            main["page"] = request.page
+            main["per_page"] = self.per_page
+            main["page"] = self.page
             sort = request.sort if plan.is_text or request.sort != "relevance" else "newest"
             main["sort_by"] = SORTS[sort]
         plain_facets = [name for name in wanted if name not in self.filters.parts]
@@ -246,8 +305,9 @@ class SearchBatch:
                 params["per_page"] = 0
                 range_index[key] = self.add(params)
         merge_indexes: list[int] = []
+        offset = (self.page - 1) * self.per_page
         if needs_merge:
-            depth = request.offset + request.per_page
+            depth = offset + self.per_page
             for words in plan.orders:
                 for page in range(1, (depth - 1) // PAGE_LIMIT + 2):
                     params = self.text_params()
@@ -258,18 +318,18 @@ class SearchBatch:
                         per_page=min(PAGE_LIMIT, depth),
                         page=page,
                         sort_by=SORTS["relevance"],
-                        exclude_fields=STRIP_FIELDS,
                     )
-                    merge_indexes.append(self.add(params))
-        responses = self.engine.multi(self.searches, request.include_unpublished)
+                    merge_indexes.append(self.add(self.hit_fields(params)))
+        responses = self.responses = self.send(self.searches)
         main_response = responses[main_index]
         total = int(main_response.get("found", 0))
         if needs_merge:
             raw_hits = merge([responses[i].get("hits", []) for i in merge_indexes])
-            raw_hits = raw_hits[request.offset : request.offset + request.per_page]
+            raw_hits = raw_hits[offset : offset + self.per_page]
         else:
             raw_hits = main_response.get("hits", [])
-        hits = tuple(hit(raw, plan.marks) for raw in raw_hits)
+        # some fields only (``fields``): the raw hits are what the caller reads
+        hits = () if self.fields else tuple(hit(raw, plan.marks) for raw in raw_hits)
         raw_hits = list(raw_hits)
         facet_responses = {
             name: responses[facet_index[name]] if name in facet_index else main_response
@@ -313,7 +373,7 @@ class SearchBatch:
             params.update(per_page=0, facet_by=field, max_facet_values=distinct)
             again[name] = params
         if again:
-            answers = self.engine.multi(list(again.values()), self.request.include_unpublished)
+            answers = self.send(list(again.values()))
             responses.update(zip(again, answers, strict=True))
 
 
@@ -403,11 +463,11 @@ def _key_start(interval: str, key: int) -> dt.datetime:
     return dt.datetime(year, rest // 100, rest % 100, tzinfo=dt.UTC)
 
 
-def hit(raw: dict[str, Any], marks: highlight.Marks) -> Hit:
+def hit(raw: dict[str, Any], marks: highlight.Marks, related_only: bool = False) -> Hit:
     """A hit, marked and cut as the Whoosh engine does (the body's snippet only when the body
-    matched)."""
+    matched; ``related_only``: it matched only through related titles, which it then gives)."""
     document = raw["document"]
     article = article_of(document)
     body = document.get("body", "")
     shown = body if marks.body_matches(article, body) else ""
-    return marks.hit(article, float(raw.get("text_match", 0) or 0), shown)
+    return marks.hit(article, float(raw.get("text_match", 0) or 0), shown, related_only)

@@ -14,16 +14,29 @@ and ``:=`` filters and cuts tokens at 100 characters, so each is also indexed as
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
+
+import numpy as np
 
 from ..analysis import all_words, analyse
 from ..articles import Article
 from ..documents import article_to_stored, field_texts, stored_to_article
+from ..embedding.model import DIMENSIONS
 from ..ranking import LEAD_FIELD, WORDS_FIELD
 
-SCHEMA_VERSION = "ts-4"
-"""Bump when the collection fields or the analysis change: the next reindex is then full."""
+SCHEMA_VERSION = "ts-7"
+"""Bump when the collection fields or the analysis change: the next reindex is then full.
+ts-5 (main): the title's stop words and the story fields; ts-6 (hybrid): the vectors; ts-7 has
+all of them."""
+
+EMBEDDING = "embedding"
+"""The article's vector, indexed for ``vector_query`` (float[])."""
+PACKED = "vector16"
+"""The same vector, stored unindexed as the base64 of its float16 bytes: what the engine reads
+back to compute exact cosines (Typesense writes a float[] out as decimal text, ~0.9 ms per
+article; this string costs a small fraction of that)."""
 
 TEXT_FIELDS: dict[str, str] = {
     "title": "s_title",
@@ -36,7 +49,8 @@ TEXT_FIELDS: dict[str, str] = {
 }
 UNDATED = 0
 """``published_at`` of an undated article; ``dated`` is 0 then, and every date filter asks 1."""
-STRIP_FIELDS = ",".join(TEXT_FIELDS.values())
+STRIP_FIELDS = ",".join([*TEXT_FIELDS.values(), EMBEDDING, PACKED])
+"""Never sent back with hits: the analysed texts and the vector (both forms)."""
 COLLECTION_FIELDS: list[dict[str, Any]] = [
     *({"name": name, "type": "string"} for name in TEXT_FIELDS.values()),
     {"name": "title", "type": "string"},
@@ -58,9 +72,15 @@ COLLECTION_FIELDS: list[dict[str, Any]] = [
     {"name": "day", "type": "int32", "facet": True},
     {"name": "quality", "type": "float"},
     {"name": "heat", "type": "float"},
+    # search.stories: the story (grouped with group_by, so a facet) and near-duplicate group
+    {"name": "story", "type": "string", "facet": True},
+    {"name": "near_duplicate", "type": "string"},
+    # search.vectors: the article's vector (vector_query; searched with the same model's vector)
+    {"name": "embedding", "type": "float[]", "num_dim": DIMENSIONS},
 ]
-"""Indexed fields. ``excerpt``, ``body``, ``url``, ``doc`` (the stored JSON), ``content_hash`` and
-``stamp`` are stored in each document without an index (Typesense keeps undeclared fields)."""
+"""Indexed fields. ``excerpt``, ``body``, ``url``, ``doc`` (the stored JSON), ``content_hash``,
+``stamp`` and ``vector16`` (``PACKED``) are stored in each document without an index (Typesense
+keeps undeclared fields)."""
 FACET_FIELDS: dict[str, str] = {
     "topic": "topic_facet",
     "provider": "provider_facet",
@@ -74,6 +94,16 @@ KEY_MARK = "ǂ"
 (a letter Typesense keeps as it is and nobody types; ``ⓧ`` would be folded to ``x``)."""
 NOTHING = "dated:<0"
 """A filter that matches no document (a filter on empty values only, as Whoosh)."""
+
+
+def packed(vector: np.ndarray) -> str:
+    """``PACKED``'s text of a vector (float16, as ``search.vectors`` holds it)."""
+    return base64.b64encode(np.asarray(vector, dtype="<f2").tobytes()).decode("ascii")
+
+
+def unpacked(text: str) -> np.ndarray:
+    """The vector of ``PACKED``'s text (float32; empty when there is none)."""
+    return np.frombuffer(base64.b64decode(text or ""), dtype="<f2").astype(np.float32)
 
 
 def stems(text: str) -> str:

@@ -7,10 +7,13 @@ What runs where::
                   ─▶ batch.SearchBatch: one multi_search (hits, counts, facets, histogram)
                   ─▶ cluster.ClusterReads on several nodes (only nodes in step answer)
                   ─▶ SearchResult, with facets, dates, highlight and spelling shared with Whoosh
+    hybrid / semantic mode: search.hybrid.plan ─▶ dense.answer (the nearest by vector_query,
+                  rescored by exact cosines; hybrid.fuse; counts over the union: union)
 
-**Ranking** is Typesense's ``_text_match`` (field weights from ``ranking.FIELD_WEIGHTS``), then
-newer first, then quality — not newsfind's BM25F with freshness boosts: totals and facets match
-the Whoosh engine, the order of hits may not.
+**Ranking** (keyword mode; the keyword side of hybrid mode) is Typesense's ``_text_match``
+(field weights from ``ranking.FIELD_WEIGHTS``), then newer first, then quality — not
+newsfind's BM25F with freshness boosts: totals and facets match the Whoosh engine, the order of
+hits may not.
 
 **Visibility**: requests without ``include_unpublished`` use a scoped search key whose embedded
 filter is ``published:=true``, so the cluster itself refuses to return unpublished articles;
@@ -26,7 +29,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from .. import highlight, spelling
+from .. import hybrid, spelling
 from .. import query as ql
 from ..analysis import fold_accents
 from ..articles import Article
@@ -37,25 +40,33 @@ from ..contract import (
     IndexInfo,
     SearchRequest,
     SearchResult,
+    Story,
     Suggestion,
+    Trending,
 )
+from ..embedding.encoder import QueryVectors
 from ..errors import IndexUnavailable, NotFound, RequestError
-from ..ranking import SEARCH_FIELDS
+from ..stories import trending as story_trending
+from ..stories import view as story_view
+from . import dense, stories
 from .batch import (
     FACET_SLACK,
-    MANY,
-    PAGE_LIMIT,
     Filters,
     SearchBatch,
     base_filter,
     facet_counts,
     join,
-    keys,
     request_filters,
-    weights,
 )
 from .cluster import ClusterReads
-from .documents import FACET_FIELDS, SCHEMA_VERSION, STRIP_FIELDS, TEXT_FIELDS, article_of, stems
+from .documents import (
+    FACET_FIELDS,
+    PACKED,
+    SCHEMA_VERSION,
+    STRIP_FIELDS,
+    TEXT_FIELDS,
+    article_of,
+)
 from .meta import changes, current_collection, read_meta, schema_mark
 from .plan import TextPlan, plan_query
 from .settings import (
@@ -89,6 +100,7 @@ class TypesenseEngine:
         self._reads = ClusterReads(self) if len(settings.nodes) > 1 else None
         self._generation: tuple[float, str] | None = None
         self._newest: tuple[tuple[str, bool], dt.datetime | None] | None = None
+        self.vectors = QueryVectors()
 
     # -- clients
 
@@ -183,9 +195,36 @@ class TypesenseEngine:
             return SearchResult(request, 0, (), plain_fallback=parsed.plain_fallback)
         newest = self.newest(request.include_unpublished)
         filters = request_filters(request, newest)
-        result = SearchBatch(self, request, plan, filters, newest).run()
+        story_count = None
+        meaning = None
+        if request.mode != "keyword" and request.q.strip():
+            meaning = hybrid.plan(parsed.root, request.q)
+        listing = None
+        if meaning is not None and meaning.text:
+            vector = self.vectors.embed(meaning.text)
+            own: TextPlan | None | bool = True
+            if _searches_related(parsed.root):  # related-title-only matches follow the others
+                own = plan_query(ql.without_field(parsed.root, RELATED_FIELD))
+            listing = dense.listing(self, request, plan, meaning, filters, vector, newest, own)
+        if listing is not None and request.grouped:
+            grouped = stories.grouped_hybrid(self, request, plan, filters, listing)
+            result, story_count = grouped.answer, grouped.stories
+        elif listing is not None:
+            result = dense.answer(self, request, plan, listing)
+        elif request.grouped:
+            related_rule = bool(request.q.strip()) and _searches_related(parsed.root)
+            grouped = stories.grouped_search(self, request, plan, filters, newest, related_rule)
+            result, story_count = grouped.answer, grouped.stories
+        else:
+            result = SearchBatch(self, request, plan, filters, newest).run()
         hits = result.hits
-        if request.q.strip() and _searches_related(parsed.root) and result.total:
+        if (
+            listing is None
+            and not request.grouped
+            and request.q.strip()
+            and _searches_related(parsed.root)
+            and result.total
+        ):
             hits = self._own_first(request, parsed.root, plan, filters, result.total)
         took = (time.perf_counter() - started) * 1000
         return SearchResult(
@@ -198,6 +237,8 @@ class TypesenseEngine:
             took_ms=round(took, 2),
             generation=self.generation(),
             plain_fallback=parsed.plain_fallback,
+            stories=story_count,
+            mode=request.mode if listing is not None else "keyword",
         )
 
     def _own_first(
@@ -339,10 +380,8 @@ class TypesenseEngine:
         if respelled is None or respelled.q == text:
             return None
         again = replace(request, q=respelled.q, page=1, per_page=1, facets=())
-        newest = self.newest(request.include_unpublished)
-        try:
-            plan = plan_query(ql.parse(respelled.q).root) or TextPlan()
-            count = SearchBatch(self, again, plan, request_filters(again, newest)).run().total
+        try:  # counted in the request's mode, as on Whoosh
+            count = self._search(again, ql.parse(respelled.q)).total
         except RequestError:
             return None
         return spelling.Found(respelled.q, count, respelled.gain)
@@ -408,7 +447,9 @@ class TypesenseEngine:
         document = self._document(article_id, include_unpublished)
         return article_of(document, body=document.get("body", ""))
 
-    def _document(self, article_id: str, include_unpublished: bool) -> dict[str, Any]:
+    def _document(
+        self, article_id: str, include_unpublished: bool, fields: str = ""
+    ) -> dict[str, Any]:
         if not isinstance(article_id, str) or not article_id or "`" in article_id:
             raise NotFound(str(article_id))
         filters = [*base_filter(include_unpublished), f"id:=`{article_id}`"]
@@ -416,7 +457,7 @@ class TypesenseEngine:
             "q": "*",
             "filter_by": join(filters),
             "per_page": 1,
-            "exclude_fields": STRIP_FIELDS,
+            **({"include_fields": fields} if fields else {"exclude_fields": STRIP_FIELDS}),
         }
         (response,) = self.multi([search], include_unpublished)
         hits = response.get("hits", [])
@@ -427,61 +468,35 @@ class TypesenseEngine:
     def more_like_this(
         self, article_id: str, limit: int = 5, include_unpublished: bool = False
     ) -> list[Hit]:
-        document = self._document(article_id, include_unpublished)
-        article = article_of(document)
+        """The visible articles nearest this one in meaning (at least
+        ``ranking.SIMILARITY_FLOOR``), itself excluded, as on Whoosh (``dense.similar``)."""
+        document = self._document(article_id, include_unpublished, fields=f"id,{PACKED}")
         if limit < 1:
             return []
-        base = base_filter(include_unpublished)
-        hits: list[Hit] = []
-        seen = {article.id}
-        urls = list(dict.fromkeys(entry.url for entry in article.related if entry.url))[:100]
-        searches = []
-        if urls:
-            searches.append(
-                {
-                    "q": "*",
-                    "per_page": min(PAGE_LIMIT, len(urls) + 1),
-                    "exclude_fields": STRIP_FIELDS,
-                    "filter_by": join([*base, f"url_key:={keys(urls)}"]),
-                }
-            )
-        terms = list(dict.fromkeys(stems(f"{article.title} {article.excerpt}").split()))[:12]
-        plain = highlight.marks(None)  # as on Whoosh: similar articles are not marked
-        if terms:
-            searches.append(
-                {
-                    "q": " ".join(terms),
-                    "query_by": ",".join(TEXT_FIELDS[name] for name in SEARCH_FIELDS),
-                    "query_by_weights": weights(SEARCH_FIELDS),
-                    "drop_tokens_threshold": MANY,
-                    "num_typos": 0,
-                    "prefix": "false",
-                    "per_page": min(PAGE_LIMIT, limit + len(urls) + 1),
-                    "exclude_fields": STRIP_FIELDS,
-                    "filter_by": join(base),
-                    "sort_by": "_text_match:desc,published_at:desc",
-                }
-            )
-        if not searches:
-            return []
-        responses = self.multi(searches, include_unpublished)
-        by_url: dict[str, dict[str, Any]] = {}
-        if urls:
-            for hit in responses[0].get("hits", []):
-                by_url.setdefault(hit["document"].get("url", ""), hit)
-        ordered = [by_url[url] for url in urls if url in by_url]
-        if terms:
-            ordered += responses[-1].get("hits", [])
-        for hit in ordered:
-            document_id = hit["document"]["id"]
-            if document_id in seen:
-                continue
-            seen.add(document_id)
-            score = float(hit.get("text_match", 0) or 0)
-            hits.append(plain.hit(article_of(hit["document"]), score, ""))
-            if len(hits) >= limit:
-                break
-        return hits
+        return dense.similar(self, document, limit, include_unpublished)
+
+    def story(self, story_id: str, include_unpublished: bool = False) -> Story:
+        if not isinstance(story_id, str) or not story_id:
+            raise NotFound(str(story_id))
+        members = stories.story_members(self, story_id, include_unpublished)
+        if not members:
+            raise NotFound(story_id)
+        return story_view.story(story_id, members, self.generation())
+
+    def story_of(self, article_id: str, include_unpublished: bool = False) -> Story:
+        document = self._document(article_id, include_unpublished)
+        return self.story(stories.story_of_document(document), include_unpublished)
+
+    def trending(
+        self,
+        window: str = "24h",
+        *,
+        include_unpublished: bool = False,
+        now: dt.datetime | None = None,
+        limit: int = 10,
+    ) -> Trending:
+        counter = stories.TrendingCounts(self, include_unpublished)
+        return story_trending.trending(counter, window, now, limit, self.generation())
 
     def info(self) -> IndexInfo:
         search = {"q": "*", "per_page": 0, "filter_by": "published:=true"}

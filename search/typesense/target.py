@@ -10,6 +10,12 @@ how Typesense stores what it decides:
 - Full (asked, no collection yet, or a schema change): a new ``<alias>-<stamp>`` collection is
   filled, the alias switched to it in one call (readers see the old or the new collection, never
   a half-filled one), then the old collection and any left by a run that died are dropped.
+- Derived data (``search.derived``): each document carries its ``story`` and ``near_duplicate``
+  group and its ``embedding`` (the vector). The states that incremental runs start from are files
+  beside the reindex lock (``<kind>-<collection>.npz``: ``search.stories.state``,
+  ``search.vectors``): written after the documents of an incremental run, and before the alias
+  switch of a full one. A run that died in between leaves a state out of step with the
+  collection, which makes the next run full. Recomputing every story makes the run full too.
 - The report goes to the ``<alias>-meta`` collection with the schema version.
 """
 
@@ -21,14 +27,30 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import IO, Any
+
+import numpy as np
 
 import search.reindex as pipeline
 
+from .. import derived
 from ..articles import ArticleError
 from ..contract import ProgressFn, ReindexReport, Rejected
 from ..seeds import SeedFile, parse_seed
-from .documents import SCHEMA_VERSION, article_document, article_of, collection_schema
+from ..stories import state as story_files
+from ..stories.state import StoryState
+from ..vectors import VectorState
+from .documents import (
+    EMBEDDING,
+    PACKED,
+    SCHEMA_VERSION,
+    article_document,
+    article_of,
+    collection_schema,
+    exact_key,
+    packed,
+)
 from .meta import current_collection, schema_mark, write_meta
 from .settings import TypesenseSettings, errors, unreachable
 
@@ -48,7 +70,7 @@ def reindex(
     """Bring the Typesense collection up to date with ``seeds_dir`` (same report as Whoosh's);
     ``lock_dir`` holds the lock file (default ``$NEWSFIND_INDEX_DIR`` or ``index``)."""
     lock_root = lock_dir or os.environ.get("NEWSFIND_INDEX_DIR", "index")
-    indexer = pipeline.Reindexer(TypesenseTarget(settings), lock_root)
+    indexer = pipeline.Reindexer(TypesenseTarget(settings, lock_root), lock_root)
     return indexer.reindex(
         seeds_dir, full=full, workers=workers, lock_timeout=lock_timeout, progress=progress
     )
@@ -56,12 +78,21 @@ def reindex(
 
 class TypesenseTarget:
     kind = "Typesense cluster"
+    stories_in_documents = True
 
-    def __init__(self, settings: TypesenseSettings) -> None:
+    def __init__(self, settings: TypesenseSettings, state_dir: str | os.PathLike[str]) -> None:
         self.settings = settings
         self.admin = settings.client()
         self.location = f"typesense:{settings.collection}"
         self.unreachable = unreachable()
+        self.state_dir = Path(state_dir)
+        """Where the story states live (beside the reindex lock)."""
+
+    def derived_file(self, collection: str, kind: str) -> Path:
+        return self.state_dir / f"{kind}-{collection}.npz"
+
+    def story_state(self, generation: str) -> StoryState | None:
+        return story_files.load(self.derived_file(generation, "stories"))
 
     def live(self) -> str | None:
         return current_collection(self.admin, self.settings)
@@ -117,6 +148,11 @@ class _Session:
         self.discarded: set[int] = set()
         self.lines = 0
         self.stale: dict[str, str] = {}
+        self.saving: dict[str, tuple[Any, derived.Save]] = {}
+        self.assigned: dict[str, tuple[str, str]] = {}
+        self.vectors: VectorState | None = None
+        self.story_state: StoryState | None = None
+        self.vector_rows: dict[str, int] = {}
 
     def write(self, files: list[SeedFile], workers: int | None, counter: Any) -> pipeline.Written:
         written = pipeline.Written()
@@ -165,6 +201,19 @@ class _Session:
     def delete(self, stale: dict[str, str]) -> None:
         self.stale = stale
 
+    def derived(self, kind: str, state: Any, save: derived.Save) -> None:
+        self.saving[kind] = (state, save)
+        if isinstance(state, VectorState):
+            self.vectors = state
+            self.vector_rows = {article_id: row for row, article_id in enumerate(state.ids)}
+
+    def stories(self, state: StoryState) -> None:
+        self.derived("stories", state, story_files.save)
+        self.story_state = state
+        table = state.table
+        pairs = zip(table.story, table.group, strict=True)
+        self.assigned = dict(zip(table.ids, pairs, strict=True))
+
     def commit(self) -> pipeline.Committed:
         collection = self.admin.collections[self.generation]
         action = "create" if self.full else "upsert"
@@ -184,6 +233,15 @@ class _Session:
                 continue
             with contextlib.suppress(errors().ObjectNotFound):
                 collection.documents[doc_id].delete()
+        moved = [
+            {"id": doc_id, "story": exact_key(self.assigned[doc_id][0])}
+            for doc_id in self.story_state.moved
+            if doc_id not in written_ids
+        ] if self.story_state is not None else []  # fmt: skip
+        refused += _import(collection, moved, "update")
+        self.target.state_dir.mkdir(parents=True, exist_ok=True)
+        for kind, (state, save) in self.saving.items():
+            save(state, self.target.derived_file(self.generation, kind))
         if self.full:  # the atomic switch
             self.admin.aliases.upsert(
                 self.target.settings.collection, {"collection_name": self.generation}
@@ -195,7 +253,15 @@ class _Session:
         self.spool.seek(0)
         for number, line in enumerate(self.spool):
             if number not in self.discarded:
-                yield json.loads(line)
+                document: dict[str, Any] = json.loads(line)
+                story, group = self.assigned[document["id"]]
+                document["story"] = exact_key(story)  # exact, as every filtered value
+                document["near_duplicate"] = group
+                if self.vectors is not None:
+                    row = self.vectors.vectors[self.vector_rows[document["id"]]]
+                    document[EMBEDDING] = row.astype(np.float32).tolist()
+                    document[PACKED] = packed(row)
+                yield document
 
     def abort(self) -> None:
         self.spool.close()
@@ -206,6 +272,10 @@ class _Session:
     def cleanup(self) -> None:
         if not self.full:
             return
+        for kind in derived.KINDS:
+            for path in self.target.state_dir.glob(f"{kind}-*.npz"):
+                if path != self.target.derived_file(self.generation, kind):
+                    path.unlink(missing_ok=True)
         if self.previous is not None and self.previous != self.generation:
             # a searcher holding the old name is answered by the alias from now on; drop it
             with contextlib.suppress(errors().ObjectNotFound):
@@ -230,7 +300,10 @@ def _import(collection: Any, documents: list[dict[str, Any]], action: str) -> li
         result = json.loads(line)
         if not result.get("success"):
             rejected.append(
-                Rejected(document["path"], f"Typesense refused it: {result.get('error')}")
+                Rejected(
+                    document.get("path") or document["id"],
+                    f"Typesense refused it: {result.get('error')}",
+                )
             )
     return rejected
 

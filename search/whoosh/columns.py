@@ -3,47 +3,48 @@
 A ``Snapshot`` needs, per document, the masks, dates, boosts, field lengths, id order and the
 facet entries (see ``snapshot``). Computing them means reading every segment's columns and
 facet posting lists: seconds at a million articles, and a private copy in every server
-process. So the reindex computes them once, from the segments it is about to commit, and
-writes them beside the table of contents that they belong to::
+process. So the reindex computes them once, from the segments it is about to commit, and stores
+them as one more kind of derived data of that commit (``search.derived``)::
 
-    gen-…/columns-<TOC number>.bin
+    gen-…/columns-<TOC number>.npz
 
-written whole (a temporary file, fsync, rename) *before* that table of contents, so a commit
-never exists without its file; the previous commit's file stays (a reader may be opening it)
-and older ones are removed with the commit files of ``layout``. Readers map the file
-read-only: the page cache holds one copy for all the processes of a server, and opening a
-new generation costs a few system calls. A missing, short or foreign file (an index written
-before this format, a copied folder) is not an error: the arrays are then computed from the
-segments, in memory, as before; ``tests/test_columns.py`` checks that both ways agree.
-
-Layout: ``MAGIC``, the header's length (8 bytes, little-endian), the JSON header (array names
-→ dtype, shape, offset; the facet values; the average field lengths), then each array at a
-64-byte aligned offset, in native byte order.
+written whole (a temporary file, fsync, rename) *before* that table of contents, kept and
+removed with the other derived files (``layout.remove_old_derived``). The ``.npz`` is
+uncompressed, so readers map each array in place, read-only: the page cache holds one copy for
+all the processes of a server, and opening a new generation costs a few system calls. A
+missing, short or foreign file (an index written before this format, a copied folder) is not an
+error: the arrays are then computed from the segments, in memory, as before;
+``tests/test_columns.py`` checks that both ways agree.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import mmap
-import os
-import secrets
 import struct
-from collections.abc import Iterator
+import zipfile
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
-from .. import ranking
+from .. import derived, ranking
 from ..ranking import TEXT_FIELDS
 from . import postings
 from .schema import MISSING_DATE
 
-MAGIC = b"NFCOLS1\n"
+KIND = "columns"
+"""The kind of derived data (``search.derived``) these arrays are stored as."""
 FACET_FIELDS = ("topic", "provider", "domain", "type")
-_ALIGN = 64
-_LENGTH = struct.Struct("<Q")
+_META = "_meta"
+_NPY_HEAD = 4096  # an .npy header is far shorter
+_NPY_HEADERS = {
+    (1, 0): np.lib.format.read_array_header_1_0,
+    (2, 0): np.lib.format.read_array_header_2_0,
+}
 
 
 @dataclass
@@ -61,10 +62,6 @@ class Columns:
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.arrays[name]
-
-
-def file_name(toc: int) -> str:
-    return f"columns-{toc}.bin"
 
 
 # -- computing -----------------------------------------------------------------------------------
@@ -167,95 +164,70 @@ def _facet_arrays(
     }
 
 
-# -- the file ------------------------------------------------------------------------------------
+# -- the file (search.derived: one .npz per commit, written before its table of contents) -------
 
 
-def write(folder: Path, toc: int, columns: Columns) -> Path:
-    """Write ``columns-<toc>.bin`` in ``folder`` whole (temporary file, fsync, rename)."""
-    path = folder / file_name(toc)
-    layout: dict[str, Any] = {}
-    offset = 0
-    for name, array in columns.arrays.items():
-        layout[name] = [array.dtype.str, list(array.shape), offset]
-        offset = _aligned(offset + array.nbytes)
-    header = json.dumps(
-        {
-            "arrays": layout,
-            "facet_values": {k: list(v) for k, v in columns.facet_values.items()},
-            "averages": columns.averages,
-            "doc_count": columns.doc_count,
-        }
-    ).encode("utf-8")
-    start = _aligned(len(MAGIC) + _LENGTH.size + len(header))
-    temp = folder / f".{path.name}.{secrets.token_hex(4)}.tmp"
-    with open(temp, "wb") as handle:
-        handle.write(MAGIC + _LENGTH.pack(len(header)) + header)
-        for (_, _, at), array in zip(layout.values(), columns.arrays.values(), strict=True):
-            handle.seek(start + at)
-            handle.write(np.ascontiguousarray(array).tobytes())
-        handle.truncate(start + offset)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, path)
-    return path
+def save(data: Columns, path: Path) -> None:
+    """``derived.Save``: the arrays as an uncompressed ``.npz`` (each member can be mapped), the
+    facet values, averages and document count as a JSON member."""
+    meta = {
+        "facet_values": {k: list(v) for k, v in data.facet_values.items()},
+        "averages": data.averages,
+        "doc_count": data.doc_count,
+    }
+    members: dict[str, Any] = {k: np.ascontiguousarray(v) for k, v in data.arrays.items()}
+    members[_META] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+    derived.write_atomically(path, lambda handle: np.savez(handle, **members))
 
 
-def read(folder: Path, toc: int, doc_count: int) -> Columns | None:
-    """The mapped arrays of commit ``toc``; None when its file is missing or does not fit."""
-    path = folder / file_name(toc)
-    try:
-        with open(path, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            if size < len(MAGIC) + _LENGTH.size:
-                return None
-            buffer = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-    except (OSError, ValueError):
+def load(path: Path, doc_count: int) -> Columns | None:
+    """The mapped arrays of the file at ``path``; None when it is missing or does not fit."""
+    arrays = _mapped_npz(path)
+    if arrays is None or _META not in arrays:
         return None
     try:
-        return _parse(buffer, size, doc_count)
+        meta = json.loads(arrays.pop(_META).tobytes())
+        if meta["doc_count"] != doc_count or len(arrays.get("live", ())) != doc_count:
+            return None
+        values = {k: tuple(v) for k, v in meta["facet_values"].items()}
+        return Columns(arrays, values, dict(meta["averages"]), mapped=True)
     except (ValueError, KeyError, TypeError):
         return None
 
 
-def _parse(buffer: mmap.mmap, size: int, doc_count: int) -> Columns | None:
-    if buffer[: len(MAGIC)] != MAGIC:
+def _mapped_npz(path: Path) -> dict[str, np.ndarray] | None:
+    """The arrays of an uncompressed ``.npz``, each over a read-only map of the file (the page
+    cache holds one copy for every process); None if the file is not one."""
+    try:
+        with open(path, "rb") as handle:
+            with zipfile.ZipFile(handle) as archive:
+                members = archive.infolist()
+            buffer = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError, zipfile.BadZipFile):
         return None
-    (length,) = _LENGTH.unpack_from(buffer, len(MAGIC))
-    begin = len(MAGIC) + _LENGTH.size
-    if begin + length > size:
-        return None
-    header = json.loads(buffer[begin : begin + length])
-    if header.get("doc_count") != doc_count:
-        return None
-    start = _aligned(begin + length)
     arrays: dict[str, np.ndarray] = {}
-    for name, (dtype, shape, offset) in header["arrays"].items():
-        count = int(np.prod(shape)) if shape else 1
-        nbytes = count * np.dtype(dtype).itemsize
-        if start + offset + nbytes > size:
+    for member in members:
+        if member.compress_type != zipfile.ZIP_STORED or not member.filename.endswith(".npy"):
             return None
-        array = np.frombuffer(buffer, dtype=dtype, count=count, offset=start + offset)
-        arrays[name] = array.reshape(shape)
-    values = {k: tuple(v) for k, v in header["facet_values"].items()}
-    return Columns(arrays, values, dict(header["averages"]), mapped=True)
-
-
-def _aligned(offset: int) -> int:
-    return -(-offset // _ALIGN) * _ALIGN
-
-
-def remove_old(folder: Path, toc: int) -> None:
-    """Keep the files of commit ``toc`` and the one before; remove older ones and leftovers."""
-    for path in _files(folder):
-        number = path.name[len("columns-") : -len(".bin")]
-        if number.isdigit() and int(number) < toc - 1:
-            path.unlink(missing_ok=True)
-    for path in folder.glob(".columns-*.tmp"):
-        path.unlink(missing_ok=True)
-
-
-def _files(folder: Path) -> Iterator[Path]:
-    return folder.glob("columns-*.bin")
+        at = member.header_offset
+        if buffer[at : at + 4] != b"PK\x03\x04":
+            return None
+        name_length, extra_length = struct.unpack_from("<HH", buffer, at + 26)
+        start = at + 30 + name_length + extra_length
+        head = io.BytesIO(buffer[start : start + _NPY_HEAD])
+        try:
+            version = np.lib.format.read_magic(head)
+            read_header = _NPY_HEADERS[version]
+            shape, fortran, dtype = read_header(head)
+        except (ValueError, KeyError):
+            return None
+        count = int(np.prod(shape)) if shape else 1
+        offset = start + head.tell()
+        if fortran or dtype.hasobject or offset + count * dtype.itemsize > len(buffer):
+            return None
+        array = np.frombuffer(buffer, dtype=dtype, count=count, offset=offset)
+        arrays[member.filename[: -len(".npy")]] = array.reshape(shape)
+    return arrays
 
 
 # -- lookups -------------------------------------------------------------------------------------
@@ -284,3 +256,53 @@ def doc_of(columns: Columns, article_id: str) -> int | None:
             found = doc  # the last one, as a dict built in document order keeps
         low += 1
     return found
+
+
+class Ids(Sequence[str]):
+    """Every document's id, by document number (``Snapshot.ids``), read from the arrays."""
+
+    def __init__(self, columns: Columns) -> None:
+        self._columns = columns
+
+    def __len__(self) -> int:
+        return self._columns.doc_count
+
+    @overload
+    def __getitem__(self, doc: int) -> str: ...
+    @overload
+    def __getitem__(self, doc: slice) -> list[str]: ...
+    def __getitem__(self, doc: int | slice) -> str | list[str]:
+        if isinstance(doc, slice):
+            return [id_of(self._columns, d) for d in range(len(self))[doc]]
+        if not -len(self) <= doc < len(self):
+            raise IndexError(doc)
+        return id_of(self._columns, int(doc) % len(self))
+
+
+class LiveDocs:
+    """The live document of each id (``Snapshot.doc_of_id``), looked up in the id order: no
+    dictionary of every id in each process."""
+
+    def __init__(self, columns: Columns) -> None:
+        self._columns = columns
+
+    def get(self, article_id: str, default: int | None = None) -> int | None:
+        found = doc_of(self._columns, article_id)
+        return default if found is None else found
+
+    def __getitem__(self, article_id: str) -> int:
+        found = doc_of(self._columns, article_id)
+        if found is None:
+            raise KeyError(article_id)
+        return found
+
+    def __contains__(self, article_id: object) -> bool:
+        return isinstance(article_id, str) and doc_of(self._columns, article_id) is not None
+
+    def many(self, article_ids: Iterable[str]) -> np.ndarray:
+        """The live documents of many ids at once (-1 for an id with none), through one
+        temporary dictionary: for derived data loaded per generation (vectors, stories)."""
+        live = self._columns["live"]
+        ids = Ids(self._columns)
+        found = {ids[doc]: doc for doc in np.flatnonzero(live).tolist()}
+        return np.array([found.get(i, -1) for i in article_ids], dtype=np.int64)

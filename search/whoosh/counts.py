@@ -36,6 +36,10 @@ class Matches:
     """Matches that are visible, before the filters."""
     filters: dict[str, np.ndarray]
     final: np.ndarray
+    keyword: np.ndarray | None = None
+    """In hybrid and semantic mode, the keyword matches with the filters (did-you-mean)."""
+    mode: str = "keyword"
+    """The mode these matches are of."""
 
     def without(self, name: str) -> np.ndarray:
         """Visible matches with every filter except ``name`` (disjunctive facets)."""
@@ -125,7 +129,9 @@ def _sort_keys(
     sort = request.sort
     if sort == "relevance" and not evaluation.scored:
         sort = "newest"
-    if sort == "relevance":
+    if sort == "relevance" and evaluation.order is not None:
+        keys = [evaluation.order[candidates], newer_first]
+    elif sort == "relevance":
         primary = -scores
         if evaluation.tier is not None:
             step = float(scores.max()) + 1.0

@@ -7,7 +7,9 @@
       NEXT                     a full run's new generation, announced before CURRENT switches
       readers/<id>             one file per server process reading the index, locked (fcntl)
                                while it lives
-      gen-20261127T153000-1a2b/ a complete Whoosh index
+      gen-20261127T153000-1a2b/ a complete Whoosh index, and <kind>-<TOC number>.npz: the
+                               derived data of each commit (search.derived: stories, vectors,
+                               the per-document columns)
       last_reindex.json        the report of the last successful reindex
       reindex.lock             held (fcntl) by the running reindex
 
@@ -26,6 +28,7 @@ import datetime as dt
 import fcntl
 import json
 import os
+import re
 import secrets
 import time
 from pathlib import Path
@@ -33,6 +36,7 @@ from typing import Any
 
 from whoosh import index as whoosh_index
 
+from .. import derived
 from ..errors import IndexUnavailable
 
 POINTER = "CURRENT"
@@ -41,6 +45,8 @@ READERS = "readers"
 WARM = ".warm"
 REPORT = "last_reindex.json"
 GENERATION_PREFIX = "gen-"
+_DERIVED_PREFIXES = tuple(f"{kind}-" for kind in derived.KINDS)
+DERIVED = re.compile(rf"^(?:{'|'.join(derived.KINDS)})-(\d+)\.npz$")
 
 
 def current_generation(index_dir: str | os.PathLike[str]) -> str | None:
@@ -198,3 +204,24 @@ def wait_for_readers(index_dir: str | os.PathLike[str], name: str, timeout: floa
         if not waiting or time.monotonic() >= deadline:
             return waiting
         time.sleep(0.05)
+
+
+def derived_file(generation_dir: Path, kind: str, toc: int) -> Path:
+    """The derived data of ``kind`` (``search.derived.KINDS``) of the commit ``toc``."""
+    return generation_dir / f"{kind}-{toc}.npz"
+
+
+def stories_file(generation_dir: Path, toc: int) -> Path:
+    """The story state of the commit with table of contents number ``toc``."""
+    return derived_file(generation_dir, "stories", toc)
+
+
+def remove_old_derived(generation_dir: Path, toc: int) -> None:
+    """Keep the derived files of commit ``toc`` and the one before (a reader may be opening
+    them); remove older ones and the temporary files of writes that died."""
+    for path in generation_dir.iterdir():
+        match = DERIVED.match(path.name)
+        stale = match is not None and int(match.group(1)) < toc - 1
+        temporary = path.name.startswith(".") and path.name.endswith(".tmp")
+        if stale or (temporary and path.name[1:].startswith(_DERIVED_PREFIXES)):
+            path.unlink(missing_ok=True)

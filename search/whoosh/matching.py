@@ -35,6 +35,9 @@ class Evaluation:
     own: np.ndarray | None = None
     """Documents a positive clause matches in their own text (``ranking.OWN_FIELDS``); the
     others match only through related titles and rank after them. None: no positive clause."""
+    order: np.ndarray | None = None
+    """A sort key per document that replaces score and tier in relevance order (hybrid and
+    semantic modes: ``dense.combine``); None in keyword mode."""
 
 
 def evaluate(root: query.Node | None, snapshot: Snapshot) -> Evaluation:

@@ -30,8 +30,10 @@ from ..articles import Article
 from ..documents import article_to_stored, field_texts
 from ..ranking import FIELD_WEIGHTS
 
-SCHEMA_VERSION = "7"
-"""Bump when fields or analysis change: the next reindex then rebuilds a full generation."""
+SCHEMA_VERSION = "8"
+"""Bump when fields or analysis change: the next reindex then rebuilds a full generation.
+7: the title's stop words (``title_words``); 8: and each commit has a story state file
+(``layout.stories_file``)."""
 
 MISSING_DATE = -(2**63)
 """``published_at`` column value of an undated article (the column holds UTC epoch seconds)."""

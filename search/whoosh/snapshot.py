@@ -12,6 +12,8 @@ index changes. It holds:
 - the exact-value facets (``topic``, ``provider``, ``domain``, ``type``) as ``FacetIndex``:
   (document, value ordinal) entries grouped by value and by document, so a filter is a slice
   and the counts are one gather and a sum per value;
+- what other modules derive from the whole generation (``derived``: the stories, the vectors),
+  built once;
 - a cache of per-clause score vectors (sorted document numbers, BM25F scores, field bits),
   filled lazily from the posting lists (``postings``), and of prefix expansions. It is
   bounded in bytes and keeps what is dear to recompute per byte (``cache``): a phrase
@@ -175,6 +177,8 @@ class Snapshot:
         ]
         self.doc_count = int(self.reader.doc_count_all())
         self._load_columns()
+        self._derived: dict[str, Any] = {}
+        self._derived_lock = threading.Lock()
 
     @property
     def key(self) -> tuple[str, int]:
@@ -213,7 +217,8 @@ class Snapshot:
 
     def _load_columns(self) -> None:
         """The commit's arrays: mapped from the file the reindex wrote, else computed here."""
-        loaded = columns.read(self.folder, self.toc_generation, self.doc_count)
+        stored = layout.derived_file(self.folder, columns.KIND, self.toc_generation)
+        loaded = columns.load(stored, self.doc_count)
         self.columns = loaded if loaded is not None else columns.compute(self.reader)
         data = self.columns
         self.live = data["live"]
@@ -230,9 +235,15 @@ class Snapshot:
         self.id_rank = data["id_rank"]
         self.facets = {field: FacetIndex.of(data, field) for field in FACET_FIELDS}
 
-    def doc_of_id(self, article_id: str) -> int | None:
-        """The live document holding this id, if any."""
-        return columns.doc_of(self.columns, article_id)
+    @property
+    def doc_of_id(self) -> columns.LiveDocs:
+        """The live document holding an id (``.get(id)``, ``[id]``, ``.many(ids)``)."""
+        return columns.LiveDocs(self.columns)
+
+    @property
+    def ids(self) -> columns.Ids:
+        """Every document's id, by document number."""
+        return columns.Ids(self.columns)
 
     def id_of(self, doc: int) -> str:
         return columns.id_of(self.columns, doc)
@@ -416,6 +427,22 @@ class Snapshot:
 
         found = self.memo(("newest", include_unpublished), compute, lambda _: 64)
         return dt.datetime.fromtimestamp(found[0], dt.UTC) if found else None
+
+    def derived_names(self) -> list[str]:
+        """The names of what ``derived`` has built for this snapshot so far."""
+        return list(self._derived)
+
+    def derived(self, name: str, build: Callable[[], T]) -> T:
+        """``build()`` once for this snapshot, kept as long as it lives (never evicted, unlike
+        ``memo``): data other modules derive from a whole generation (``stories.StoryIndex``,
+        ``dense.DenseIndex``)."""
+        found: T | None = self._derived.get(name)
+        if found is None:
+            with self._derived_lock:
+                found = self._derived.get(name)
+                if found is None:
+                    found = self._derived[name] = build()
+        return found
 
     # -- facet values for suggestions ----------------------------------------------------------
 

@@ -12,10 +12,13 @@ how Whoosh stores what it decides, crash-safely:
 - Before a full run switches ``CURRENT``, it announces the new generation (``layout.NEXT``)
   and waits, at most ``WARM_TIMEOUT`` seconds, until every live server process has opened and
   warmed it (``search.whoosh.warmup``): no request pays for the switch.
-- Each commit's per-document arrays (``columns``) are computed here, from the segments being
-  committed, and written as ``columns-<TOC number>.bin`` before that table of contents; servers
-  map the file instead of computing them in every process. The previous commit's file stays,
-  older ones are removed.
+- The derived data of each commit (``search.derived``: the story state, the vectors, and the
+  per-document arrays, ``columns``, computed here from the segments being committed so that
+  servers map them instead of computing them in every process) is a file
+  ``<kind>-<TOC number>.npz`` in the generation folder, written whole before the table of
+  contents that it belongs to (a full run: before ``CURRENT`` switches); readers load the one of
+  their commit. The previous commit's files stay (a reader may be opening them), older ones are
+  removed, as Whoosh does with segments.
 - Each segment comes with its positions table (``positions``), written by the worker that
   writes the segment and complete before the segment is handed over: a commit only ever lists
   segments whose tables are in place.
@@ -40,10 +43,13 @@ from whoosh.writing import NO_MERGE
 
 import search.reindex as pipeline
 
+from .. import derived
 from ..articles import Article, ArticleError
 from ..contract import ProgressFn, ReindexReport, Rejected
 from ..documents import stored_to_article
 from ..seeds import SeedFile, parse_seed
+from ..stories import state as story_files
+from ..stories.state import StoryState
 from . import columns, layout, positions, tuning
 from .schema import SCHEMA_VERSION, article_fields, make_schema
 from .segment_writer import NewsSegmentWriter
@@ -76,6 +82,7 @@ def reindex(
 class WhooshTarget:
     kind = "Whoosh index"
     unreachable: tuple[type[BaseException], ...] = ()
+    stories_in_documents = False
 
     def __init__(self, index_dir: str | os.PathLike[str]) -> None:
         self.root = Path(index_dir)
@@ -106,6 +113,16 @@ class WhooshTarget:
         with whoosh_index.open_dir(str(self.root / generation)).reader() as reader:
             return {doc.rel: doc for doc in _indexed(reader)}
 
+    def derived_file(self, generation: str, kind: str) -> Path:
+        folder = self.root / generation
+        toc = whoosh_index.TOC._latest_generation(
+            FileStorage(str(folder)), whoosh_index._DEF_INDEX_NAME
+        )
+        return layout.derived_file(folder, kind, toc)
+
+    def story_state(self, generation: str) -> StoryState | None:
+        return story_files.load(self.derived_file(generation, "stories"))
+
     def begin(self, live: str | None, full: bool) -> _Session:
         if not full:
             assert live is not None
@@ -133,6 +150,7 @@ class _Session:
         self.writer = ix.writer() if full else ix.writer(timeout=5.0)
         self.segments: list[Any] = []
         self.deleting: list[str] = []
+        self.saving: dict[str, tuple[Any, derived.Save]] = {}
 
     def write(self, files: list[SeedFile], workers: int | None, counter: Any) -> pipeline.Written:
         if not files:
@@ -186,6 +204,21 @@ class _Session:
     def delete(self, stale: dict[str, str]) -> None:
         self.deleting = list(stale)
 
+    def derived(self, kind: str, state: Any, save: derived.Save) -> None:
+        self.saving[kind] = (state, save)
+
+    def stories(self, state: StoryState) -> None:
+        self.derived("stories", state, story_files.save)
+
+    def _save_derived(self, segments: list[Any]) -> None:
+        """The derived data of the commit about to be made, before its table of contents: what
+        the run handed over, and the commit's per-document arrays (``columns``), computed once
+        here from its segments rather than in every server process."""
+        self.derived(columns.KIND, self._columns(segments), columns.save)
+        folder = self.root / self.generation
+        for kind, (state, save) in self.saving.items():
+            save(state, layout.derived_file(folder, kind, self.writer.generation))
+
     def commit(self) -> pipeline.Committed:
         writer = self.writer
         fresh = [segment for segment in self.segments if segment is not None]
@@ -194,7 +227,7 @@ class _Session:
         for rel in self.deleting:
             writer.delete_by_term("path", rel)
         if self.full:
-            self._save_columns(fresh)
+            self._save_derived(fresh)
             writer._close_segment()
             writer._commit_toc(fresh)
             writer._finish()
@@ -208,11 +241,11 @@ class _Session:
             layout.withdraw(self.root, self.generation)
         elif fresh or self.deleting:
             segments = writer._merge_segments(NO_MERGE, False, False) + fresh
-            self._save_columns(segments)
+            self._save_derived(segments)
             writer._close_segment()
             writer._commit_toc(segments)
             writer._finish()
-            columns.remove_old(self.root / self.generation, writer.generation)
+            layout.remove_old_derived(self.root / self.generation, writer.generation)
         else:  # nothing changed: no new commit, so servers keep their snapshot and ETags hold
             writer.cancel()
             toc = self.ix._read_toc()  # the cancelled writer leaves its empty segment's files
@@ -223,16 +256,13 @@ class _Session:
         committed = whoosh_index.open_dir(str(self.root / self.generation))
         return pipeline.Committed(sum(segment.doc_count() for segment in committed._segments()))
 
-    def _save_columns(self, segments: list[Any]) -> None:
-        """The commit's per-document arrays (``columns``), written before its table of contents:
-        computed once here rather than in every server process."""
+    def _columns(self, segments: list[Any]) -> columns.Columns:
         ix = self.ix
         reader = ix._reader(ix.storage, ix.schema, list(segments), self.writer.generation)
         try:
-            data = columns.compute(reader)
+            return columns.compute(reader)
         finally:
             reader.close()
-        columns.write(self.root / self.generation, self.writer.generation, data)
 
     def abort(self) -> None:
         try:

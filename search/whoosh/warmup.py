@@ -13,7 +13,9 @@ a million up to ten times. Two paths avoid that:
   the new snapshot (cheap: the arrays are mapped, ``columns``) and a thread warms it from the
   previous one while requests go on.
 
-Only cache entries that mean the same in any generation are replayed: a term's or a phrase's
+The data other modules derive from a whole generation (``Snapshot.derived``: the story index,
+the vectors) is built first, for the kinds the previous snapshot had built. Only cache entries
+that mean the same in any generation are replayed: a term's or a phrase's
 vector, prefix expansions, date slots, facet value lists (not documents, whose numbers change).
 """
 
@@ -26,7 +28,7 @@ from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import layout
+from . import dense, layout, stories
 from .snapshot import Snapshot
 
 if TYPE_CHECKING:
@@ -53,11 +55,24 @@ _REPLAY: dict[str, Callable[[Snapshot, tuple[Any, ...]], object]] = {
 }
 
 
+_DERIVED: dict[str, Callable[[Snapshot], object]] = {
+    "stories": stories.story_index,
+    "dense": dense.dense_index,
+}
+
+
 def warm(fresh: Snapshot, previous: Snapshot, seconds: float = WARM_SECONDS) -> int:
     """Compute in ``fresh`` what ``previous`` holds in its cache (the most valuable entries
     first) for at most ``seconds``; how many entries were replayed."""
     deadline = time.perf_counter() + seconds
     replayed = 0
+    # what other modules derive from a whole generation (the stories, the vectors) first:
+    # the dearest thing a first request after the switch would otherwise build
+    for name in previous.derived_names():
+        build = _DERIVED.get(name)
+        if build is not None:
+            build(fresh)
+            replayed += 1
     for key in previous.cached_keys()[:WARM_ENTRIES]:
         replay = _replay_of(key)
         if replay is None:

@@ -78,16 +78,20 @@
       }
     });
 
-    /* Short, shareable URLs: leave out empty fields and the default sort. */
+    /* Short, shareable URLs: leave out empty fields, the default sort and the default mode. */
+    var defaults = { sort: "relevance" };
+    var modeChoice = document.getElementById("mode");
+    if (modeChoice && modeChoice.dataset.default) defaults.mode = modeChoice.dataset.default;
+    function implied(name, value) { return value === "" || defaults[name] === value; }
     form.addEventListener("formdata", function (event) {
       var data = event.formData;
       var names = [];
       data.forEach(function (value, name) {
-        if (value === "" || (name === "sort" && value === "relevance")) names.push(name);
+        if (implied(name, value)) names.push(name);
       });
       names.forEach(function (name) {
         var kept = data.getAll(name).filter(function (value) {
-          return value !== "" && !(name === "sort" && value === "relevance");
+          return !implied(name, value);
         });
         data.delete(name);
         kept.forEach(function (value) { data.append(name, value); });
