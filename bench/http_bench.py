@@ -79,6 +79,9 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument("--results", type=Path, default=common.RESULTS_DIR)
     parser.add_argument("--page", action="store_true", help="the HTML search page, not the API")
     parser.add_argument("--repo", type=Path, help="serve this checkout's code (its .venv)")
+    parser.add_argument(
+        "--search-mode", help="the mode parameter of every search (keyword, hybrid, semantic)"
+    )
     parser.add_argument("--no-record", dest="results", action="store_const", const=None)
 
 
@@ -88,12 +91,15 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def search_paths(queries: list[dict[str, Any]], page: bool = False) -> list[str]:
+def search_paths(
+    queries: list[dict[str, Any]], page: bool = False, search_mode: str | None = None
+) -> list[str]:
     """``/api/search?...`` (``page``: ``/?...``) for each query (until as a date-time: an
-    exclusive end)."""
+    exclusive end; ``search_mode``: the ``mode`` parameter, else the server's default)."""
     paths = []
     for entry in queries:
         params: list[tuple[str, str]] = [("q", entry["q"])]
+        params += [("mode", search_mode)] if search_mode else []
         params += [("topic", topic) for topic in entry.get("topics", ())]
         params += [("provider", provider) for provider in entry.get("providers", ())]
         if entry.get("since"):
@@ -257,7 +263,7 @@ def main(args: Any) -> int:
     if seeds is None and args.reindex:
         raise SystemExit("http: the reindex phase needs --seeds (or --corpus)")
     entries = queryset.load(args.queries)["queries"]
-    paths = search_paths(entries, page=args.page)
+    paths = search_paths(entries, page=args.page, search_mode=args.search_mode)
     port = free_port()
     log = Path(work or index) / "serve.log"
     # a SIGTERM (timeout, Ctrl+C's cousin) must still stop the server: make it an exception
@@ -303,6 +309,7 @@ def main(args: Any) -> int:
         queries=len(paths),
         mode=args.mode,
         repo=str(args.repo) if args.repo else None,  # the code served, when not this checkout's
+        search_mode=args.search_mode or "the server's default",
         latency=latency,
         phases=phases,
         server_log=str(log),
