@@ -213,10 +213,11 @@ class _Session:
     def _save_derived(self, segments: list[Any]) -> None:
         """The derived data of the commit about to be made, before its table of contents: what
         the run handed over, and the commit's per-document arrays (``columns``), computed once
-        here from its segments rather than in every server process."""
-        self.derived(columns.KIND, self._columns(segments), columns.save)
+        here from its segments rather than in every server process. The columns go first: a
+        run killed while writing them leaves no other kind of the next commit behind."""
+        kinds = {columns.KIND: (self._columns(segments), columns.save), **self.saving}
         folder = self.root / self.generation
-        for kind, (state, save) in self.saving.items():
+        for kind, (state, save) in kinds.items():
             save(state, layout.derived_file(folder, kind, self.writer.generation))
 
     def commit(self) -> pipeline.Committed:
