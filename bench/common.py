@@ -168,8 +168,9 @@ def percentile(sorted_values: Sequence[float], fraction: float) -> float:
     return float(sorted_values[rank])
 
 
-def tree_rss(pid: int) -> int:
-    """RSS in bytes of a process and all its children (0 once it is gone)."""
+def tree_rss(pid: int, pss: bool = False) -> int:
+    """RSS in bytes of a process and all its children (0 once it is gone); with ``pss``, their
+    proportional set size (a page shared by n processes counts 1/n in each)."""
     import psutil
 
     try:
@@ -180,7 +181,7 @@ def tree_rss(pid: int) -> int:
     total = 0
     for item in processes:
         try:
-            total += item.memory_info().rss
+            total += item.memory_full_info().pss if pss else item.memory_info().rss
         except psutil.Error:
             continue
     return total

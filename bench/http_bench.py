@@ -1,6 +1,8 @@
-"""HTTP: ``newsfind serve`` on 127.0.0.1 under a bounded concurrent load, also during a reindex.
+"""HTTP: ``newsfind serve`` on 127.0.0.1, one client at a time and under a bounded concurrent
+load, also during and right after a reindex; Datasette on the same articles beside it.
 
-``python -m bench http --corpus bench/data/c100k [--duration 60] [--connections 32]``
+``python -m bench http --corpus bench/data/c100k [--mode both] [--peers datasette]
+[--duration 60] [--connections 32]``
 
 - Starts ``newsfind serve`` (gunicorn, its default workers) on 127.0.0.1 and a free port, on the
   corpus' index in bench/work (built first if missing), and waits for ``/api/health``.
@@ -12,10 +14,22 @@
   and until the reindex has finished, at most ``--max-seconds``). Errors must stay 0: any
   answer other than 200 or a failed connection counts.
 - Reported per phase: requests/s, latency p50/p95/p99, errors, and the server's memory (RSS of
-  the gunicorn master plus its workers) before and after.
+  the gunicorn master plus its workers, and their PSS: shared pages counted once) before and
+  after.
+- ``--mode latency`` (or ``both``, the default): one client, sequential requests over one
+  keep-alive connection, the request kinds alternating query by query — newsfind
+  ``/api/search`` as the page asks it (all facets, histogram, highlights) and, with ``--peers
+  datasette`` (``bench.datasette_peer``), Datasette's ranked SQL (top 10 + total + provider
+  facet in one canned query) and its table view (``_search`` + ``_facet``). One untimed pass
+  warms every kind, then ``--passes`` timed passes. newsfind's own ``took_ms`` is kept beside
+  the HTTP time. Datasette then gets the same 32-connection load on its ranked SQL.
+- Phase ``after reindex`` (with the reindex): the first ``--first`` queries of the set asked
+  warm, one client, then a full reindex with no load, then the same queries again as soon as it
+  has finished: the first queries a new generation answers, against the warm ones.
 - ``--page``: load the HTML search page (``/?q=…``) rather than ``/api/search``. ``--repo DIR``:
   serve another checkout's code (its ``.venv``) on its own index, for a baseline in the same
-  run: ``--repo ../main --index DIR --no-reindex``.
+  run: ``--repo ../main --index DIR --no-reindex``; its reindexes (with the reindex phases)
+  run that checkout's code too.
 """
 
 from __future__ import annotations
@@ -33,8 +47,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bench import common, http_client, index_bench, queryset
+from bench import common, datasette_peer, http_client, index_bench, queryset
 from bench.http_client import HOST
+
+MODES = ("latency", "throughput", "both")
 
 
 def add_arguments(parser: Any) -> None:
@@ -48,10 +64,24 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument("--threads", type=int, help="threads per server worker")
     parser.add_argument("--max-seconds", type=float, default=1800.0, help="cap of a phase")
     parser.add_argument("--no-reindex", dest="reindex", action="store_false")
+    parser.add_argument("--mode", choices=MODES, default="both")
+    parser.add_argument("--peers", default="datasette", help="'datasette' or '' (none)")
+    parser.add_argument("--passes", type=int, default=2, help="timed passes in latency mode")
+    parser.add_argument("--first", type=int, default=50, help="queries after the reindex")
+    parser.add_argument(
+        "--extra",
+        action="append",
+        default=[],
+        help="a query string added to every newsfind request, as one more latency kind "
+        "(e.g. 'fields=id,title&highlights=none')",
+    )
     parser.add_argument("--queries", type=Path, default=queryset.QUERIES_FILE)
     parser.add_argument("--results", type=Path, default=common.RESULTS_DIR)
     parser.add_argument("--page", action="store_true", help="the HTML search page, not the API")
     parser.add_argument("--repo", type=Path, help="serve this checkout's code (its .venv)")
+    parser.add_argument(
+        "--search-mode", help="the mode parameter of every search (keyword, hybrid, semantic)"
+    )
     parser.add_argument("--no-record", dest="results", action="store_const", const=None)
 
 
@@ -61,12 +91,15 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def search_paths(queries: list[dict[str, Any]], page: bool = False) -> list[str]:
+def search_paths(
+    queries: list[dict[str, Any]], page: bool = False, search_mode: str | None = None
+) -> list[str]:
     """``/api/search?...`` (``page``: ``/?...``) for each query (until as a date-time: an
-    exclusive end)."""
+    exclusive end; ``search_mode``: the ``mode`` parameter, else the server's default)."""
     paths = []
     for entry in queries:
         params: list[tuple[str, str]] = [("q", entry["q"])]
+        params += [("mode", search_mode)] if search_mode else []
         params += [("topic", topic) for topic in entry.get("topics", ())]
         params += [("provider", provider) for provider in entry.get("providers", ())]
         if entry.get("since"):
@@ -81,8 +114,11 @@ def search_paths(queries: list[dict[str, Any]], page: bool = False) -> list[str]
     return paths
 
 
-class Server:
+class Server(http_client.ServedProcess):
     """``newsfind serve`` in its own process group, stopped (SIGTERM, then SIGKILL) on exit."""
+
+    ready_path = "/api/health"
+    label = "newsfind serve"
 
     def __init__(
         self,
@@ -122,22 +158,6 @@ class Server:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-
-    def wait_ready(self, timeout: float = 180.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"http: newsfind serve exited with {self.process.returncode}")
-            try:
-                if http_client.get_once(self.port, "/api/health", timeout=5)[0] == 200:
-                    return
-            except http_client.FAILURES:
-                pass
-            time.sleep(0.25)
-        raise SystemExit("http: newsfind serve did not answer /api/health in time")
-
-    def rss_mb(self) -> float:
-        return round(common.tree_rss(self.process.pid) / 2**20, 1)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -227,73 +247,276 @@ def main(args: Any) -> int:
         raise SystemExit("http: give --corpus DIR or --index DIR")
     load_before = common.load_average()
     work = args.work or (common.work_dir(args.corpus) if args.corpus else None)
+    peers = [name for name in args.peers.split(",") if name]
+    if peers and args.corpus is None:
+        raise SystemExit("http: the Datasette peer needs --corpus")
     if args.corpus is not None and args.index is None:
         assert work is not None
-        index_bench.ensure_built(args.corpus, work, ["newsfind"])
+        index_bench.ensure_built(args.corpus, work, ["newsfind", *peers])
+    elif peers:
+        assert work is not None
+        index_bench.ensure_built(args.corpus, work, peers)
     index = args.index or work / "newsfind"  # type: ignore[operator]
     seeds = args.seeds
     if seeds is None and work is not None:
         seeds = work / "seeds" if (work / "seeds").is_dir() else args.corpus
     if seeds is None and args.reindex:
         raise SystemExit("http: the reindex phase needs --seeds (or --corpus)")
-    paths = search_paths(queryset.load(args.queries)["queries"], page=args.page)
+    entries = queryset.load(args.queries)["queries"]
+    paths = search_paths(entries, page=args.page, search_mode=args.search_mode)
     port = free_port()
     log = Path(work or index) / "serve.log"
     # a SIGTERM (timeout, Ctrl+C's cousin) must still stop the server: make it an exception
     previous_handler = signal.signal(signal.SIGTERM, _terminate)
     server = Server(index, seeds or index, port, args, log)
+    peer = None
     phases: dict[str, Any] = {}
+    latency: dict[str, Any] = {}
     try:
+        if "datasette" in peers:
+            assert work is not None
+            peer = datasette_peer.Server(work / "news.db", free_port(), work / "datasette.log")
         server.wait_ready()
+        if peer is not None:
+            peer.wait_ready()
         Load(port, paths[:5], 1).run(2.0)  # warm every worker's engine before measuring
-        phases["steady"] = phase(server, Load(port, paths, args.connections), args.duration)
+        if args.mode in ("latency", "both"):
+            kinds = latency_kinds(port, paths, entries, peer, args.extra)
+            latency = measure_latency(kinds, args.passes)
+        if args.mode in ("throughput", "both"):
+            phases["steady"] = phase(server, Load(port, paths, args.connections), args.duration)
+            if peer is not None:
+                ranked = [datasette_peer.ranked_path(entry, _now()) for entry in entries]
+                phases["datasette ranked SQL"] = phase(
+                    peer, Load(peer.port, ranked, args.connections), args.duration
+                )
+            if args.reindex:
+                phases["reindex"] = reindex_phase(server, port, paths, args, index, seeds)
         if args.reindex:
-            phases["reindex"] = reindex_phase(server, port, paths, args, index, seeds)
+            phases["after reindex"] = after_reindex(
+                server, port, paths[: args.first], index, seeds, args.repo
+            )
     finally:
         server.stop()
+        if peer is not None:
+            peer.stop()
         signal.signal(signal.SIGTERM, previous_handler)
     documents = len(list(Path(seeds).rglob("*.txt"))) if seeds else 0
     label = common.count_label(documents) if documents else "index"
     record = common.base_record("http", label, args.corpus, load_before)
-    record.update(documents=documents, queries=len(paths), phases=phases, server_log=str(log))
+    record.update(
+        documents=documents,
+        queries=len(paths),
+        mode=args.mode,
+        repo=str(args.repo) if args.repo else None,  # the code served, when not this checkout's
+        search_mode=args.search_mode or "the server's default",
+        latency=latency,
+        phases=phases,
+        server_log=str(log),
+    )
     print(render(record))
     path = common.write_record("http", record, args.results)
     if path:
         print(f"\nrecord: {path}")
-    failed = sum(p["errors"] for p in phases.values())
+    failed = sum(p["errors"] for p in phases.values()) + sum(k["errors"] for k in latency.values())
     return 1 if failed else 0
+
+
+def _now() -> Any:
+    """The clock newsfind's server uses for relative ranges (its own): now."""
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC)
+
+
+# -- one client at a time ------------------------------------------------------------------------
+
+
+def latency_kinds(
+    port: int,
+    paths: list[str],
+    entries: list[dict[str, Any]],
+    peer: datasette_peer.Server | None,
+    extra: list[str],
+) -> dict[str, tuple[int, list[str]]]:
+    """Request kind → (port, one path per query)."""
+    kinds: dict[str, tuple[int, list[str]]] = {"newsfind /api/search": (port, paths)}
+    for query in extra:
+        kinds[f"newsfind ?{query}"] = (port, [f"{path}&{query}" for path in paths])
+    if peer is not None:
+        now = _now()
+        kinds["datasette ranked SQL"] = (
+            peer.port,
+            [datasette_peer.ranked_path(entry, now) for entry in entries],
+        )
+        kinds["datasette table view"] = (
+            peer.port,
+            [datasette_peer.table_path(entry, now) for entry in entries],
+        )
+    return kinds
+
+
+def measure_latency(kinds: dict[str, tuple[int, list[str]]], passes: int) -> dict[str, Any]:
+    """Sequential requests, one client per kind (keep-alive), the kinds alternating query by
+    query; an untimed warm-up pass first."""
+    clients = {name: http_client.KeepAlive(port) for name, (port, _) in kinds.items()}
+    samples: dict[str, list[float]] = {name: [] for name in kinds}
+    took: dict[str, list[float]] = {name: [] for name in kinds}
+    sizes: dict[str, list[int]] = {name: [] for name in kinds}
+    errors: Counter[str] = Counter()
+    timeouts: Counter[str] = Counter()
+    count = len(next(iter(kinds.values()))[1])
+    try:
+        for number in range(passes + 1):
+            for index in range(count):
+                for name, (_, kind_paths) in kinds.items():
+                    started = time.perf_counter()
+                    try:
+                        status, body = clients[name].get(kind_paths[index])
+                    except http_client.FAILURES:
+                        errors[name] += 1
+                        continue
+                    elapsed = (time.perf_counter() - started) * 1000
+                    if status != 200:
+                        errors[name] += 1
+                        continue
+                    if number == 0:
+                        continue
+                    samples[name].append(elapsed)
+                    sizes[name].append(len(body))
+                    _inspect(name, body, took[name], timeouts)
+    finally:
+        for client in clients.values():
+            client.close()
+    result: dict[str, Any] = {}
+    for name, values in samples.items():
+        ordered = sorted(values)
+        row: dict[str, Any] = {
+            "requests": len(ordered),
+            "p50_ms": round(common.percentile(ordered, 0.50), 2),
+            "p95_ms": round(common.percentile(ordered, 0.95), 2),
+            "p99_ms": round(common.percentile(ordered, 0.99), 2),
+            "mean_ms": round(sum(ordered) / len(ordered), 2) if ordered else 0.0,
+            "mean_bytes": round(sum(sizes[name]) / len(sizes[name])) if sizes[name] else 0,
+            "errors": errors[name],
+        }
+        if took[name]:
+            engine = sorted(took[name])
+            row["engine_p50_ms"] = round(common.percentile(engine, 0.50), 2)
+            row["engine_p95_ms"] = round(common.percentile(engine, 0.95), 2)
+        if timeouts[name]:
+            row["facets_timed_out"] = timeouts[name]
+        result[name] = row
+    return result
+
+
+def _inspect(name: str, body: bytes, took: list[float], timeouts: Counter[str]) -> None:
+    """newsfind's own time; Datasette's facets that hit its time limit."""
+    import json
+
+    if name.startswith("newsfind"):
+        value = json.loads(body).get("took_ms")
+        if value is not None:
+            took.append(float(value))
+    elif name == "datasette table view" and json.loads(body).get("facets_timed_out"):
+        timeouts[name] += 1
+
+
+def after_reindex(
+    server: Server, port: int, paths: list[str], index: Path, seeds: Path, repo: Path | None
+) -> dict[str, Any]:
+    """The first queries after a full reindex (no other load) against the same queries warm."""
+    client = http_client.KeepAlive(port)
+    rss_before = server.rss_mb()
+    try:
+        for path in paths:  # warm them on the live generation, then time them warm
+            client.get(path)
+        warm = _timed(client, paths)
+        before = _generation(client)
+        started = time.perf_counter()
+        code = subprocess.run(
+            _reindex_command(seeds, index, repo), cwd=repo or common.ROOT, env=_env(repo)
+        ).returncode
+        seconds = time.perf_counter() - started
+        first = _timed(client, paths)
+        after = _generation(client)
+    finally:
+        client.close()
+    ratio = first["p50_ms"] / warm["p50_ms"] if warm["p50_ms"] else 0.0
+    return {
+        "connections": 1,
+        "requests": first["requests"],
+        "requests_per_second": 0.0,
+        "p50_ms": first["p50_ms"],
+        "p95_ms": first["p95_ms"],
+        "p99_ms": first["max_ms"],
+        "errors": first["errors"],
+        "warm": warm,
+        "first": first,
+        "p50_ratio": round(ratio, 2),
+        "mean_ratio": round(first["mean_ms"] / warm["mean_ms"], 2) if warm["mean_ms"] else 0.0,
+        "generation_changed": before != after,
+        "reindex_exit_code": code,
+        "reindex_seconds": round(seconds, 1),
+        "server_rss_mb_before": rss_before,
+        "server_rss_mb_after": server.rss_mb(),
+    }
+
+
+def _timed(client: http_client.KeepAlive, paths: list[str]) -> dict[str, Any]:
+    values: list[float] = []
+    errors = 0
+    for path in paths:
+        started = time.perf_counter()
+        try:
+            status, _ = client.get(path)
+        except http_client.FAILURES:
+            errors += 1
+            continue
+        values.append((time.perf_counter() - started) * 1000)
+        errors += status != 200
+    ordered = sorted(values)
+    return {
+        "requests": len(values),
+        "p50_ms": round(common.percentile(ordered, 0.50), 2),
+        "p95_ms": round(common.percentile(ordered, 0.95), 2),
+        "max_ms": round(ordered[-1], 2) if ordered else 0.0,
+        "mean_ms": round(sum(values) / len(values), 2) if values else 0.0,
+        "errors": errors,
+    }
+
+
+def _generation(client: http_client.KeepAlive) -> str:
+    import json
+
+    status, body = client.get("/api/health")
+    return str(json.loads(body).get("generation")) if status == 200 else ""
 
 
 def _terminate(signum: int, frame: Any) -> None:
     raise SystemExit(f"http: stopped by signal {signum}")
 
 
-def phase(server: Server, load: Load, seconds: float, **options: Any) -> dict[str, Any]:
+def phase(server: Any, load: Load, seconds: float, **options: Any) -> dict[str, Any]:
     before = server.rss_mb()
     result = load.run(seconds, **options)
     result["server_rss_mb_before"] = before
     result["server_rss_mb_after"] = server.rss_mb()
+    result["server_pss_mb_after"] = server.pss_mb()
     return result
 
 
 def reindex_phase(
     server: Server, port: int, paths: list[str], args: Any, index: Path, seeds: Path
 ) -> dict[str, Any]:
-    command = [
-        sys.executable,
-        "-m",
-        "search.cli",
-        "reindex",
-        "--full",
-        "--quiet",
-        "--seeds-dir",
-        str(seeds),
-        "--index-dir",
-        str(index),
-    ]
+    command = _reindex_command(seeds, index, args.repo)
     started = time.perf_counter()
     reindexer = subprocess.Popen(
-        command, cwd=common.ROOT, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        command,
+        cwd=args.repo or common.ROOT,
+        env=_env(args.repo),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     finished: dict[str, float] = {}
 
@@ -322,6 +545,22 @@ def reindex_phase(
     return result
 
 
+def _reindex_command(seeds: Path, index: Path, repo: Path | None) -> list[str]:
+    """A full reindex by this checkout's code, or by ``repo``'s (``--repo``: its .venv)."""
+    return [
+        str(repo / ".venv" / "bin" / "python") if repo else sys.executable,
+        "-m",
+        "search.cli",
+        "reindex",
+        "--full",
+        "--quiet",
+        "--seeds-dir",
+        str(seeds),
+        "--index-dir",
+        str(index),
+    ]
+
+
 def phase_rows(record: dict[str, Any]) -> list[list[Any]]:
     """One row per phase: requests, req/s, p50/p95/p99 ms, errors, server RSS before/after."""
     return [
@@ -335,12 +574,51 @@ def phase_rows(record: dict[str, Any]) -> list[list[Any]]:
             p["errors"],
             p["server_rss_mb_before"],
             p["server_rss_mb_after"],
+            p.get("server_pss_mb_after"),
         ]
         for name, p in record["phases"].items()
     ]
 
 
+def latency_rows(record: dict[str, Any]) -> list[list[Any]]:
+    return [
+        [
+            name,
+            k["requests"],
+            k["p50_ms"],
+            k["p95_ms"],
+            k["p99_ms"],
+            k["mean_ms"],
+            k.get("engine_p50_ms"),
+            k.get("engine_p95_ms"),
+            k["mean_bytes"],
+            k["errors"],
+        ]
+        for name, k in record.get("latency", {}).items()
+    ]
+
+
 def render(record: dict[str, Any]) -> str:
+    text = ""
+    if record.get("latency"):
+        text = common.table(
+            (
+                f"http {record['label']}, one client",
+                "requests",
+                "p50 ms",
+                "p95 ms",
+                "p99 ms",
+                "mean ms",
+                "engine p50",
+                "engine p95",
+                "bytes",
+                "errors",
+            ),
+            latency_rows(record),
+        )
+        if not record["phases"]:
+            return text
+        text += "\n\n"
     rows = phase_rows(record)
     headers = (
         f"http {record['label']} ({next(iter(record['phases'].values()))['connections']} conns)"
@@ -354,8 +632,18 @@ def render(record: dict[str, Any]) -> str:
         "errors",
         "RSS MB before",
         "RSS MB after",
+        "PSS MB after",
     )
-    text = common.table(headers, rows)
+    text += common.table(headers, rows)
+    after = record["phases"].get("after reindex")
+    if after:
+        text += (
+            f"\nfirst {after['first']['requests']} queries after a full reindex: p50 "
+            f"{after['first']['p50_ms']} ms, mean {after['first']['mean_ms']} ms, max "
+            f"{after['first']['max_ms']} ms; warm p50 {after['warm']['p50_ms']} ms, mean "
+            f"{after['warm']['mean_ms']} ms (×{after['p50_ratio']} p50, ×{after['mean_ratio']} "
+            f"mean; generation changed: {after['generation_changed']})"
+        )
     reindex = record["phases"].get("reindex")
     if reindex:
         text += (

@@ -7,9 +7,12 @@ Only 127.0.0.1 is ever asked; every loop runs until its ``stop`` event is set.
 from __future__ import annotations
 
 import http.client
+import subprocess
 import threading
 import time
 from collections.abc import Callable
+
+from . import common
 
 HOST = "127.0.0.1"
 FAILURES = (OSError, http.client.HTTPException)
@@ -86,3 +89,32 @@ def get_once(port: int, path: str, timeout: float = 60.0) -> tuple[int, bytes]:
         return client.get(path)
     finally:
         client.close()
+
+
+class ServedProcess:
+    """A server this bench started (``process``, listening on ``port``): waiting for it, and
+    its memory. Subclasses name the path that answers 200 once it is ready."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    ready_path = "/"
+    label = "server"
+
+    def wait_ready(self, timeout: float = 180.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"http: {self.label} exited with {self.process.returncode}")
+            try:
+                if get_once(self.port, self.ready_path, timeout=5)[0] == 200:
+                    return
+            except FAILURES:
+                pass
+            time.sleep(0.25)
+        raise SystemExit(f"http: {self.label} did not answer {self.ready_path} in time")
+
+    def rss_mb(self) -> float:
+        return round(common.tree_rss(self.process.pid) / 2**20, 1)
+
+    def pss_mb(self) -> float:
+        return round(common.tree_rss(self.process.pid, pss=True) / 2**20, 1)

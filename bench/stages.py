@@ -111,6 +111,10 @@ def build(engine: str, parsed: str, target: str) -> dict:
         count = peers.build_fts5(docs, target_path)
     elif engine == "tantivy":
         count = peers.build_tantivy(docs, target_path)
+    elif engine == "datasette":
+        from bench import datasette_peer
+
+        count = datasette_peer.build(docs, target_path)
     else:
         raise SystemExit(f"unknown engine {engine!r}")
     seconds = time.perf_counter() - started

@@ -39,7 +39,8 @@ def make_engine(config: Mapping[str, Any] | None = None) -> Engine:
         return TypesenseEngine(config)
     from .whoosh.engine import WhooshEngine
 
-    return WhooshEngine(index_dir(config))
+    # a server warms each new generation before it goes live (search.whoosh.warmup)
+    return WhooshEngine(index_dir(config), watch=bool((config or {}).get("WARM_UP", False)))
 
 
 def make_indexer(config: Mapping[str, Any] | None = None) -> Indexer:

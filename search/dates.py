@@ -30,6 +30,7 @@ rest.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 from collections.abc import Mapping
@@ -200,16 +201,16 @@ def histogram(
         slots = sorted(slot for slot, count in counts.items() if count)
     buckets = []
     for slot in slots:
-        start = slot_start(interval, slot)
-        buckets.append(
-            DateBucket(
-                start,
-                slot_start(interval, slot + 1),
-                label(interval, start),
-                int(counts.get(slot, 0)),
-            )
-        )
+        start, end, name = _bucket(interval, slot)
+        buckets.append(DateBucket(start, end, name, int(counts.get(slot, 0))))
     return DateHistogram(interval=interval, buckets=tuple(buckets), undated=undated)
+
+
+@functools.lru_cache(maxsize=4096)
+def _bucket(interval: str, slot: int) -> tuple[dt.datetime, dt.datetime, str]:
+    """A slot's start, end and label (the same few hundred slots make every histogram)."""
+    start = slot_start(interval, slot)
+    return start, slot_start(interval, slot + 1), label(interval, start)
 
 
 def no_dates(undated: int) -> DateHistogram:

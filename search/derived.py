@@ -1,4 +1,4 @@
-"""Data derived from articles at reindex (stories, vectors): how each commit's state is stored.
+"""Data derived at reindex (stories, vectors, columns): how each commit's state is stored.
 
 Every kind of derived data is one state per index commit, in one ``.npz`` file per commit and
 kind, written whole before the commit it belongs to (``search.reindex`` calls
@@ -10,6 +10,11 @@ kind, written whole before the commit it belongs to (``search.reindex`` calls
 - Typesense: ``<kind>-<collection>.npz`` beside the reindex lock, written before the alias
   switch of a full run and after the documents of an incremental one (the documents carry what a
   query needs of it: story ids, the vector).
+
+``columns`` is the Whoosh engine's own kind: the per-document arrays of a commit, computed from
+its segments at commit time (``whoosh.columns``) and memory-mapped by every server process.
+Each segment's positions table (``whoosh.positions``) is not a kind of its own: it belongs to
+one segment, never changes, and comes and goes with that segment's files.
 
 A run that dies before its commit leaves the live commit and its files as they were; a state out
 of step with the index (a run that died between a Typesense write and its state) makes the next
@@ -27,7 +32,8 @@ from typing import IO, Any
 
 import numpy as np
 
-KINDS = ("stories", "vectors")
+KINDS = ("stories", "vectors", "columns")
+"""``columns``: the Whoosh engine's per-document arrays of each commit (``whoosh.columns``)."""
 
 Save = Callable[[Any, Path], None]
 """Writes a state to a path (``write_atomically`` inside)."""

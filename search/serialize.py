@@ -9,6 +9,7 @@ plus ``score`` and ``highlights``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,11 +28,25 @@ from .documents import article_to_stored
 def iso(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
+    return _iso(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _iso(value: dt.datetime) -> str:
+    """(cached: a histogram's bucket bounds are the same few hundred moments every time)"""
     return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def segments_to_list(parts: tuple[Segment, ...]) -> list[dict[str, Any]]:
     return [{"text": part.text, "match": part.match} for part in parts]
+
+
+HIT_KEYS = (
+    "id", "title", "excerpt", "url", "type", "category", "quality", "heat", "published",
+    "published_at", "provider", "topics", "images", "related", "score", "highlights",
+    "related_matches", "story",
+)  # fmt: skip
+"""The keys of ``hit_to_dict``'s answer, in its order (the API's ``fields=`` names them)."""
 
 
 def hit_to_dict(hit: Hit) -> dict[str, Any]:

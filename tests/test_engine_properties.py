@@ -230,7 +230,9 @@ def test_vectorised_matching_equals_whoosh(corpus: list[Doc], texts: list[str]) 
                 parsed = query.parse(text)
                 assert not parsed.plain_fallback, text
                 evaluation = matching.evaluate(parsed.root, snapshot)
-                mine = {snapshot.ids[d] for d in np.flatnonzero(evaluation.mask & snapshot.visible)}
+                mine = {
+                    snapshot.id_of(d) for d in np.flatnonzero(evaluation.mask & snapshot.visible)
+                }
                 reference = matching.to_whoosh(
                     parsed.root, lambda p: snapshot.expand(p.prefix, p.fields)
                 )
@@ -265,7 +267,7 @@ def test_differential_on_a_multi_segment_index_with_deletions(tmp_path: Path) ->
         ]:
             parsed = query.parse(text)
             evaluation = matching.evaluate(parsed.root, snapshot)
-            mine = {snapshot.ids[d] for d in np.flatnonzero(evaluation.mask & snapshot.visible)}
+            mine = {snapshot.id_of(d) for d in np.flatnonzero(evaluation.mask & snapshot.visible)}
             reference = matching.to_whoosh(
                 parsed.root, lambda p: snapshot.expand(p.prefix, p.fields)
             )

@@ -288,6 +288,11 @@ class _Before:
         generations = set(layout.generations(index))
         return cls(probe(index), live, _uncommitted_files(live), generations)
 
+    @property
+    def toc(self) -> int:
+        assert self.key is not None
+        return self.key[1]
+
     def new_files(self) -> set[str]:
         """Files of segments begun since, uncommitted, in the live generation."""
         return _uncommitted_files(self.live) - self.uncommitted
@@ -306,9 +311,21 @@ MOMENTS: dict[str, Callable[[_Before, Path], bool]] = {
     "incremental: a new segment complete, not committed": lambda b, index: any(
         name.endswith(".seg") for name in b.new_files()
     ),
+    "incremental: the commit's column file being written or written": lambda b, index: any(
+        name.startswith((".columns-", f"columns-{b.toc + 1}.")) for name in _files(b.live)
+    ),
     "full: a new generation started": lambda b, index: bool(b.new_generations(index)),
     "full: a segment of the new generation complete": lambda b, index: any(
         name.endswith(".seg") for folder in b.new_generations(index) for name in _files(folder)
+    ),
+    "full: the new generation's column file being written or written": lambda b, index: any(
+        name.startswith((".columns-", "columns-"))
+        for folder in b.new_generations(index)
+        for name in _files(folder)
+    ),
+    # (a server process that never warms it holds the run here: see _kill_at)
+    "full: the new generation announced, servers warming it": lambda b, index: (
+        layout.announced(index) is not None
     ),
     "full: the new generation complete, not switched": lambda b, index: any(
         indexer.SCHEMA_MARK in _files(folder) for folder in b.new_generations(index)
@@ -346,6 +363,7 @@ def _kill_at(seeds: Path, index: Path, moment: str, before: _Before) -> bool:
     A run that ends without showing the moment fails the test."""
     full = moment.startswith("full")
     command = reindex_command(seeds, index, "-q", "--workers", "2", *(["--full"] * full))
+    silent = layout.Reader(index) if "announced" in moment else None  # alive, never warms
     process = subprocess.Popen(
         command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         start_new_session=True,
@@ -364,6 +382,8 @@ def _kill_at(seeds: Path, index: Path, moment: str, before: _Before) -> bool:
         if process.poll() is None and time.monotonic() >= deadline:
             os.killpg(process.pid, signal.SIGKILL)
         _, stderr = process.communicate(timeout=120)
+        if silent is not None:
+            silent.close()
     assert process.returncode in (0, -signal.SIGKILL), stderr.decode()[-3000:]
     if process.returncode == 0:
         assert probe(index) != before.key, f"the run ended without {moment!r} showing on disk"
@@ -459,6 +479,7 @@ def test_sigkill_while_writing_leaves_the_last_commit_searchable(tmp_path: Path)
             _assert_vectors_in_step(index, moment)
             engine = WhooshEngine(index)
             try:
+                assert engine.snapshot().columns.mapped, moment  # the commit's own file
                 assert engine.search(SearchRequest(per_page=1)).total == len(committed), moment
                 for version in ("a", "b"):
                     marked = sum(v == version for v in committed.values())
@@ -477,6 +498,8 @@ def test_sigkill_while_writing_leaves_the_last_commit_searchable(tmp_path: Path)
     live = index / str(layout.current_generation(index))
     assert _uncommitted_files(live) == set()
     assert not (live / "MAIN.tmp").exists()
+    assert not list(live.glob(".columns-*"))
+    assert layout.announced(index) is None
     older = [name for name in layout.generations(index) if name != live.name]
     assert len(older) <= 1 and all(name < live.name for name in older), older
 

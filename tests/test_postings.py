@@ -48,11 +48,30 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str
     return root / "index", bodies, by_whoosh
 
 
-@pytest.fixture(params=["newsfind", "whoosh"])
+class _Unmapped:
+    """An index whose readers read posting lists with ``pread``, as a ``Snapshot``'s do."""
+
+    def __init__(self, index_dir: Path) -> None:
+        self.name, self.ix = layout.open_current(index_dir)
+        self.folder = index_dir / self.name
+
+    def reader(self) -> Any:
+        reader = self.ix.reader()
+        for leaf, _ in reader.leaf_readers():
+            assert postings.read_postings_unmapped(leaf, str(self.folder))
+            assert isinstance(leaf._terms._postfile, postings._PreadFile)
+        return reader
+
+
+@pytest.fixture(params=["newsfind", "whoosh", "newsfind, posting lists read unmapped"])
 def index(request: pytest.FixtureRequest, built: tuple[Path, dict[str, str], Any]) -> Any:
-    """The articles' index as written by ``reindex``, then by Whoosh's own writer."""
+    """The articles' index as written by ``reindex``, then by Whoosh's own writer, then by
+    ``reindex`` with the posting files read with ``pread`` (the matchers read them that way too).
+    """
     if request.param == "whoosh":
         return built[2]
+    if request.param.startswith("newsfind, "):
+        return _Unmapped(built[0])
     return layout.open_current(built[0])[1]
 
 

@@ -412,6 +412,8 @@ def _trigger(kind: str, index: Path) -> Callable[[], bool]:
         return lambda: _segment_files(index / current) != segments
     if kind == "incremental: just committed":
         return lambda: generation_key(index) != key
+    if kind == "positions table being written":  # a worker's temporary table shows
+        return lambda: any(index.glob("*/.*.nfpos.*"))
     raise ValueError(kind)
 
 
@@ -461,6 +463,25 @@ def _kill_reindex(seeds: Path, index: Path, full: bool, when: float | str, log: 
     return "killed before writing"
 
 
+def kill_plan(
+    seeds: Path, index: Path, flip: Callable[[], None], fractions: tuple[float, ...]
+) -> tuple[dict[bool, float], list[tuple[bool, float | str]]]:
+    """One uninterrupted run of each kind (full, incremental) gives the time scale of the
+    kills: ``(durations, [(full, seconds into the run)…])``."""
+    durations = {}
+    for full in (True, False):
+        flip()
+        started = time.monotonic()
+        run_reindex(seeds, index, *(["--full"] if full else []))
+        durations[full] = time.monotonic() - started
+    plan: list[tuple[bool, float | str]] = [
+        (full, round(durations[full] * fraction, 3))
+        for full in (True, False)
+        for fraction in fractions
+    ]
+    return durations, plan
+
+
 def _orphan_segments(index: Path) -> set[str]:
     """Segment files of the live generation that its table of contents does not list."""
     live = index / str(layout.current_generation(index))
@@ -498,18 +519,8 @@ def test_sigkilled_reindexes_never_disturb_the_server_and_need_no_clean_up(
         port = port_of(server)
         with Load(port, load_paths(article_id(499)), clients=2) as load:
             load.wait_for(lambda a: True, count=10)
-            # one uninterrupted run of each kind gives the time scale of the kills
-            durations = {}
-            for full in (True, False):
-                flip()
-                started = time.monotonic()
-                run_reindex(seeds, index, *(["--full"] if full else []))
-                durations[full] = time.monotonic() - started
-            plan: list[tuple[bool, float | str]] = [
-                (full, round(durations[full] * fraction, 3))
-                for full in (True, False)
-                for fraction in (0.02, 0.06, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
-            ]
+            fractions = (0.02, 0.06, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+            durations, plan = kill_plan(seeds, index, flip, fractions)
             plan += [(event.startswith("full"), event) for event in EVENTS]
             for number, (full, when) in enumerate(plan):
                 flip()

@@ -352,11 +352,12 @@ def test_openapi_document_is_valid_and_covers_every_endpoint(web_app: Flask) -> 
     }
     assert api_rules == set(body["paths"])
     documented = {
-        p["$ref"].rsplit("/", 1)[1] for p in body["paths"]["/api/search"]["get"]["parameters"]
+        p["$ref"].rsplit("/", 1)[1] if "$ref" in p else p["name"]
+        for p in body["paths"]["/api/search"]["get"]["parameters"]
     }
-    from web.params import SEARCH_PARAMS
+    from web.params import SEARCH_PARAMS, SHAPE_PARAMS
 
-    assert documented == set(SEARCH_PARAMS)
+    assert documented == {*SEARCH_PARAMS, *SHAPE_PARAMS}
 
 
 # --- errors without internals, and no index ----------------------------------------------

@@ -34,11 +34,15 @@ DEFAULTS: dict[str, Any] = {
     "MAX_QUERY_STRING_BYTES": 8 * 1024,
     "SEND_FILE_MAX_AGE_DEFAULT": 3600,
     "JSON_SORT_KEYS": False,
+    "WARM_UP": True,
 }
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    from .jsonview import FastJSONProvider
+
     app = Flask(__name__)
+    app.json = FastJSONProvider(app)
     app.config.from_mapping(DEFAULTS)
     app.config.from_prefixed_env("NEWSFIND")
     if test_config is not None:

@@ -4,11 +4,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, request
 
 from . import exports, jsonview, openapi
 from .caching import conditional
 from .data import article_and_similar, search_params, story, suggestions, trending
+from .params import SHAPE_PARAMS, parse_shape
 from .state import get_engine
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -16,11 +17,12 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 
 @bp.get("/search")
 def search() -> Response:
-    params = search_params(strict=True)
+    params = search_params(strict=True, also=SHAPE_PARAMS)
+    shape = parse_shape(request.args)
 
     def produce() -> tuple[str, Response]:
         result = get_engine().search(params.request)
-        return result.generation, jsonify(jsonview.result_to_dict(result))
+        return result.generation, jsonify(jsonview.shaped(jsonview.result_to_dict(result), shape))
 
     return conditional("json", produce, clock_dependent=params.request.range is not None)
 

@@ -22,14 +22,16 @@ MAX_MORE_LIKE_THIS = 20
 MAX_TRENDING = 50
 
 
-def search_params(*, strict: bool) -> SearchParams:
+def search_params(*, strict: bool, also: tuple[str, ...] = ()) -> SearchParams:
     """The page (not ``strict``) groups by story unless told otherwise; the API does not, so
-    that its clients keep one hit per article (``group=story`` gives the page's answer)."""
+    that its clients keep one hit per article (``group=story`` gives the page's answer).
+    ``also``: parameters the caller reads itself (``/api/search``'s shape)."""
     return parse_search(
         request.args,
         per_page=int(current_app.config["PER_PAGE"]),
         include_unpublished=is_admin(),
         strict=strict,
+        also=also,
         default_group="none" if strict else "story",
     )
 

@@ -43,7 +43,9 @@ from .openapi_parts import (
     _query_param,
     _ref,
     _response,
+    shape_params,
 )
+from .params import HIT_FIELDS
 
 MODE_DESCRIPTION = (
     "What matches and how it ranks. keyword: articles with the query's words (BM25F). "
@@ -79,6 +81,32 @@ def schemas() -> dict[str, Any]:
         "images": _array(_ref("Image")),
         "related": _array(_ref("RelatedArticle")),
     }
+    highlights = {
+        "title": _array(_ref("Segment")),
+        "excerpt": _array(_ref("Segment")),
+        "body": {
+            **_array(_ref("Segment")),
+            "description": "Empty unless the body matched the query.",
+        },
+    }
+    hit_fields = {
+        **article_fields,
+        "story": {
+            **_nullable(_ref("StoryBrief")),
+            "description": "With group=story: the story this hit stands for; else null.",
+        },
+        "score": NUMBER,
+        "highlights": _obj(highlights),
+        "related_matches": {
+            **_array(_array(_ref("Segment"))),
+            "description": (
+                "Non-empty when the hit matched the query only through the titles of "
+                "its related coverage: those titles, marked. Such hits come after every "
+                "hit matching in its own title, excerpt, body, topics or source."
+            ),
+        },
+    }
+
     return {
         "Error": _obj(
             {
@@ -126,34 +154,11 @@ def schemas() -> dict[str, Any]:
             }
         ),
         **openapi_stories.schemas(article_fields),
-        "Hit": _obj(
-            {
-                **article_fields,
-                "story": {
-                    **_nullable(_ref("StoryBrief")),
-                    "description": "With group=story: the story this hit stands for; else null.",
-                },
-                "score": NUMBER,
-                "highlights": _obj(
-                    {
-                        "title": _array(_ref("Segment")),
-                        "excerpt": _array(_ref("Segment")),
-                        "body": {
-                            **_array(_ref("Segment")),
-                            "description": "Empty unless the body matched the query.",
-                        },
-                    }
-                ),
-                "related_matches": {
-                    **_array(_array(_ref("Segment"))),
-                    "description": (
-                        "Non-empty when the hit matched the query only through the titles of "
-                        "its related coverage: those titles, marked. Such hits come after every "
-                        "hit matching in its own title, excerpt, body, topics or source."
-                    ),
-                },
-            }
-        ),
+        "Hit": _obj(hit_fields),
+        "SearchHit": {
+            **_obj({**hit_fields, "highlights": _obj(highlights, required=[])}, required=["id"]),
+            "description": "A Hit, cut to what `fields=` and `highlights=` ask (id always).",
+        },
         "Article": _obj(
             {
                 **article_fields,
@@ -266,7 +271,7 @@ def schemas() -> dict[str, Any]:
                         "typed found nothing or clearly less). `exact=1` searches it as typed."
                     ),
                 },
-                "hits": _array(_ref("Hit")),
+                "hits": _array(_ref("SearchHit")),
                 "facets": {
                     "type": "object",
                     "additionalProperties": _ref("Facet"),
@@ -441,8 +446,8 @@ def _export(mimetype: str, shape: str) -> dict[str, Any]:
             "operationId": "export" + mimetype.split("/")[1].upper(),
             "summary": f"Export the search's hits (streamed, at most {EXPORT_MAX})",
             "description": shape
-            + " Same parameters as /api/search but the paging ones; every matching article,"
-            " whatever `group` says.",
+            + " Same search parameters as /api/search but the paging ones (not fields or"
+            " highlights); every matching article, whatever `group` says.",
             "parameters": [*params, limit],
             "responses": {
                 "200": {
@@ -464,7 +469,7 @@ def paths() -> dict[str, Any]:
             "get": {
                 "operationId": "search",
                 "summary": "Ranked, faceted search",
-                "parameters": search_params,
+                "parameters": [*search_params, *shape_params(HIT_FIELDS)],
                 "responses": {
                     "200": {
                         **_response("Hits, total, facets, date histogram.", "SearchResult"),

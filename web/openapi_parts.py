@@ -71,3 +71,20 @@ def _errors(*extra: str) -> dict[str, Any]:
 
 
 ETAG_HEADER = {"ETag": {"schema": STRING, "description": "Weak; changes with the index."}}
+
+
+def shape_params(hit_fields: tuple[str, ...]) -> list[dict[str, Any]]:
+    """``/api/search``'s ``fields`` and ``highlights``: what each hit carries (by default
+    everything, as in ``SearchHit``)."""
+    fields = "Only these keys in each hit (id is always kept); repeat it or join names by commas."
+    marks = (
+        "Highlights in each hit: all (default), none (no key), or some of title, excerpt, body "
+        "(asked for, they are kept even when fields= leaves highlights out)."
+    )
+    return [
+        _query_param(name, _array({"enum": list(values)}), text, style="form", explode=True)
+        for name, values, text in (
+            ("fields", hit_fields, fields),
+            ("highlights", ("all", "none", "title", "excerpt", "body"), marks),
+        )
+    ]

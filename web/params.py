@@ -29,6 +29,7 @@ from werkzeug.datastructures import MultiDict
 from search.contract import DEFAULT_MODE, FILTER_FIELDS, MAX_QUERY_CHARS, SearchRequest
 from search.dates import parse_date
 from search.errors import QueryTooLong, RequestError
+from search.serialize import HIT_KEYS
 
 SINGLE = (
     "q",
@@ -71,13 +72,15 @@ def parse_search(
     include_unpublished: bool = False,
     strict: bool = True,
     now: dt.datetime | None = None,
+    also: tuple[str, ...] = (),
     default_group: str = "none",
 ) -> SearchParams:
-    """Validate the parameters; ``strict`` rejects unknown ones (the API does, pages don't).
+    """Validate the parameters; ``strict`` rejects unknown ones (the API does, pages don't)
+    but for ``also`` (parameters of the response's shape, read by the caller).
     ``default_group``: the grouping when ``group`` is absent (the page groups by story, the API
     does not unless asked)."""
     if strict:
-        reject_unknown(args, SEARCH_PARAMS)
+        reject_unknown(args, (*SEARCH_PARAMS, *also))
     raw_q = args.get("q", "")
     if len(raw_q) > MAX_QUERY_CHARS:
         raise QueryTooLong("q", f"is longer than {MAX_QUERY_CHARS} characters")
@@ -185,3 +188,53 @@ def parse_int(name: str, text: str) -> int:
         return int(text, 10)
     except ValueError:
         raise RequestError(name, f"must be an integer, got {text[:40]!r}") from None
+
+
+# -- the shape of /api/search's answer -----------------------------------------------------------
+
+HIT_FIELDS = HIT_KEYS
+"""What ``fields=`` may name: the keys of a hit (``search.serialize.hit_to_dict``)."""
+HIGHLIGHTED = ("title", "excerpt", "body")
+SHAPE_PARAMS = ("fields", "highlights")
+
+
+@dataclass(frozen=True)
+class Shape:
+    """Which keys each hit of ``/api/search`` carries (None: all) and which highlights."""
+
+    fields: frozenset[str] | None = None
+    highlights: tuple[str, ...] = HIGHLIGHTED
+
+    @property
+    def whole(self) -> bool:
+        return self.fields is None and self.highlights == HIGHLIGHTED
+
+
+def parse_shape(args: MultiDict[str, str]) -> Shape:
+    """``fields=id,title,url`` (or repeated): only these keys in each hit (``id`` always);
+    ``highlights=none`` or some of ``title``, ``excerpt``, ``body``: only these highlights
+    (``all``, the default: every one; ``none`` adds none to the others). Highlights asked for
+    (``highlights=`` other than ``none``) are kept whatever ``fields=`` says."""
+    fields = _names(args, "fields", HIT_FIELDS)
+    highlights = _names(args, "highlights", (*HIGHLIGHTED, "all", "none"))
+    if highlights is None or "all" in highlights:
+        shown: tuple[str, ...] = HIGHLIGHTED
+    else:  # "none" adds nothing: none,title is title
+        shown = tuple(name for name in HIGHLIGHTED if name in highlights)
+    if fields is not None and highlights is not None and shown:
+        fields.add("highlights")
+    return Shape(None if fields is None else frozenset({"id", *fields}), shown)
+
+
+def _names(args: MultiDict[str, str], param: str, allowed: tuple[str, ...]) -> set[str] | None:
+    given = args.getlist(param)
+    if not given:
+        return None
+    names = {name.strip() for value in given for name in value.split(",")}
+    if "" in names:
+        raise RequestError(param, "has an empty name; list names separated by commas")
+    unknown = sorted(names - set(allowed))
+    if unknown:
+        named = ", ".join(repr(name[:40]) for name in unknown[:5])
+        raise RequestError(param, f"has unknown {named}; use {', '.join(allowed)}")
+    return names

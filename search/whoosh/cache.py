@@ -77,6 +77,12 @@ class CostAwareCache:
             if len(self._heap) > 2 * len(self._items) + 64:
                 self._compact()
 
+    def keys(self) -> list[Hashable]:
+        """The keys held, the most credited (dearest to recompute, most recently used) first."""
+        with self._lock:
+            entries = sorted(self._items.items(), key=lambda item: -item[1].credit)
+        return [key for key, _ in entries]
+
     def __len__(self) -> int:
         return len(self._items)
 

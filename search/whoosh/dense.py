@@ -33,7 +33,7 @@ class DenseIndex:
         state = vectors.load(path) or vectors.VectorState.empty()
         n = snapshot.doc_count
         matrix = np.zeros((n, DIMENSIONS), dtype=np.float16)  # as stored: half of float32
-        docs = np.array([snapshot.doc_of_id.get(i, -1) for i in state.ids], dtype=np.int64)
+        docs = snapshot.doc_of_id.many(state.ids)
         known = docs >= 0
         matrix[docs[known]] = state.vectors[known]
         self.has = np.zeros(n, dtype=bool)

@@ -47,6 +47,7 @@ internally locked caches and Whoosh reader.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import importlib.metadata
 import json
 import os
@@ -77,7 +78,7 @@ from ..errors import IndexUnavailable, NotFound
 from ..ranking import SEARCH_FIELDS
 from ..stories import trending as story_trending
 from ..stories import view as story_view
-from . import counts, dense, layout, matching, stories
+from . import counts, dense, layout, matching, stories, warmup
 from .snapshot import DEFAULT_CACHE_BYTES, ClauseVector, Snapshot, probe
 
 MORE_LIKE_THIS_TERMS = 12
@@ -94,6 +95,7 @@ class WhooshEngine:
         *,
         check_interval: float = 0.0,
         cache_bytes: int = DEFAULT_CACHE_BYTES,
+        watch: bool = False,
     ) -> None:
         self.index_dir = Path(index_dir)
         self.check_interval = check_interval
@@ -103,6 +105,8 @@ class WhooshEngine:
         self.vectors = QueryVectors()
         self._snapshot = Snapshot.open(self.index_dir, cache_bytes)
         self._signature = _signature(self.index_dir, self._snapshot.name)
+        # a server process warms announced generations before they go live (warmup)
+        self._watcher = warmup.Watcher(self) if watch else None
 
     # -- snapshots -----------------------------------------------------------------------------
 
@@ -128,15 +132,23 @@ class WhooshEngine:
         try:
             if self._snapshot is not current:
                 return self._snapshot
-            try:
-                fresh = Snapshot.open(self.index_dir, self.cache_bytes)
-            except IndexUnavailable:
-                return current
+            fresh = self._watcher.take(key) if self._watcher is not None else None
+            if fresh is None:
+                try:
+                    fresh = Snapshot.open(self.index_dir, self.cache_bytes)
+                except IndexUnavailable:
+                    return current
+                if self._watcher is not None:  # a server: warm it from the last one meanwhile
+                    warmup.warm_in_background(fresh, current)
             self._snapshot = fresh
             self._signature = signature
             return fresh
         finally:
             self._swap_lock.release()
+
+    def current(self) -> Snapshot:
+        """The snapshot requests use now, without looking for a new generation."""
+        return self._snapshot
 
     def refresh(self) -> Snapshot:
         """Look for a new index generation now (tests, admin tools)."""
@@ -144,6 +156,8 @@ class WhooshEngine:
         return self.snapshot()
 
     def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.close()
         self._snapshot.close()
 
     def generation(self) -> str:
@@ -361,6 +375,7 @@ def _hits(
     if not docs:
         return ()
     marks = highlight.marks(root)
+    key = marks.key
     # whether the body matched: from the clauses' field bits, not by analysing the body again
     body_vectors = [
         snapshot.words(leaf.stems, leaf.fields)
@@ -370,11 +385,25 @@ def _hits(
     ]
     hits = []
     for doc, score, related in zip(docs, scores, related_only, strict=True):
-        stored = snapshot.stored(doc)
-        article = stored_to_article(json.loads(stored["doc"]), source_path=stored.get("path", ""))
-        body = stored.get("body", "") if _in_body(body_vectors, doc) else ""
-        hits.append(marks.hit(article, score, body, related))
+        article, body = snapshot.article(doc)
+        shown = body if _in_body(body_vectors, doc) else ""
+        # a hit's marks depend only on the document and the query's terms: asked again, the
+        # same query (or another with the same terms) reuses them
+        parts = snapshot.memo(
+            ("marks", doc, key, bool(shown)),
+            functools.partial(marks.parts, article, shown),
+            _parts_bytes,
+        )
+        title, excerpt, body_snippet = parts
+        related_marks = marks.related_titles(article) if related else ()
+        hits.append(
+            Hit(article, score, title, excerpt, body_snippet, related_matches=related_marks)
+        )
     return tuple(hits)
+
+
+def _parts_bytes(parts: highlight.Parts) -> int:
+    return 200 + sum(120 + 2 * len(segment.text) for part in parts for segment in part)
 
 
 def _in_body(vectors: list[ClauseVector], doc: int) -> bool:
@@ -390,8 +419,7 @@ def _in_body(vectors: list[ClauseVector], doc: int) -> bool:
 
 
 def _plain_hit(snapshot: Snapshot, doc: int, score: float) -> Hit:
-    stored = snapshot.stored(doc)
-    article = stored_to_article(json.loads(stored["doc"]), source_path=stored.get("path", ""))
+    article, _ = snapshot.article(doc)
     title = (Segment(article.title),) if article.title else ()
     excerpt = (Segment(article.excerpt),) if article.excerpt else ()
     return Hit(article=article, score=score, title=title, excerpt=excerpt)

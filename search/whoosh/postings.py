@@ -24,12 +24,14 @@ from __future__ import annotations
 import bisect
 import io
 import itertools
+import os
 import pickle
 import re
 import struct
+import weakref
 import zlib
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from whoosh import formats
@@ -38,6 +40,9 @@ from whoosh.filedb import compound, structfile
 from whoosh.filedb.filetables import _lengths as _RECORD_HEADER
 from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
+
+if TYPE_CHECKING:
+    from .positions import Table
 
 _MAGIC = whoosh3.WHOOSH3_HEADER_MAGIC
 _INT = rb"(?:K.|M..|J....)"
@@ -86,8 +91,8 @@ def postings(leaf: Any, field: str, term: bytes, info: Any = None) -> tuple[np.n
         return _postings_by_matcher(leaf, field, term)
 
 
-class _Unexpected(Exception):
-    pass
+class _Unexpected(ValueError):
+    """Data in a layout this module does not know (its callers fall back to Whoosh's own)."""
 
 
 def _read_blocks(leaf: Any, info: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -136,19 +141,24 @@ def _blocks(leaf: Any, info: Any) -> Iterator[tuple[int, int, int, bytes]]:
 
 
 def positions(
-    leaf: Any, field: str, term: bytes, docs: np.ndarray
+    leaf: Any, field: str, term: bytes, docs: np.ndarray, table: Table | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(document, position)`` pairs of a term for those of ``docs`` (sorted, segment-local):
     two flat ``int64`` arrays, one entry per occurrence, by document then position.
 
-    Only the blocks that can hold one of ``docs`` are inflated and unpickled. The postings'
-    values (each a count and a pickled list of position deltas) are then decoded in one
-    ``pickle.loads`` of their lists side by side, rather than one call per posting.
+    From the segment's positions ``table`` when it holds the term (``search.whoosh.positions``:
+    one read, no unpickling). Else only the blocks that can hold one of ``docs`` are inflated
+    and unpickled, and the postings' values (each a count and a pickled list of position
+    deltas) are decoded in one ``pickle.loads`` of their lists side by side.
     """
     try:
         info = leaf._terms.term_info(field, term)
     except (KeyError, TermNotFound):
         return EMPTY_POSITIONS
+    if table is not None and not info.is_inlined():
+        found = table.positions(info.extent()[0], docs)
+        if found is not None:
+            return found
     try:
         ids, values = _values_of(leaf, info, docs)
         return _decode_positions(ids, values, leaf.schema[field].format)
@@ -203,6 +213,15 @@ def _decode_positions(
 ) -> tuple[np.ndarray, np.ndarray]:
     if not values:
         return EMPTY_POSITIONS
+    counts, found = decode_values(values, fmt)
+    return np.repeat(ids, counts), found
+
+
+def decode_values(values: list[bytes], fmt: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The position counts of ``Positions``-encoded posting values and all their positions
+    (absolute, in order), decoded together; ``ValueError`` for values of another kind."""
+    if not values:
+        return EMPTY_POSITIONS
     if type(fmt) is not formats.Positions or values[0][4:7] != _VALUE_HEAD:
         raise _Unexpected
     # each value is pack_uint(count) + b"\x80\x02" + <list opcodes> + b"."; the list opcodes of
@@ -220,7 +239,7 @@ def _decode_positions(
         deltas = np.fromiter(itertools.chain.from_iterable(lists), dtype=np.int64, count=total)
     except (TypeError, ValueError) as exc:
         raise _Unexpected from exc
-    return np.repeat(ids, counts), _sums_by_group(deltas, counts)
+    return counts, _sums_by_group(deltas, counts)
 
 
 def _sums_by_group(deltas: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -423,6 +442,79 @@ class _LazyBufferFile(structfile.BufferFile):  # type: ignore[misc]
 def lazy_compound_buffers() -> None:
     """Open compound segment files as ``_LazyBufferFile``s from now on (idempotent)."""
     compound.BufferFile = _LazyBufferFile
+
+
+class _Descriptor:
+    """A read-only file descriptor closed when nothing uses it any more (no ``ResourceWarning``
+    for a snapshot that is simply dropped), with the ``seek``/``read`` that ``SubFile`` calls."""
+
+    def __init__(self, path: str) -> None:
+        self.fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        self._position = 0
+        self._finalizer = weakref.finalize(self, os.close, self.fd)
+
+    def seek(self, position: int, whence: int = 0) -> None:
+        self._position = position
+
+    def read(self, size: int) -> bytes:
+        data = os.pread(self.fd, size, self._position)
+        self._position += len(data)
+        return data
+
+    def close(self) -> None:
+        self._finalizer()
+
+
+class _PreadFile(structfile.StructFile):  # type: ignore[misc]
+    """A segment's posting file read with ``os.pread`` from the compound file, not mapped.
+
+    Posting lists are most of an index's bytes. Read through the segment's memory map, every
+    page a query touched stays in the resident set of each server process that touched it
+    (counted once per process); read with ``pread``, the bytes pass through the page cache,
+    shared by all processes, and a request keeps only the lists it decodes. ``get`` is one
+    system call per posting list; Whoosh's own matchers (the fallback paths) read through the
+    ``StructFile`` interface as before.
+    """
+
+    def __init__(self, path: str, offset: int, length: int, name: str) -> None:
+        self._descriptor = _Descriptor(path)
+        super().__init__(compound.SubFile(self._descriptor, offset, length, name=name), name=name)
+        self._offset = offset
+        self._length = length
+
+    def get(self, position: int, length: int) -> bytes:
+        length = max(0, min(length, self._length - position))
+        data = os.pread(self._descriptor.fd, length, self._offset + position)
+        if len(data) != length:
+            raise OSError(f"{self._name}: short read at {position}")
+        return data
+
+    def close(self) -> None:
+        self._descriptor.close()  # (a finalizer: only its first call closes)
+        self.is_closed = True
+
+
+def read_postings_unmapped(leaf: Any, folder: str) -> bool:
+    """Serve this segment's posting lists from ``_PreadFile`` (True) instead of its memory
+    map; a segment that is not a mapped compound file keeps its file (False)."""
+    storage = getattr(leaf, "_storage", None)
+    files = getattr(storage, "a", storage)  # OverlayStorage(compound, folder): ``a``
+    terms = getattr(leaf, "_terms", None)
+    if not isinstance(files, compound.CompoundStorage) or files._source is None or terms is None:
+        return False
+    segment = leaf.segment()
+    name = segment.make_filename(whoosh3.W3Codec.POSTS_EXT)
+    try:
+        offset, length = files.range(name)
+    except NameError:
+        return False
+    path = os.path.join(folder, segment.make_filename(getattr(segment, "COMPOUND_EXT", ".seg")))
+    if os.path.getsize(path) < offset + length:
+        return False
+    replaced = terms._postfile
+    terms._postfile = _PreadFile(path, offset, length, name)
+    replaced.close()
+    return True
 
 
 def release_term_table_copy(leaf: Any) -> None:

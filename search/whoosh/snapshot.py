@@ -4,7 +4,8 @@ A ``Snapshot`` is built once per generation (the ``CURRENT`` folder and Whoosh's
 contents generation) and never changes afterwards; the engine swaps in a new one when the
 index changes. It holds:
 
-- per document (``N`` = Whoosh's document count, deleted ones included): ``live`` and
+- per document (``N`` = Whoosh's document count, deleted ones included; ``columns``: mapped
+  from the file the reindex wrote with the commit, so every process shares them): ``live`` and
   ``published`` masks, ``dates`` (UTC epoch seconds, ``schema.MISSING_DATE`` when undated),
   ``quality``, ``heat`` and their percentile ranks, per-field token counts, the id and its rank
   in id order (the last tie-breaker of every sort);
@@ -28,10 +29,11 @@ until the last request using it finishes.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import threading
 import time
-from collections.abc import Callable, Hashable, Iterable, Sequence, Sized
+from collections.abc import Callable, Hashable, Iterable, Sized
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -42,16 +44,17 @@ from whoosh.filedb.filestore import FileStorage
 
 from .. import ranking
 from ..analysis import fold_accents
+from ..articles import Article
 from ..dates import slot_numbers
+from ..documents import stored_to_article
 from ..errors import IndexUnavailable
 from ..query import EXPANSION_POSTINGS, MAX_EXPANSIONS
 from ..ranking import TEXT_FIELDS
-from . import layout, postings
+from . import columns, layout, positions, postings
 from .cache import CostAwareCache
-from .schema import MISSING_DATE
 
 T = TypeVar("T")
-FACET_FIELDS = ("topic", "provider", "domain", "type")
+FACET_FIELDS = columns.FACET_FIELDS
 DEFAULT_CACHE_BYTES = 128 * 1024 * 1024
 
 
@@ -95,6 +98,20 @@ class FacetIndex:
     """The same entries by document: document ``d``'s values are
     ``values_by_doc[doc_starts[d]:doc_starts[d + 1]]``."""
     values_by_doc: np.ndarray
+
+    @classmethod
+    def of(cls, data: columns.Columns, field: str) -> FacetIndex:
+        values = data.facet_values[field]
+        prefix = f"facet.{field}."
+        return cls(
+            values=values,
+            ordinals={value: index for index, value in enumerate(values)},
+            entry_docs=data[prefix + "entry_docs"],
+            entry_values=data[prefix + "entry_values"],
+            starts=data[prefix + "starts"],
+            doc_starts=data[prefix + "doc_starts"],
+            values_by_doc=data[prefix + "values_by_doc"],
+        )
 
     def docs_of(self, value: str) -> np.ndarray:
         ordinal = self.ordinals.get(value)
@@ -152,9 +169,14 @@ class Snapshot:
         self.leaves: list[tuple[Any, int]] = list(self.reader.leaf_readers())
         for leaf, _ in self.leaves:
             postings.release_term_table_copy(leaf)
+            postings.read_postings_unmapped(leaf, str(self.folder))
+        # each segment's positions as arrays, when its writer left them (phrase checks)
+        self.position_tables = [
+            positions.Table.open(self.folder, leaf.segment(), leaf.doc_count_all())
+            for leaf, _ in self.leaves
+        ]
         self.doc_count = int(self.reader.doc_count_all())
-        self._load_documents()
-        self._load_facets()
+        self._load_columns()
         self._derived: dict[str, Any] = {}
         self._derived_lock = threading.Lock()
 
@@ -167,8 +189,17 @@ class Snapshot:
         cls, index_dir: str | os.PathLike[str], cache_bytes: int = DEFAULT_CACHE_BYTES
     ) -> Snapshot:
         name = layout.current_generation(index_dir)
+        if name is None:
+            raise IndexUnavailable(f"no index in {index_dir}: run 'newsfind reindex' first")
+        return cls.open_generation(index_dir, name, cache_bytes)
+
+    @classmethod
+    def open_generation(
+        cls, index_dir: str | os.PathLike[str], name: str, cache_bytes: int = DEFAULT_CACHE_BYTES
+    ) -> Snapshot:
+        """A snapshot of generation ``name`` (the live one, or one announced to replace it)."""
         try:
-            name, ix = layout.open_current(index_dir)
+            name, ix = layout.open_generation(index_dir, name)
             return cls(name, ix, cache_bytes)
         except IndexUnavailable:
             raise
@@ -178,81 +209,44 @@ class Snapshot:
     def close(self) -> None:
         with self._lock:
             self.reader.close()
+            for table in self.position_tables:
+                if table is not None:
+                    table.close()
 
     # -- building ------------------------------------------------------------------------------
 
-    def _concat(self, parts: Sequence[np.ndarray], dtype: Any) -> np.ndarray:
-        return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype=dtype)
+    def _load_columns(self) -> None:
+        """The commit's arrays: mapped from the file the reindex wrote, else computed here."""
+        stored = layout.derived_file(self.folder, columns.KIND, self.toc_generation)
+        loaded = columns.load(stored, self.doc_count)
+        self.columns = loaded if loaded is not None else columns.compute(self.reader)
+        data = self.columns
+        self.live = data["live"]
+        self.published = data["published"]
+        self.visible = data["visible"]
+        self.dates = data["dates"]
+        self.dated = data["dated"]
+        self.quality = data["quality"]
+        self.heat = data["heat"]
+        self.quality_rank = data["quality_rank"]
+        self.heat_rank = data["heat_rank"]
+        self.lengths = {field: data[f"length.{field}"] for field in TEXT_FIELDS}
+        self.averages = dict(data.averages)
+        self.id_rank = data["id_rank"]
+        self.facets = {field: FacetIndex.of(data, field) for field in FACET_FIELDS}
 
-    def _load_documents(self) -> None:
-        n = self.doc_count
-        live = np.ones(n, dtype=bool)
-        published = np.zeros(n, dtype=bool)
-        ids: list[str] = []
-        dates, quality, heat = [], [], []
-        lengths: dict[str, list[np.ndarray]] = {field: [] for field in TEXT_FIELDS}
-        totals = dict.fromkeys(TEXT_FIELDS, 0.0)
-        for leaf, offset in self.leaves:
-            count = leaf.doc_count_all()
-            if leaf.has_deletions():
-                deleted = np.fromiter(leaf.deleted_docs_set, dtype=np.int64)
-                live[offset + deleted] = False
-            docs, _ = postings.postings(leaf, "published", b"1")
-            published[offset + docs] = True
-            leaf_ids = list(leaf.column_reader("id"))
-            ids.extend(leaf_ids if len(leaf_ids) == count else [""] * count)
-            dates.append(postings.numeric_column(leaf, "published_at", ">i8", MISSING_DATE))
-            quality.append(postings.numeric_column(leaf, "quality", ">f8", 0.0))
-            heat.append(postings.numeric_column(leaf, "heat", ">f8", 0.0))
-            for field in TEXT_FIELDS:
-                lengths[field].append(postings.field_lengths(leaf, field))
-                totals[field] += leaf.field_length(field)
-        self.live = live
-        self.published = published
-        self.visible = live & published
-        self.dates = self._concat(dates, np.int64)
-        self.dated = self.dates != MISSING_DATE
-        self.quality = self._concat(quality, np.float64)
-        self.heat = self._concat(heat, np.float64)
-        self.quality_rank = ranking.percentile_ranks(self.quality)
-        self.heat_rank = ranking.percentile_ranks(self.heat)
-        self.lengths = {f: self._concat(parts, np.float32) for f, parts in lengths.items()}
-        self.averages = {f: (totals[f] / n if n else 0.0) for f in TEXT_FIELDS}
-        self.ids = ids
-        order = sorted(range(n), key=ids.__getitem__)
-        self.id_rank = np.empty(n, dtype=np.int32)
-        self.id_rank[order] = np.arange(n, dtype=np.int32)
-        # a deleted old version and its live replacement share an id: the live one wins
-        self.doc_of_id = {ids[doc]: doc for doc in np.flatnonzero(live).tolist()}
+    @property
+    def doc_of_id(self) -> columns.LiveDocs:
+        """The live document holding an id (``.get(id)``, ``[id]``, ``.many(ids)``)."""
+        return columns.LiveDocs(self.columns)
 
-    def _load_facets(self) -> None:
-        self.facets = {field: self._facet_index(field) for field in FACET_FIELDS}
+    @property
+    def ids(self) -> columns.Ids:
+        """Every document's id, by document number."""
+        return columns.Ids(self.columns)
 
-    def _facet_index(self, field: str) -> FacetIndex:
-        by_value: dict[str, list[np.ndarray]] = {}
-        for leaf, offset in self.leaves:
-            for term, info in list(postings.term_infos(leaf, field, b"")):
-                docs, _ = postings.postings(leaf, field, term, info)
-                by_value.setdefault(term.decode("utf-8"), []).append(docs + offset)
-        values = tuple(sorted(by_value))
-        docs_per_value = [np.concatenate(by_value[value]) for value in values]
-        sizes = np.array([len(docs) for docs in docs_per_value], dtype=np.int64)
-        starts = np.zeros(len(values) + 1, dtype=np.int64)
-        np.cumsum(sizes, out=starts[1:])
-        entry_docs = self._concat(docs_per_value, np.int32)
-        entry_values = np.repeat(np.arange(len(values), dtype=np.int32), sizes)
-        by_doc = np.argsort(entry_docs, kind="stable")
-        doc_starts = np.zeros(self.doc_count + 1, dtype=np.int64)
-        np.cumsum(np.bincount(entry_docs, minlength=self.doc_count), out=doc_starts[1:])
-        return FacetIndex(
-            values=values,
-            ordinals={value: index for index, value in enumerate(values)},
-            entry_docs=entry_docs,
-            entry_values=entry_values,
-            starts=starts,
-            doc_starts=doc_starts,
-            values_by_doc=entry_values[by_doc],
-        )
+    def id_of(self, doc: int) -> str:
+        return columns.id_of(self.columns, doc)
 
     # -- caching -------------------------------------------------------------------------------
 
@@ -335,13 +329,14 @@ class Snapshot:
     ) -> np.ndarray:
         matched: list[np.ndarray] = []
         with self._lock:
-            for leaf, offset in self.leaves:
+            for (leaf, offset), table in zip(self.leaves, self.position_tables, strict=True):
                 local = candidates[
                     (candidates >= offset) & (candidates < offset + leaf.doc_count_all())
                 ]
                 if not len(local):
                     continue
-                hits = _phrase_in_segment(leaf, field, stems, local.astype(np.int64) - offset)
+                local = local.astype(np.int64) - offset
+                hits = _phrase_in_segment(leaf, table, field, stems, local)
                 matched.append(hits + offset)
         return np.concatenate(matched).astype(np.int32) if matched else postings.EMPTY_DOCS
 
@@ -433,6 +428,10 @@ class Snapshot:
         found = self.memo(("newest", include_unpublished), compute, lambda _: 64)
         return dt.datetime.fromtimestamp(found[0], dt.UTC) if found else None
 
+    def derived_names(self) -> list[str]:
+        """The names of what ``derived`` has built for this snapshot so far."""
+        return list(self._derived)
+
     def derived(self, name: str, build: Callable[[], T]) -> T:
         """``build()`` once for this snapshot, kept as long as it lives (never evicted, unlike
         ``memo``): data other modules derive from a whole generation (``stories.StoryIndex``,
@@ -471,6 +470,20 @@ class Snapshot:
         with self._lock:
             return dict(self.reader.stored_fields(int(doc)))
 
+    def article(self, doc: int) -> tuple[Article, str]:
+        """A document's ``Article`` (without its body) and its body, as a hit shows them: read
+        and parsed once while they stay in the cache (a hit is read again and again)."""
+        return self.memo(("article", int(doc)), lambda: self._article(doc), _article_bytes)
+
+    def _article(self, doc: int) -> tuple[Article, str]:
+        stored = self.stored(doc)
+        article = stored_to_article(json.loads(stored["doc"]), source_path=stored.get("path", ""))
+        return article, stored.get("body", "") or ""
+
+    def cached_keys(self) -> list[Hashable]:
+        """The cache's keys, the most valuable first (what a warm-up replays)."""
+        return self._cache.keys()
+
     def cache_size(self) -> tuple[int, int]:
         """(entries, bytes) of the clause cache."""
         return len(self._cache), self._cache.bytes
@@ -480,12 +493,17 @@ def _nbytes(vector: ClauseVector) -> int:
     return vector.nbytes
 
 
+def _article_bytes(item: tuple[Article, str]) -> int:
+    article, body = item
+    return 1000 + 2 * (len(article.title) + len(article.excerpt) + len(body))
+
+
 def _text_bytes(items: Sized) -> int:
     return 100 + 80 * len(items)
 
 
 def _phrase_in_segment(
-    leaf: Any, field: str, stems: tuple[str, ...], docs: np.ndarray
+    leaf: Any, table: positions.Table | None, field: str, stems: tuple[str, ...], docs: np.ndarray
 ) -> np.ndarray:
     """Which of ``docs`` (segment-local, sorted) hold ``stems`` at consecutive positions.
 
@@ -494,7 +512,9 @@ def _phrase_in_segment(
     """
     starts: np.ndarray | None = None
     for index, stem in enumerate(stems):
-        stem_docs, stem_positions = postings.positions(leaf, field, stem.encode("utf-8"), docs)
+        stem_docs, stem_positions = postings.positions(
+            leaf, field, stem.encode("utf-8"), docs, table
+        )
         keep = stem_positions >= index
         keys = (stem_docs[keep] << 32) | (stem_positions[keep] - index)
         starts = keys if starts is None else sorted_intersection(starts, keys)

@@ -9,11 +9,19 @@ how Whoosh stores what it decides, crash-safely:
 - A full run writes into a new ``gen-*`` folder and flips ``CURRENT`` only when it is complete;
   a crash before that leaves an unused folder that the next full run removes. Past
   ``MAX_SEGMENTS`` segments, the next run is full (a compact generation).
-- The derived data of each commit (``search.derived``: the story state, the vectors) is a file
+- Before a full run switches ``CURRENT``, it announces the new generation (``layout.NEXT``)
+  and waits, at most ``WARM_TIMEOUT`` seconds, until every live server process has opened and
+  warmed it (``search.whoosh.warmup``): no request pays for the switch.
+- The derived data of each commit (``search.derived``: the story state, the vectors, and the
+  per-document arrays, ``columns``, computed here from the segments being committed so that
+  servers map them instead of computing them in every process) is a file
   ``<kind>-<TOC number>.npz`` in the generation folder, written whole before the table of
   contents that it belongs to (a full run: before ``CURRENT`` switches); readers load the one of
   their commit. The previous commit's files stay (a reader may be opening them), older ones are
   removed, as Whoosh does with segments.
+- Each segment comes with its positions table (``positions``), written by the worker that
+  writes the segment and complete before the segment is handed over: a commit only ever lists
+  segments whose tables are in place.
 - Parsing and Whoosh's analysis run in ``workers`` processes, each writing its own segment into
   the index folder (as ``whoosh.multiproc`` does, without pickling documents between processes)
   and sending back one small record per article; the parent commits one table of contents
@@ -42,7 +50,7 @@ from ..documents import stored_to_article
 from ..seeds import SeedFile, parse_seed
 from ..stories import state as story_files
 from ..stories.state import StoryState
-from . import layout, tuning
+from . import columns, layout, positions, tuning
 from .schema import SCHEMA_VERSION, article_fields, make_schema
 from .segment_writer import NewsSegmentWriter
 
@@ -51,6 +59,8 @@ tuning.apply()
 SCHEMA_MARK = "newsfind-schema"
 MAX_SEGMENTS = 24
 """Incremental runs add a segment each; past this many the run rebuilds a compact generation."""
+WARM_TIMEOUT = 30.0
+"""How long a full run waits for the live readers to warm its new generation before switching."""
 
 
 def reindex(
@@ -200,29 +210,39 @@ class _Session:
     def stories(self, state: StoryState) -> None:
         self.derived("stories", state, story_files.save)
 
-    def _save_derived(self) -> None:
-        """The derived data of the commit about to be made, before its table of contents."""
+    def _save_derived(self, segments: list[Any]) -> None:
+        """The derived data of the commit about to be made, before its table of contents: what
+        the run handed over, and the commit's per-document arrays (``columns``), computed once
+        here from its segments rather than in every server process. The columns go first: a
+        run killed while writing them leaves no other kind of the next commit behind."""
+        kinds = {columns.KIND: (self._columns(segments), columns.save), **self.saving}
         folder = self.root / self.generation
-        for kind, (state, save) in self.saving.items():
+        for kind, (state, save) in kinds.items():
             save(state, layout.derived_file(folder, kind, self.writer.generation))
 
     def commit(self) -> pipeline.Committed:
         writer = self.writer
         fresh = [segment for segment in self.segments if segment is not None]
+        # every worker is done: a temporary positions table now is a killed run's leftover
+        positions.remove_temporary(self.root / self.generation)
         for rel in self.deleting:
             writer.delete_by_term("path", rel)
         if self.full:
-            self._save_derived()
+            self._save_derived(fresh)
             writer._close_segment()
             writer._commit_toc(fresh)
             writer._finish()
             gen_dir = self.root / self.generation
             (gen_dir / SCHEMA_MARK).write_text(SCHEMA_VERSION + "\n", encoding="utf-8")
             _fsync_tree(gen_dir)
+            # the servers open and warm the new generation while the old one still answers
+            layout.announce(self.root, self.generation)
+            layout.wait_for_readers(self.root, self.generation, WARM_TIMEOUT)
             layout.switch_to(self.root, self.generation)
+            layout.withdraw(self.root, self.generation)
         elif fresh or self.deleting:
             segments = writer._merge_segments(NO_MERGE, False, False) + fresh
-            self._save_derived()
+            self._save_derived(segments)
             writer._close_segment()
             writer._commit_toc(segments)
             writer._finish()
@@ -237,6 +257,14 @@ class _Session:
         committed = whoosh_index.open_dir(str(self.root / self.generation))
         return pipeline.Committed(sum(segment.doc_count() for segment in committed._segments()))
 
+    def _columns(self, segments: list[Any]) -> columns.Columns:
+        ix = self.ix
+        reader = ix._reader(ix.storage, ix.schema, list(segments), self.writer.generation)
+        try:
+            return columns.compute(reader)
+        finally:
+            reader.close()
+
     def abort(self) -> None:
         try:
             if not self.writer.is_closed:
@@ -244,6 +272,7 @@ class _Session:
         except Exception:  # noqa: BLE001 - already failing; the original error matters
             pass
         if self.full:
+            layout.withdraw(self.root, self.generation)
             shutil.rmtree(self.root / self.generation, ignore_errors=True)
 
     def cleanup(self) -> None:
@@ -338,6 +367,9 @@ def _remove_old_generations(index_root: Path) -> None:
     that died before its switch.
     """
     current = layout.current_generation(index_root)
+    announced = layout.announced(index_root)
+    if announced is not None and announced != current:  # left by a run killed while it waited
+        layout.withdraw(index_root, announced)
     names = layout.generations(index_root)
     older = [name for name in names if current is not None and name < current]
     keep = {current, older[-1] if older else None}
