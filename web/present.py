@@ -8,7 +8,7 @@ The facet code returns data; URLs are added here, as datasette's facets do.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -22,6 +22,7 @@ from search.contract import (
     MAX_RESULT_WINDOW,
     RELATIVE_RANGES,
     DateBucket,
+    DateHistogram,
     Facet,
     Hit,
     SearchResult,
@@ -281,19 +282,36 @@ class Histogram:
 
 
 def histogram(result: SearchResult, state: UrlState) -> Histogram | None:
+    """The search page's date histogram: each bar links to its bucket's date range."""
     source = result.date_histogram
-    if source is None or not source.buckets or not any(b.count for b in source.buckets):
+    if source is None:
         return None
+
+    def link(bucket: DateBucket) -> tuple[str | None, bool]:
+        since, until = bucket_bounds(bucket)
+        selected = state.first("since") == since and state.first("until") == until
+        url = state.refine(since=since, until=until, range=None) if bucket.count else None
+        return url, selected
+
+    return chart(source, link)
+
+
+def chart(
+    source: DateHistogram,
+    link: Callable[[DateBucket], tuple[str | None, bool]] | None = None,
+) -> Histogram | None:
+    """Bars of a date histogram (the search page's, a story's timeline); ``link`` gives a bar's
+    URL and whether it is the selected range (no links without it). None when nothing is dated."""
     buckets = source.buckets
+    if not buckets or not any(b.count for b in buckets):
+        return None
     peak = max(b.count for b in buckets)
     slot = CHART_WIDTH / len(buckets)
     gap = min(2.0, slot * 0.2)
     bars = []
     for index, bucket in enumerate(buckets):
-        since, until = bucket_bounds(bucket)
         height = max(2.0, (CHART_HEIGHT - 2) * bucket.count / peak) if bucket.count else 0.0
-        selected = state.first("since") == since and state.first("until") == until
-        url = state.refine(since=since, until=until, range=None) if bucket.count else None
+        url, selected = link(bucket) if link is not None else (None, False)
         bars.append(
             Bar(
                 x=round(index * slot + gap / 2, 2),

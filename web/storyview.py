@@ -13,7 +13,7 @@ from flask import url_for
 from search.articles import Article
 from search.contract import TRENDING_WINDOWS, DateHistogram, SearchResult, Story, Trending
 
-from .present import CHART_HEIGHT, CHART_WIDTH, Bar, Histogram, UrlState, web_url
+from .present import Histogram, UrlState, chart, web_url
 
 # -- grouped hits --------------------------------------------------------------------------------
 
@@ -114,37 +114,7 @@ class StoryPage:
 
 def timeline_chart(timeline: DateHistogram) -> Histogram | None:
     """The story's articles over time, drawn as the search page's histogram (no links)."""
-    buckets = timeline.buckets
-    if not buckets or not any(bucket.count for bucket in buckets):
-        return None
-    peak = max(bucket.count for bucket in buckets)
-    slot = CHART_WIDTH / len(buckets)
-    gap = min(2.0, slot * 0.2)
-    bars = []
-    for index, bucket in enumerate(buckets):
-        height = max(2.0, (CHART_HEIGHT - 2) * bucket.count / peak) if bucket.count else 0.0
-        bars.append(
-            Bar(
-                x=round(index * slot + gap / 2, 2),
-                width=round(max(slot - gap, 0.5), 2),
-                y=round(CHART_HEIGHT - height, 2),
-                height=round(height, 2),
-                count=bucket.count,
-                label=bucket.label,
-                url=None,
-                selected=False,
-            )
-        )
-    return Histogram(
-        CHART_WIDTH,
-        CHART_HEIGHT,
-        bars,
-        timeline.interval,
-        buckets[0].label,
-        buckets[-1].label,
-        peak,
-        timeline.undated,
-    )
+    return chart(timeline)
 
 
 # -- "Also covered by" on an article page --------------------------------------------------------
