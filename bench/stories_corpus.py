@@ -14,13 +14,14 @@ story page is (``python -m bench stories --corpus DIR``).
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import time
 from itertools import combinations
 from pathlib import Path
 from typing import Any
 
-from bench import common, index_bench, queryset
+from bench import common, index_bench, parity, queryset
 
 
 def run(args: Any) -> dict[str, Any]:
@@ -54,21 +55,8 @@ def _documents(corpus: Path) -> int:
 
 
 def _request(entry: dict[str, Any], now: Any, group: str) -> Any:
-    from search.contract import SearchRequest
-
-    return SearchRequest(
-        q=entry["q"],
-        topics=tuple(entry.get("topics", ())),
-        providers=tuple(entry.get("providers", ())),
-        since=queryset._date(entry.get("since")),
-        until=queryset._date(entry.get("until")),
-        range=entry.get("range"),
-        sort=entry["sort"],
-        per_page=10,
-        facets=(),
-        now=now,
-        group=group,
-    )
+    """The entry's request as ``bench parity`` asks it, first page only, grouped by ``group``."""
+    return dataclasses.replace(parity.request_of(entry, now), facets=(), group=group)
 
 
 def _first_pages(engine: Any, entries: list[dict[str, Any]], now: Any) -> tuple[dict, set[str]]:
